@@ -1,0 +1,62 @@
+# pykeepalived: the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSPKGS := keepalived nftables iproute2 iputils-ping tcpdump procps psmisc
+IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+
+.PHONY: venv sysdeps run test test-unit test-netns bench lint format typecheck wheel clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# As root on Debian, install the system packages the tests and the demo use (when missing).
+sysdeps:
+ifeq ($(IS_ROOT),yes)
+	@missing=""; for p in $(SYSPKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+else
+	@echo "not root: system packages not checked; namespace and interop tests will be skipped"
+endif
+
+# The demo: the daemon in the foreground, in network namespaces it creates; Ctrl-C cleans up.
+run: $(STAMP) sysdeps
+	$(PY) -m pykeepalived.demo
+
+test: $(STAMP) sysdeps
+	$(PY) -m pytest -m 'not bench' -p no:cacheprovider
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit -p no:cacheprovider
+
+bench: $(STAMP) sysdeps
+	$(PY) -m pytest -m bench -p no:cacheprovider -s tests/bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# mypy cannot see through setuptools' editable import hook: type-check a regular install.
+typecheck: $(STAMP)
+	rm -rf build/typecheck && $(PY) -m pip install -q --no-deps --target build/typecheck .
+	cd build/typecheck && ../../$(VENV)/bin/mypy -p pykeepalived
+
+wheel: $(STAMP)
+	$(PY) -m pip wheel -q --no-deps -w dist .
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache

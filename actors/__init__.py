@@ -1,0 +1,1 @@
+"""The actors: one subpackage per process (parent, vrrp, checker, ipvs, netlink, notifier)."""

@@ -1,0 +1,1 @@
+"""The bus: envelope, msgpack codec and ZeroMQ transport shared by every actor."""

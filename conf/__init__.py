@@ -1,0 +1,1 @@
+"""keepalived.conf: preprocessing, lark shape grammar, keyword tables and the typed model."""

@@ -1,0 +1,1 @@
+"""Keyword tables, one module per feature; each registers its own keywords."""
