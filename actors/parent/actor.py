@@ -1,0 +1,471 @@
+"""The parent: loads the config, hosts the broker, starts and watches the children.
+
+What it owns (DESIGN §1): config load/validate/reload (parsing in a short-lived child
+process), child start/stop/restart, the watchdog, signals, the broker and the event tap.
+
+The watchdog (keepalived's design overview): every ``watchdog_interval`` the parent sends
+each child a ``hello`` over the bus; the child answers from its own work loop. A child that
+exits is noticed at once (its ``Process.sentinel`` is in the loop). A child that stops
+answering for three intervals is checked with signal 0: gone → restart; alive but silent →
+SIGTERM, then SIGKILL after a grace period, then restart. Restarts back off as keepalived
+does (``policy.Backoff``); permanent exit codes stop the daemon; ``-R`` disables respawn.
+
+Children are started from a forkserver that has already imported the shared modules, so
+they inherit no zmq or netlink state and start fast with little private memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.context
+import os
+import pickle
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pykeepalived.actors.base import EXIT_CONFIG, EXIT_OK, Options, child_main
+from pykeepalived.actors.parent import policy
+from pykeepalived.actors.parent.broker import Broker, CommandFailed
+from pykeepalived.bus.envelope import Envelope
+
+if TYPE_CHECKING:
+    from pykeepalived.conf import LoadResult
+    from pykeepalived.conf.model import Config
+
+log = logging.getLogger("pykeepalived.parent")
+
+FORKSERVER_PRELOAD = [
+    "pykeepalived.actors.base",
+    "pykeepalived.bus.transport",
+    "pykeepalived.conf.model",
+    "zmq",
+    "zmq.asyncio",
+    "msgpack",
+    "asyncio",
+]
+KILL_GRACE = 2.0
+CHILD_WAIT_TIME = 5.0  # keepalived's child_wait_time default
+PARSE_TIMEOUT = 60.0
+
+
+def _mp_context() -> multiprocessing.context.ForkServerContext:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
+    return ctx
+
+
+@dataclass
+class Child:
+    name: str
+    process: multiprocessing.process.BaseProcess | None = None
+    started_at: float = 0.0
+    ready: bool = False
+    restarts: int = 0
+    backoff: policy.Backoff = field(default_factory=policy.Backoff)
+    liveness: policy.Liveness | None = None
+    wanted: bool = True
+    killing: bool = False
+    restart_reason: str = ""
+    restart_handle: asyncio.TimerHandle | None = None
+    last_exit: int | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.exitcode is None
+
+
+async def load_config(path: str, config_id: str | None) -> LoadResult:
+    """Parse and validate in a short-lived child process; the loop keeps running meanwhile."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pykeepalived.actors.parent.parse_worker", path, config_id or "",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), PARSE_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise RuntimeError(f"parsing {path} took longer than {PARSE_TIMEOUT:g} s") from None
+    if proc.returncode != 0:
+        raise RuntimeError(f"config parser failed ({proc.returncode}): {err.decode()[-2000:]}")
+    result: LoadResult = pickle.loads(out)
+    return result
+
+
+def config_wants(config: Config) -> tuple[bool, bool]:
+    """(has VRRP-side work, has checker-side work), as keepalived's running_vrrp/checker."""
+    has_vrrp = bool(
+        getattr(config, "vrrp_instances", ())
+        or getattr(config, "static_ipaddress", ())
+        or getattr(config, "static_routes", ())
+        or getattr(config, "static_rules", ())
+    )
+    has_checker = bool(getattr(config, "virtual_servers", ()))
+    return has_vrrp, has_checker
+
+
+def effective_options(options: Options, config: Config) -> Options:
+    """Command-line options win over the ``pykeepalived { }`` block (DESIGN §4)."""
+    settings = getattr(config, "pykeepalived", None)
+    router_id = getattr(getattr(config, "global_defs", None), "router_id", None)
+    changes: dict[str, Any] = {}
+    if not options.host:
+        changes["host"] = router_id or os.uname().nodename
+    if settings is not None:
+        for name in ("lb_backend", "event_tap", "metrics", "watchdog_interval"):
+            if getattr(options, name) is None and getattr(settings, name, None) is not None:
+                changes[name] = getattr(settings, name)
+    return replace(options, **changes) if changes else options
+
+
+class Parent:
+    def __init__(self, options: Options, config: Config) -> None:
+        self.options = effective_options(options, config)
+        self.config = config
+        self.generation = 1
+        self.counters: Counter[str] = Counter()
+        self.started_at = time.time()
+        self.children: dict[str, Child] = {}
+        self.broker: Broker | None = None
+        self.stopping = False
+        self.exit_code = EXIT_OK
+        self._stop_event = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
+        self._reload_pending = False
+        self._mp = _mp_context()
+        self.interval = float(self.options.watchdog_interval or 1.0)
+        #: hooks other parent modules attach to (pid files, systemd notify, ...)
+        self.on_child_started: list[Callable[[Child], None]] = []
+        self.on_child_exited: list[Callable[[Child], None]] = []
+        self.on_ready: list[Callable[[], None]] = []
+        self.on_reloading: list[Callable[[bool], None]] = []
+        self.on_stopping: list[Callable[[], None]] = []
+        self.on_signal: dict[int, Callable[[], None]] = {}
+
+    # ---- life cycle --------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        Path(self.options.runtime_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.broker = Broker(self.options.runtime_dir, self.options.host, self.counters)
+        self.broker.hello_hook = self._on_hello_reply
+        self.broker.command_handler = self._on_bus_command
+        if self.options.event_tap:
+            self.broker.add_tcp_tap(self.options.event_tap)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        for sig, handler in self.on_signal.items():
+            loop.add_signal_handler(sig, handler)
+        tasks = [
+            loop.create_task(self.broker.run(), name="broker"),
+            loop.create_task(self._watchdog(), name="watchdog"),
+        ]
+        try:
+            await self._start_children()
+            await self._wait_ready()
+            for hook in self.on_ready:
+                hook()
+            if not self.children:
+                log.warning("Warning - pykeepalived has no configuration to run")
+            await self._stop_event.wait()
+            for hook in self.on_stopping:
+                hook()
+            await self._stop_children()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self.broker.close()
+        return self.exit_code
+
+    def request_stop(self, exit_code: int | None = None) -> None:
+        if exit_code is not None and self.exit_code == EXIT_OK:
+            self.exit_code = exit_code
+        if not self.stopping:
+            log.info("Stopping")
+        self.stopping = True
+        self._stop_event.set()
+
+    def request_reload(self) -> None:
+        if self.stopping:
+            return
+        asyncio.get_running_loop().create_task(self.reload())
+
+    # ---- children ----------------------------------------------------------------------
+    def _wanted_children(self, config: Config) -> tuple[str, ...]:
+        has_vrrp, has_checker = config_wants(config)
+        return policy.children_for(
+            has_vrrp=has_vrrp, has_checker=has_checker,
+            vrrp_only=self.options.vrrp_only, check_only=self.options.check_only,
+        )  # fmt: skip
+
+    async def _start_children(self) -> None:
+        for name in self._wanted_children(self.config):
+            self.children[name] = Child(name)
+            self._spawn(self.children[name])
+
+    def _spawn(self, child: Child) -> None:
+        blob = pickle.dumps(self.config, protocol=pickle.HIGHEST_PROTOCOL)
+        process = self._mp.Process(
+            target=child_main, args=(child.name, self.options, blob, os.getpid()),
+            name=f"pykeepalived: {child.name}", daemon=False,
+        )  # fmt: skip
+        process.start()
+        child.process = process
+        child.started_at = time.monotonic()
+        child.ready = False
+        child.killing = False
+        child.liveness = policy.Liveness(last_reply=time.monotonic(), interval=self.interval)
+        loop = asyncio.get_running_loop()
+        loop.add_reader(process.sentinel, self._on_child_exit, child)
+        log.info("Starting %s child process, pid=%s", child.name, process.pid)
+        for hook in self.on_child_started:
+            hook(child)
+
+    def _on_child_exit(self, child: Child) -> None:
+        process = child.process
+        if process is None:
+            return
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(process.sentinel)
+        process.join(0)
+        code = process.exitcode
+        child.last_exit = code
+        uptime = time.monotonic() - child.started_at
+        for hook in self.on_child_exited:
+            hook(child)
+        if self.stopping or not child.wanted:
+            return
+        how = (
+            f"exited with status {code}"
+            if code is None or code >= 0
+            else f"killed by signal {-code}"
+        )
+        reason = child.restart_reason or f"child {how}"
+        child.restart_reason = ""
+        log.warning("%s child (pid %s) %s", child.name, process.pid, how)
+        if policy.is_permanent_failure(code):
+            log.error("%s child exited with permanent error %s: stopping", child.name, code)
+            self.request_stop(EXIT_CONFIG if code == EXIT_CONFIG else code)
+            return
+        if self.options.dont_respawn:
+            log.error("%s child process died: Exiting (--dont-respawn)", child.name)
+            self.request_stop(EXIT_OK)
+            return
+        delay = child.backoff.next_delay(uptime)
+        old_pid = process.pid
+        if delay:
+            log.info("Restarting %s child in %g s", child.name, delay)
+        child.restart_handle = loop.call_later(delay, self._restart, child, old_pid, reason)
+
+    def _restart(self, child: Child, old_pid: int | None, reason: str) -> None:
+        if self.stopping or not child.wanted:
+            return
+        child.restarts += 1
+        self._spawn(child)
+        assert self.broker is not None
+        self.broker.publish(
+            "watchdog.restart",
+            {"child": child.name, "pid": child.pid, "old_pid": old_pid, "reason": reason},
+        )
+
+    # ---- watchdog ----------------------------------------------------------------------
+    async def _watchdog(self) -> None:
+        assert self.broker is not None
+        while True:
+            await asyncio.sleep(self.interval)
+            now = time.monotonic()
+            for child in list(self.children.values()):
+                if not child.alive() or child.killing or self.stopping:
+                    continue
+                self.broker.send_hello(child.name)
+                assert child.liveness is not None
+                if child.liveness.is_hung(now):
+                    self._handle_silent(child, child.liveness.silent_for(now))
+
+    def _on_hello_reply(self, sender: str, env: Envelope) -> None:
+        child = self.children.get(sender)
+        if child is None or child.liveness is None or env.pid != child.pid:
+            self.counters["watchdog.stray_replies"] += 1
+            return
+        child.liveness.last_reply = time.monotonic()
+        child.ready = True
+
+    def _handle_silent(self, child: Child, silent: float) -> None:
+        pid = child.pid
+        assert pid is not None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            # gone without the sentinel firing yet: the exit path restarts it
+            return
+        log.error("%s child (pid %s) has not answered hello for %.1f s: killing it",
+                  child.name, pid, silent)  # fmt: skip
+        child.killing = True
+        child.restart_reason = f"no hello reply for {silent:.1f} s"
+        self.counters["watchdog.kills"] += 1
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGCONT)  # a stopped process must run to die on SIGTERM
+        asyncio.get_running_loop().call_later(KILL_GRACE, self._force_kill, child, pid)
+
+    def _force_kill(self, child: Child, pid: int) -> None:
+        if child.pid == pid and child.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    async def _wait_ready(self, timeout: float = 15.0) -> None:
+        """Wait until every child has answered a hello (or the timeout): then READY."""
+        assert self.broker is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stopping:
+            pending = [c for c in self.children.values() if c.alive() and not c.ready]
+            if not pending:
+                return
+            for child in pending:
+                self.broker.send_hello(child.name)
+            await asyncio.sleep(0.05)
+
+    # ---- stop --------------------------------------------------------------------------
+    async def _stop_children(self) -> None:
+        assert self.broker is not None
+        for name in policy.STOP_ORDER:
+            child = self.children.get(name)
+            if child is None:
+                continue
+            if child.restart_handle is not None:
+                child.restart_handle.cancel()
+            await self._stop_child(child)
+
+    async def _stop_child(self, child: Child) -> None:
+        assert self.broker is not None
+        process = child.process
+        if process is None or process.exitcode is not None:
+            return
+        with contextlib.suppress(CommandFailed):
+            await self.broker.request(child.name, "stop", {}, timeout=1.0)
+        deadline = time.monotonic() + CHILD_WAIT_TIME
+        sent_term = False
+        while process.exitcode is None:
+            if time.monotonic() > deadline:
+                log.warning("%s child did not stop: killing it", child.name)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid or 0, signal.SIGKILL)
+                await asyncio.sleep(0.05)
+                process.join(1)
+                break
+            if not sent_term and time.monotonic() > deadline - CHILD_WAIT_TIME / 2:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid or 0, signal.SIGTERM)
+                sent_term = True
+            await asyncio.sleep(0.02)
+            process.join(0)
+
+    # ---- reload ------------------------------------------------------------------------
+    async def reload(self) -> bool:
+        """SIGHUP: validate the new config first; apply it as a difference; never restart."""
+        if self._reload_lock.locked():
+            self._reload_pending = True
+            return False
+        async with self._reload_lock:
+            ok = await self._reload_once()
+            while self._reload_pending and not self.stopping:
+                self._reload_pending = False
+                ok = await self._reload_once()
+            return ok
+
+    async def _reload_once(self) -> bool:
+        assert self.broker is not None
+        log.info("Reloading")
+        for hook in self.on_reloading:
+            hook(True)
+        errors: list[str] = []
+        try:
+            result = await load_config(self.options.config_file, self.options.config_id)
+            errors = [str(d) for d in result.diagnostics if d.severity == "error"]
+            new = result.config if not errors else None
+        except Exception as exc:
+            errors = [str(exc)]
+            new = None
+        if new is None:
+            log.error("Reload failed, keeping the running configuration: %s", "; ".join(errors))
+            self.broker.publish("config.reload", {"ok": False, "errors": errors})
+            for hook in self.on_reloading:
+                hook(False)
+            return False
+        self.config = new
+        self.generation += 1
+        blob = pickle.dumps(new, protocol=pickle.HIGHEST_PROTOCOL)
+        wanted = self._wanted_children(new)
+        for name, child in list(self.children.items()):
+            if name not in wanted:
+                child.wanted = False
+                await self._stop_child(child)
+                del self.children[name]
+            elif child.alive():
+                try:
+                    await self.broker.request(
+                        name, "config.apply", {"config": blob, "generation": self.generation},
+                        timeout=30.0,
+                    )  # fmt: skip
+                except CommandFailed as exc:
+                    errors.append(f"{name}: {exc}")
+        for name in wanted:
+            if name not in self.children:
+                self.children[name] = Child(name)
+                self._spawn(self.children[name])
+        self.broker.publish("config.reload", {"ok": not errors, "errors": errors})
+        log.info("Reload finished%s", "" if not errors else f" with errors: {errors}")
+        for hook in self.on_reloading:
+            hook(False)
+        return not errors
+
+    # ---- status ------------------------------------------------------------------------
+    async def gather_status(self) -> dict[str, Any]:
+        """Every child's own status plus the parent's view of its processes."""
+        assert self.broker is not None
+        now = time.monotonic()
+        out: dict[str, Any] = {
+            "parent": {
+                "pid": os.getpid(), "uptime": time.time() - self.started_at,
+                "generation": self.generation, "counters": dict(self.counters),
+                "host": self.options.host,
+            },
+            "children": {},
+        }  # fmt: skip
+        names = list(self.children)
+        replies = await asyncio.gather(
+            *(self.broker.request(n, "status", {}, timeout=2.0) for n in names),
+            return_exceptions=True,
+        )
+        for name, reply in zip(names, replies, strict=True):
+            child = self.children[name]
+            entry: dict[str, Any] = {
+                "pid": child.pid, "alive": child.alive(), "restarts": child.restarts,
+                "uptime": now - child.started_at if child.alive() else 0.0,
+            }  # fmt: skip
+            if isinstance(reply, BaseException):
+                entry["error"] = str(reply)
+            else:
+                entry["status"] = reply
+            out["children"][name] = entry
+        return out
+
+    async def _on_bus_command(self, env: Envelope) -> dict[str, Any]:
+        if env.command == "status":
+            return await self.gather_status()
+        raise CommandFailed(f"unknown parent command {env.command!r}")
