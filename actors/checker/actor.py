@@ -1,0 +1,503 @@
+"""The checker actor's I/O shell: schedules every health check and publishes verdicts.
+
+It owns the running checks of ``self.config.virtual_servers`` (one per checker per real
+server, see :mod:`.plan`), each a :class:`~.fsm.CheckFsm` (the decisions) plus a probe
+factory (the I/O, see ``probes_*``). Timers are ``loop.call_at`` handles, one per check;
+probes are callback or task based and report back through :meth:`CheckRun.done`.
+
+Bus:
+
+* publishes ``check.result`` ``{virtual_server, protocol, real_server, checker, up, reason,
+  weight}`` once per check at start and on every change of verdict (or of weight);
+* subscribes to ``vrrp.state`` and ``netlink.addr`` only as *hints* for ``ha_suspend``:
+  whether a virtual address is local is decided by trying to bind a socket to it, which
+  also works when no vrrp or netlink actor runs in this process set (``-C``); the test is
+  repeated every second while a virtual server has ``ha_suspend``;
+* ``status()`` lists every virtual server → real server → checker with its verdict.
+
+Reloads are applied as a difference (:func:`.plan.diff`): unchanged checks keep running
+untouched, changed ones keep their verdict and restart their cycle, removed ones are
+cancelled (their in-flight probe abandoned), new ones start as at boot.
+
+At shutdown every timer and probe is cancelled; virtual servers with ``omega`` get a
+final down verdict for each check (so the notifier runs RS-down notifies), unless
+``--dont-release-ipvs`` keeps the load balancer as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import random
+import re
+import resource
+import shlex
+import socket
+import ssl
+from typing import Any
+
+from pykeepalived.actors.base import Actor
+from pykeepalived.actors.checker import dns as dnscodec
+from pykeepalived.actors.checker import http as httpcodec
+from pykeepalived.actors.checker import wire
+from pykeepalived.actors.checker.fsm import (
+    CheckFsm,
+    Command,
+    Ignored,
+    LogFailure,
+    Outcome,
+    RunAt,
+    Verdict,
+)
+from pykeepalived.actors.checker.plan import CheckKey, CheckSpec, plan
+from pykeepalived.actors.checker.plan import diff as plan_diff
+from pykeepalived.actors.checker.probes_net import (
+    DnsProbe,
+    Done,
+    PingProbe,
+    TcpProbe,
+    UdpProbe,
+)
+from pykeepalived.actors.checker.probes_proc import FileProbe, MiscProbe
+from pykeepalived.actors.checker.probes_stream import HttpProbe, SmtpProbe, UrlCheck, tls_context
+from pykeepalived.bus.envelope import Envelope
+from pykeepalived.conf import model as m
+
+PUBLISH_BATCH = 500
+HA_POLL_INTERVAL = 1.0
+
+
+class FailingProbe:
+    """Stands in for a probe whose configuration cannot work; every attempt fails with why."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, reason: str) -> None:
+        self.loop = loop
+        self.reason = reason
+        self.handle: asyncio.Handle | None = None
+
+    def start(self, done: Done) -> None:
+        self.handle = self.loop.call_soon(done, Outcome(False, self.reason))
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+
+class CheckRun:
+    """One running check: its spec, decision machine, timer and in-flight probe."""
+
+    __slots__ = ("actor", "body_base", "done", "factory", "fsm", "handle", "probe", "spec")
+
+    def __init__(self, actor: CheckerActor, spec: CheckSpec, factory: Any) -> None:
+        self.actor = actor
+        self.spec = spec
+        self.fsm = CheckFsm(spec.timing)
+        self.handle: asyncio.TimerHandle | None = None
+        self.probe: Any = None
+        self.factory = factory
+        k = spec.key
+        self.body_base = {
+            "virtual_server": k.virtual_server,
+            "protocol": k.protocol,
+            "real_server": k.real_server,
+            "checker": k.checker,
+        }
+        self.done: Done = self._done
+
+    def _done(self, outcome: Outcome) -> None:
+        self.probe = None
+        self.actor.on_outcome(self, outcome)
+
+    def stop(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+        if self.probe is not None:
+            self.probe.cancel()
+            self.probe = None
+
+
+def address_is_local(address: str) -> bool:
+    """True when ``address`` is configured on this host (a bind to it succeeds)."""
+    fam = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(fam, socket.SOCK_DGRAM) as s:
+            s.bind((address, 0))
+    except OSError as exc:
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EINVAL):
+            return False
+        raise
+    return True
+
+
+def raise_fd_limit() -> int:
+    """Lift RLIMIT_NOFILE's soft limit to the hard one (one socket per check in flight)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+    return soft
+
+
+class CheckerActor(Actor):
+    name = "checker"
+    subscriptions = ("vrrp.state", "netlink.addr")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.runs: dict[CheckKey, CheckRun] = {}
+        self.skipped: list[str] = []
+        self.tls: ssl.SSLContext | None = None
+        self.ha_addresses: dict[str, bool] = {}  # VS address -> local?
+        self._ha_timer: asyncio.TimerHandle | None = None
+        self._rand = random.Random()
+        self.fd_limit = 0
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    async def setup(self) -> None:
+        self.fd_limit = raise_fd_limit()
+        self.tls = self._tls_for(self.config)
+        p = plan(self.config)
+        self.skipped = p.skipped
+        for why in p.skipped:
+            self.log.warning("%s", why)
+        self._refresh_ha_addresses(p.checks.values())
+        await self._start_runs(
+            [CheckRun(self, s, self.probe_factory(s, self.config)) for s in p.checks.values()]
+        )
+        self.log.info(
+            "checker started: %d checks on %d virtual servers",
+            len(self.runs),
+            len(self.config.virtual_servers),
+        )
+
+    async def shutdown(self) -> None:
+        if self._ha_timer is not None:
+            self._ha_timer.cancel()
+        omega = {vs.key for vs in self.config.virtual_servers if vs.omega}
+        for run in self.runs.values():
+            run.stop()
+            if (
+                run.spec.key.virtual_server in omega
+                and run.fsm.up
+                and not self.options.dont_release_ipvs
+            ):
+                self._publish(run, False, "checker stopping (omega)", None)
+        self.runs.clear()
+
+    async def apply_config(self, new: m.Config) -> None:
+        new_tls = self._tls_for(new) if new.ssl != self.config.ssl else self.tls
+        p = plan(new)
+        old_specs = {k: r.spec for k, r in self.runs.items()}
+        d = plan_diff(old_specs, p.checks)
+        if new_tls is not self.tls:
+            self.tls = new_tls
+            moved = [k for k in d.kept if p.checks[k].kind == "SSL_GET"]
+            d.kept = [k for k in d.kept if k not in set(moved)]
+            d.changed += moved
+        now = self.loop.time()
+        for key in d.removed:
+            self.runs.pop(key).stop()
+        for key in d.changed:
+            run = self.runs[key]
+            run.spec = p.checks[key]
+            run.factory = self.probe_factory(run.spec, new)
+            self._apply(run, run.fsm.retime(run.spec.timing, now))
+        self.skipped = p.skipped
+        self._refresh_ha_addresses(p.checks.values())
+        added = [p.checks[key] for key in d.added]
+        await self._start_runs([CheckRun(self, s, self.probe_factory(s, new)) for s in added])
+        self.count("reloads")
+        self.log.info(
+            "reload: %d checks kept, %d changed, %d added, %d removed",
+            len(d.kept),
+            len(d.changed),
+            len(d.added),
+            len(d.removed),
+        )
+
+    async def _start_runs(self, runs: list[CheckRun]) -> None:
+        """Publish each new check's first verdict (paced for the bus), then arm its timer."""
+        now = self.loop.time()
+        for run in runs:
+            self.runs[run.spec.key] = run
+            if self._is_suspended(run.spec):
+                run.fsm.suspend()
+        for i, run in enumerate(runs, 1):
+            for cmd in run.fsm.start(now, self._rand.random()):
+                if isinstance(cmd, Verdict):
+                    self._publish(run, cmd.up, cmd.reason, cmd.weight)
+            if i % PUBLISH_BATCH == 0:
+                await asyncio.sleep(0.002)
+        now = self.loop.time()
+        for run in runs:
+            if run.fsm.next_at is not None:
+                self._arm(run, max(run.fsm.next_at, now))
+
+    # ---- scheduling ----------------------------------------------------------------------
+    def _arm(self, run: CheckRun, at: float) -> None:
+        if run.handle is not None:
+            run.handle.cancel()
+        run.handle = self.loop.call_at(at, self._fire, run)
+
+    def _fire(self, run: CheckRun) -> None:
+        run.handle = None
+        if run.spec.key not in self.runs or not run.fsm.due(self.loop.time()):
+            return
+        probe = run.factory()
+        run.probe = probe
+        probe.start(run.done)
+
+    def on_outcome(self, run: CheckRun, outcome: Outcome) -> None:
+        self.counters["checks.attempts"] += 1
+        if not outcome.ok:
+            self.counters["checks.failed_attempts"] += 1
+        if run.spec.key not in self.runs:
+            return
+        self._apply(run, run.fsm.attempt_done(self.loop.time(), outcome))
+
+    def _apply(self, run: CheckRun, cmds: list[Command]) -> None:
+        for cmd in cmds:
+            if isinstance(cmd, RunAt):
+                self._arm(run, cmd.at)
+            elif isinstance(cmd, Verdict):
+                self._publish(run, cmd.up, cmd.reason, cmd.weight)
+            elif isinstance(cmd, LogFailure):
+                if run.spec.timing.log_all_failures:
+                    k = run.spec.key
+                    self.log.info(
+                        "%s on service %s of VS %s failed (attempt %d of %d): %s",
+                        k.checker,
+                        k.real_server,
+                        k.virtual_server,
+                        cmd.attempt,
+                        cmd.of,
+                        cmd.reason,
+                    )
+            elif isinstance(cmd, Ignored):
+                self.count("checks.ignored_results")
+
+    def _publish(self, run: CheckRun, up: bool, reason: str, weight: int | None) -> None:
+        body = dict(run.body_base)
+        body["up"] = up
+        body["reason"] = reason
+        body["weight"] = weight
+        self.publish("check.result", body)
+        k = run.spec.key
+        self.log.info(
+            "%s on service %s of VS %s %s: %s",
+            k.checker,
+            k.real_server,
+            k.virtual_server,
+            "succeeded" if up else "failed",
+            reason,
+        )
+
+    # ---- probes --------------------------------------------------------------------------
+    def probe_factory(self, spec: CheckSpec, config: m.Config) -> Any:
+        """A zero-argument callable making one probe per attempt (config errors fail each)."""
+        loop = self.loop
+        chk = spec.checker
+        target = spec.target
+        try:
+            if isinstance(chk, m.TcpCheck):
+                return lambda: TcpProbe(loop, target)
+            if isinstance(chk, m.HttpGetCheck):  # SSL_GET too
+                return self._http_factory(spec, chk)
+            if isinstance(chk, m.MiscCheck):
+                return self._misc_factory(chk, config)
+            if isinstance(chk, m.SmtpCheck):
+                helo = chk.helo_name
+                return lambda: SmtpProbe(loop, target, helo)
+            if isinstance(chk, m.DnsCheck):
+                qtype = dnscodec.qtype_of(chk.type)
+                dnscodec.encode_name(chk.name)
+                qname = chk.name
+                return lambda: DnsProbe(loop, target, qname, qtype)
+            if isinstance(chk, m.UdpCheck):
+                payload = wire.parse_hex(chk.payload) if chk.payload else None
+                require = chk.require_reply is not None
+                pattern = wire.ReplyPattern.parse(chk.require_reply) if chk.require_reply else None
+                lo, hi = chk.min_reply_length, chk.max_reply_length
+                return lambda: UdpProbe(loop, target, payload, require, pattern, lo, hi)
+            if isinstance(chk, m.PingCheck):
+                return lambda: PingProbe(loop, target)
+            if isinstance(chk, m.FileCheck):
+                return self._file_factory(spec, chk, config)
+            raise ValueError(f"unsupported checker {spec.kind}")
+        except (ValueError, re.error, OSError, ssl.SSLError) as exc:
+            self.count("checks.config_errors")
+            reason = f"configuration error: {exc}"
+            self.log.error(
+                "%s %s %s: %s",
+                spec.key.virtual_server,
+                spec.key.real_server,
+                spec.key.checker,
+                reason,
+            )
+            return lambda: FailingProbe(loop, reason)
+
+    def _http_factory(self, spec: CheckSpec, chk: m.HttpGetCheck) -> Any:
+        loop = self.loop
+        target = spec.target
+        tls_on = chk.kind == "SSL_GET"
+        if tls_on and self.tls is None:
+            self.tls = tls_context()
+        tls = self.tls if tls_on else None
+        rs_vhost = chk.virtualhost
+        urls = []
+        for u in chk.urls:
+            rule = httpcodec.UrlRule(
+                path=u.path,
+                digest=u.digest,
+                status_codes=u.status_codes,
+                regex=u.regex,
+                regex_no_match=u.regex_no_match,
+                regex_options=u.regex_options,
+                regex_min_offset=u.regex_min_offset,
+                regex_max_offset=u.regex_max_offset,
+            )
+            host = httpcodec.host_header(
+                target.host, target.port, tls_on, u.virtualhost or rs_vhost
+            )
+            urls.append(UrlCheck(rule, httpcodec.compile_regex(rule), host))
+        frozen = tuple(urls)
+        sni = None
+        if chk.enable_sni or chk.sni_name:
+            sni = chk.sni_name or rs_vhost or None
+        proto = chk.http_protocol
+        compliant = chk.tls_compliant
+        return lambda: HttpProbe(loop, target, frozen, proto, tls, sni, compliant)
+
+    def _misc_factory(self, chk: m.MiscCheck, config: m.Config) -> Any:
+        loop = self.loop
+        script = chk.misc_path
+        if script is None:
+            raise ValueError("MISC_CHECK without misc_path")
+        argv = tuple(script.argv) or tuple(shlex.split(script.raw))
+        user = script.user or config.global_defs.script_user
+        group = script.group or (config.global_defs.script_group if user else None)
+        timeout = chk.misc_timeout if chk.misc_timeout else chk.delay_loop
+        dynamic = chk.misc_dynamic
+        return lambda: MiscProbe(loop, argv, timeout, dynamic, user, group)
+
+    def _file_factory(self, spec: CheckSpec, chk: m.FileCheck, config: m.Config) -> Any:
+        loop = self.loop
+        tf = next((t for t in config.track_files if t.name == chk.track_file), None)
+        if tf is None:
+            raise ValueError(f"FILE_CHECK: no track_file {chk.track_file!r}")
+        weight = chk.weight if chk.weight is not None else tf.weight
+        reverse = chk.reverse or (chk.weight is None and tf.reverse)
+        path, rs_weight = tf.file, spec.rs_weight
+        return lambda: FileProbe(loop, path, weight, reverse, rs_weight)
+
+    def _tls_for(self, config: m.Config) -> ssl.SSLContext | None:
+        s = config.ssl
+        if s is None:
+            return None
+        try:
+            return tls_context(s.ca, s.certificate, s.key, s.password)
+        except (OSError, ssl.SSLError) as exc:
+            self.count("checks.config_errors")
+            self.log.error("SSL block: %s; using a default context", exc)
+            return tls_context()
+
+    # ---- ha_suspend ----------------------------------------------------------------------
+    def _is_suspended(self, spec: CheckSpec) -> bool:
+        if not spec.ha_suspend or spec.vs_address is None:
+            return False
+        return not self.ha_addresses.get(spec.vs_address, True)
+
+    def _refresh_ha_addresses(self, specs: Any) -> None:
+        wanted = {s.vs_address for s in specs if s.ha_suspend and s.vs_address}
+        self.ha_addresses = {a: self._local(a) for a in wanted}
+        if self._ha_timer is not None:
+            self._ha_timer.cancel()
+            self._ha_timer = None
+        if wanted:
+            self._ha_timer = self.loop.call_later(HA_POLL_INTERVAL, self._ha_poll)
+
+    def _local(self, address: str) -> bool:
+        try:
+            return address_is_local(address)
+        except OSError as exc:
+            self.count("ha_suspend.errors")
+            self.log.warning("ha_suspend: cannot test %s: %s", address, exc)
+            return True
+
+    def _ha_poll(self) -> None:
+        self._ha_timer = self.loop.call_later(HA_POLL_INTERVAL, self._ha_poll)
+        self._ha_evaluate()
+
+    def _ha_evaluate(self) -> None:
+        now = self.loop.time()
+        for address, was_local in list(self.ha_addresses.items()):
+            local = self._local(address)
+            if local == was_local:
+                continue
+            self.ha_addresses[address] = local
+            self.log.info(
+                "ha_suspend: %s is %s; checks %s",
+                address,
+                "local" if local else "not local",
+                "resumed" if local else "suspended",
+            )
+            for run in self.runs.values():
+                if run.spec.ha_suspend and run.spec.vs_address == address:
+                    if local:
+                        self._apply(run, run.fsm.resume(now))
+                    else:
+                        if run.handle is not None:
+                            run.handle.cancel()
+                            run.handle = None
+                        if run.probe is not None:
+                            run.probe.cancel()
+                            run.probe = None
+                        self._apply(run, run.fsm.suspend())
+
+    async def on_event(self, env: Envelope) -> None:
+        if not self.ha_addresses:
+            return
+        if env.type in ("vrrp.state", "netlink.addr"):
+            # the address may follow the state change by a moment: look now and shortly after
+            self._ha_evaluate()
+            self.loop.call_later(0.2, self._ha_evaluate)
+
+    # ---- reporting -----------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        services: dict[tuple[str, str], dict[str, Any]] = {}
+        for run in self.runs.values():
+            k = run.spec.key
+            vs = services.setdefault(
+                (k.virtual_server, k.protocol),
+                {
+                    "virtual_server": k.virtual_server,
+                    "protocol": k.protocol,
+                    "ha_suspend": run.spec.ha_suspend,
+                    "real_servers": {},
+                },
+            )
+            rs = vs["real_servers"].setdefault(
+                k.real_server, {"real_server": k.real_server, "alive": True, "checkers": []}
+            )
+            snap = run.fsm.snapshot()
+            snap.update(
+                checker=k.checker,
+                kind=run.spec.kind,
+                target=run.spec.target.describe(),
+                in_flight=run.probe is not None,
+            )
+            rs["checkers"].append(snap)
+            rs["alive"] = rs["alive"] and bool(snap["up"])
+        out = []
+        for vs in services.values():
+            vs["real_servers"] = list(vs["real_servers"].values())
+            out.append(vs)
+        return {
+            "checks": len(self.runs),
+            "in_flight": sum(1 for r in self.runs.values() if r.probe is not None),
+            "fd_limit": self.fd_limit,
+            "skipped": list(self.skipped),
+            "ha_addresses": dict(self.ha_addresses),
+            "virtual_servers": out,
+        }

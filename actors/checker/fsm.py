@@ -1,0 +1,220 @@
+"""The health-check decision machine: attempts in, verdicts and timers out (pure).
+
+One :class:`CheckFsm` per checker per real server. It owns keepalived's decision
+semantics and nothing else: no sockets, no clock (``now`` is an argument, the random
+warm-up fraction too), no processes. The shell feeds it events and carries out the
+commands it returns.
+
+Semantics (keepalived's, as documented in keepalived.conf(5) and ``check_api.c``):
+
+* A checker starts **up**, or **down** with ``alpha``; that first verdict is published
+  at start ("once at start").
+* The first attempt runs after a random delay in ``[0, warmup]`` (``warmup 0``: at once).
+* A successful attempt makes an up verdict at once (rise is one success) and clears the
+  retry count. The next attempt is ``delay_loop`` later.
+* A failed attempt while up is retried: up to ``retry`` more attempts, each
+  ``delay_before_retry`` after the previous failure. Only when all ``retry + 1``
+  consecutive attempts failed is the verdict down (fall is ``retry + 1`` failures).
+  The reason of the down verdict is the last failure's reason.
+* A failed attempt while already down just waits ``delay_loop`` (nothing to confirm).
+* While suspended (``ha_suspend``: the virtual address is not local) no attempt runs
+  and the verdict stays as it was; resuming schedules an attempt at once.
+* A weight (MISC_CHECK ``misc_dynamic``, FILE_CHECK) travels with the verdict; a change
+  of weight while up is a new verdict too.
+
+Design note: the machine never looks at how long an attempt took; the shell enforces
+timeouts and reports them as failed attempts with a reason. An attempt result that
+arrives while no attempt is outstanding (a stale result after a reload or a suspend) is
+ignored and counted by the shell through the returned :class:`Ignored` command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The scheduling options of one checker, already resolved (checker → RS → VS)."""
+
+    delay_loop: float = 60.0
+    retry: int = 1
+    delay_before_retry: float = 1.0
+    warmup: float = 60.0
+    alpha: bool = False
+    log_all_failures: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one attempt, as a probe reports it."""
+
+    ok: bool
+    reason: str
+    weight: int | None = None
+
+
+# ---- commands --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Publish this verdict (it differs from the last one published)."""
+
+    up: bool
+    reason: str
+    weight: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunAt:
+    """Run the next attempt at monotonic time ``at`` (replaces any earlier timer)."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LogFailure:
+    """An attempt failed without changing the verdict (logged with ``log_all_failures``)."""
+
+    reason: str
+    attempt: int
+    of: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """An input arrived that the current state has no use for (counted by the shell)."""
+
+    why: str
+
+
+Command = Verdict | RunAt | LogFailure | Ignored
+
+
+class CheckFsm:
+    """keepalived's retry / alpha / warm-up logic for one checker."""
+
+    __slots__ = (
+        "attempting",
+        "attempts",
+        "failures",
+        "last_attempt_at",
+        "last_reason",
+        "next_at",
+        "reason",
+        "suspended",
+        "timing",
+        "up",
+        "weight",
+    )
+
+    def __init__(self, timing: Timing) -> None:
+        self.timing = timing
+        self.up = not timing.alpha
+        self.reason = "alpha: down until the first successful check" if timing.alpha else "start"
+        self.weight: int | None = None
+        self.failures = 0  # consecutive failed attempts in the current retry cycle
+        self.attempting = False
+        self.suspended = False
+        self.next_at: float | None = None
+        self.attempts = 0
+        self.last_attempt_at: float | None = None
+        self.last_reason = ""
+
+    # ---- inputs ------------------------------------------------------------------------
+    def start(self, now: float, rand01: float) -> list[Command]:
+        """The checker comes into existence: publish its first verdict, arm the warm-up."""
+        delay = max(0.0, self.timing.warmup) * min(max(rand01, 0.0), 1.0)
+        cmds: list[Command] = [Verdict(self.up, self.reason, self.weight)]
+        if not self.suspended:
+            cmds.append(self._arm(now + delay))
+        return cmds
+
+    def due(self, now: float) -> bool:
+        """The timer fired: True when an attempt should start now (the shell starts it)."""
+        if self.suspended or self.attempting:
+            return False
+        self.attempting = True
+        self.next_at = None
+        self.attempts += 1
+        self.last_attempt_at = now
+        return True
+
+    def attempt_done(self, now: float, outcome: Outcome) -> list[Command]:
+        """An attempt finished (success, failure or timeout, all as an Outcome)."""
+        if not self.attempting:
+            return [Ignored("result with no attempt outstanding")]
+        self.attempting = False
+        self.last_reason = outcome.reason
+        t = self.timing
+        if self.suspended:
+            return [Ignored("result while suspended")]
+        if outcome.ok:
+            self.failures = 0
+            cmds: list[Command] = []
+            if not self.up or outcome.weight != self.weight:
+                self.up = True
+                self.reason = outcome.reason
+                self.weight = outcome.weight
+                cmds.append(Verdict(True, outcome.reason, outcome.weight))
+            cmds.append(self._arm(now + t.delay_loop))
+            return cmds
+        if not self.up:
+            self.failures = 0
+            return [LogFailure(outcome.reason, 1, 1), self._arm(now + t.delay_loop)]
+        self.failures += 1
+        if self.failures <= t.retry:
+            return [
+                LogFailure(outcome.reason, self.failures, t.retry + 1),
+                self._arm(now + t.delay_before_retry),
+            ]
+        self.failures = 0
+        self.up = False
+        self.reason = outcome.reason
+        self.weight = outcome.weight
+        return [Verdict(False, outcome.reason, outcome.weight), self._arm(now + t.delay_loop)]
+
+    def suspend(self) -> list[Command]:
+        """ha_suspend: the virtual address went away. Attempts stop; the verdict stays."""
+        if self.suspended:
+            return []
+        self.suspended = True
+        self.attempting = False
+        self.failures = 0
+        self.next_at = None
+        return []
+
+    def resume(self, now: float) -> list[Command]:
+        """ha_suspend: the virtual address is local again; check at once."""
+        if not self.suspended:
+            return []
+        self.suspended = False
+        return [self._arm(now)]
+
+    def retime(self, timing: Timing, now: float) -> list[Command]:
+        """A reload changed this checker's options: keep the verdict, restart the cycle."""
+        self.timing = timing
+        self.failures = 0
+        if self.suspended or self.attempting:
+            return []
+        return [self._arm(now + min(timing.delay_loop, max(0.0, timing.warmup)))]
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _arm(self, at: float) -> RunAt:
+        self.next_at = at
+        return RunAt(at)
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "up": self.up,
+            "reason": self.reason,
+            "weight": self.weight,
+            "failures": self.failures,
+            "attempts": self.attempts,
+            "suspended": self.suspended,
+            "last_reason": self.last_reason,
+        }
+
+
+def rs_alive(verdicts: list[bool]) -> bool:
+    """A real server is alive only when every one of its checkers is up (none: always up)."""
+    return all(verdicts)

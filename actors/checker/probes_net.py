@@ -1,0 +1,360 @@
+"""Probes on raw sockets: TCP_CHECK, UDP_CHECK, DNS_CHECK, PING_CHECK (I/O).
+
+Every probe is one attempt: ``start(done)`` begins it, ``done(Outcome)`` is called exactly
+once (never from inside ``start``), ``cancel()`` abandons it silently. All of them run on
+the actor's asyncio loop with non-blocking sockets, ``loop.add_reader``/``add_writer``
+and one ``loop.call_at`` deadline; no task, no thread, no future per attempt. That keeps
+the per-attempt cost of TCP_CHECK to a few system calls, which is what lets one process
+check ten thousand real servers a second.
+
+Design notes:
+
+* TCP_CHECK closes a successful connection with an RST (``SO_LINGER`` 0), as HAProxy's
+  health checks do: a check that ends in FIN would leave one TIME_WAIT socket per check
+  on this host (600,000 at 10,000 checks/s), and the server learns nothing from a FIN.
+* Every socket gets the checker's ``fwmark`` (SO_MARK), ``bind_if`` (SO_BINDTODEVICE),
+  and ``bindto``/``bind_port`` before the first packet leaves.
+* UDP_CHECK without ``require_reply`` is up unless an ICMP error (port unreachable) comes
+  back within ``connect_timeout``, which Linux reports on a connected UDP socket.
+* PING_CHECK uses an unprivileged ICMP datagram socket when ``ping_group_range`` allows
+  it, else a raw socket (root). A random payload token identifies our reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+import struct
+from collections.abc import Callable
+
+from pykeepalived.actors.checker import dns as dnscodec
+from pykeepalived.actors.checker import wire
+from pykeepalived.actors.checker.fsm import Outcome
+from pykeepalived.actors.checker.plan import Target
+
+Done = Callable[[Outcome], None]
+_LINGER_RST = struct.pack("ii", 1, 0)
+SO_MARK = getattr(socket, "SO_MARK", 36)
+
+
+def family_of(target: Target) -> int:
+    return socket.AF_INET6 if target.is_v6 else socket.AF_INET
+
+
+def sockaddr(
+    target: Target, port: int | None = None
+) -> tuple[str, int] | tuple[str, int, int, int]:
+    """The address to connect to (an IPv6 link-local target gets ``bind_if``'s index)."""
+    p = target.port if port is None else port
+    if target.is_v6:
+        scope = socket.if_nametoindex(target.bind_if) if target.bind_if else 0
+        return (target.host, p, 0, scope)
+    return (target.host, p)
+
+
+def make_socket(target: Target, kind: int, proto: int = 0) -> socket.socket:
+    """A non-blocking socket with the checker's mark, device and source bound."""
+    sock = socket.socket(
+        family_of(target), kind | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC, proto
+    )
+    try:
+        if target.fwmark:
+            sock.setsockopt(socket.SOL_SOCKET, SO_MARK, target.fwmark)
+        if target.bind_if:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, target.bind_if.encode())
+        if target.bindto or target.bind_port:
+            if target.bind_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            any_addr = "::" if target.is_v6 else "0.0.0.0"
+            sock.bind((target.bindto or any_addr, target.bind_port or 0))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def describe_error(exc: BaseException | int) -> str:
+    """A short operator-facing reason for a socket error."""
+    code = exc if isinstance(exc, int) else getattr(exc, "errno", None)
+    names = {
+        errno.ECONNREFUSED: "connection refused",
+        errno.ECONNRESET: "connection reset by peer",
+        errno.EHOSTUNREACH: "host unreachable",
+        errno.ENETUNREACH: "network unreachable",
+        errno.ETIMEDOUT: "connection timed out",
+        errno.EADDRNOTAVAIL: "source address not available",
+        errno.EADDRINUSE: "source address/port in use",
+        errno.EPERM: "operation not permitted",
+        errno.EACCES: "permission denied",
+        errno.EMFILE: "too many open files",
+    }
+    if isinstance(code, int) and code in names:
+        return names[code]
+    if isinstance(code, int):
+        return os.strerror(code)
+    return str(exc) or type(exc).__name__
+
+
+class SocketProbe:
+    """Shared plumbing: one socket, one deadline, exactly one ``done`` call."""
+
+    __slots__ = ("done", "fd", "finished", "loop", "reading", "sock", "target", "timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, target: Target) -> None:
+        self.loop = loop
+        self.target = target
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.timer: asyncio.TimerHandle | None = None
+        self.done: Done | None = None
+        self.finished = False
+        self.reading = False
+
+    def start(self, done: Done) -> None:
+        self.done = done
+        try:
+            self._begin()
+        except OSError as exc:
+            self._finish(Outcome(False, self._prefix() + describe_error(exc)), soon=True)
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _prefix(self) -> str:
+        return ""
+
+    def _arm_deadline(self, on_timeout: Callable[[], None]) -> None:
+        self.timer = self.loop.call_at(self.loop.time() + self.target.connect_timeout, on_timeout)
+
+    def _finish(self, outcome: Outcome, soon: bool = False) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self._release()
+        done = self.done
+        self.done = None
+        if done is None:
+            return
+        if soon:
+            self.loop.call_soon(done, outcome)
+        else:
+            done(outcome)
+
+    def _release(self, rst: bool = False) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.sock is not None:
+            if self.fd >= 0:
+                if self.reading:
+                    self.loop.remove_reader(self.fd)
+                else:
+                    self.loop.remove_writer(self.fd)
+            if rst:
+                try:
+                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+                except OSError:
+                    pass
+            self.sock.close()
+            self.sock = None
+            self.fd = -1
+
+    def cancel(self) -> None:
+        self.finished = True
+        self.done = None
+        self._release(rst=True)
+
+
+class TcpProbe(SocketProbe):
+    """TCP_CHECK: the connect succeeds within connect_timeout → up."""
+
+    __slots__ = ()
+
+    def _begin(self) -> None:
+        sock = self.sock = make_socket(self.target, socket.SOCK_STREAM)
+        err = sock.connect_ex(sockaddr(self.target))
+        if err == 0:
+            self._connected()
+            return
+        if err != errno.EINPROGRESS:
+            self._finish(Outcome(False, describe_error(err)), soon=True)
+            return
+        self.fd = sock.fileno()
+        self.loop.add_writer(self.fd, self._writable)
+        self._arm_deadline(self._timeout)
+
+    def _writable(self) -> None:
+        assert self.sock is not None
+        err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self._finish(Outcome(False, describe_error(err)))
+        else:
+            self._connected()
+
+    def _connected(self) -> None:
+        synchronous = self.fd < 0  # connect_ex succeeded inside start(): defer done()
+        self._release(rst=True)
+        self._finish(Outcome(True, "TCP connect succeeded"), soon=synchronous)
+
+    def _timeout(self) -> None:
+        self.timer = None
+        self._finish(Outcome(False, f"connect timed out after {self.target.connect_timeout:g} s"))
+
+
+class _DatagramProbe(SocketProbe):
+    """A connected datagram socket: send once, then wait for a reply or an ICMP error."""
+
+    __slots__ = ()
+
+    def _open(self, kind: int, proto: int, payload: bytes, port: int | None = None) -> None:
+        sock = self.sock = make_socket(self.target, kind, proto)
+        sock.connect(sockaddr(self.target, port))
+        self.fd = sock.fileno()
+        self.reading = True
+        self.loop.add_reader(self.fd, self._readable)
+        self._arm_deadline(self._timeout)
+        sock.send(payload)
+
+    def _readable(self) -> None:
+        assert self.sock is not None
+        for _ in range(16):  # bounded: at most 16 datagrams per wake-up
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                self._finish(Outcome(False, self._icmp_reason(exc)))
+                return
+            self._datagram(data)
+            if self.finished:
+                return
+
+    def _icmp_reason(self, exc: OSError) -> str:
+        if exc.errno == errno.ECONNREFUSED:
+            return "ICMP port unreachable"
+        return "ICMP error: " + describe_error(exc)
+
+    def _datagram(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _timeout(self) -> None:
+        raise NotImplementedError
+
+
+class UdpProbe(_DatagramProbe):
+    """UDP_CHECK: payload out; a matching reply (``require_reply``) or no ICMP error."""
+
+    __slots__ = ("max_len", "min_len", "pattern", "payload", "require_reply")
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        target: Target,
+        payload: bytes | None,
+        require_reply: bool,
+        pattern: wire.ReplyPattern | None,
+        min_len: int = 0,
+        max_len: int = 255,
+    ) -> None:
+        super().__init__(loop, target)
+        self.payload = payload if payload is not None else os.urandom(16)
+        self.require_reply = require_reply
+        self.pattern = pattern
+        self.min_len = min_len
+        self.max_len = max_len
+
+    def _begin(self) -> None:
+        self._open(socket.SOCK_DGRAM, 0, self.payload)
+
+    def _datagram(self, data: bytes) -> None:
+        if not self.require_reply:
+            self._finish(Outcome(True, "UDP reply received"))
+            return
+        why = wire.judge_udp_reply(data, self.pattern, self.min_len, self.max_len)
+        self._finish(Outcome(why is None, why or "UDP reply matches"))
+
+    def _timeout(self) -> None:
+        self.timer = None
+        t = self.target.connect_timeout
+        if self.require_reply:
+            self._finish(Outcome(False, f"no UDP reply within {t:g} s"))
+        else:
+            self._finish(Outcome(True, f"no ICMP error within {t:g} s"))
+
+
+class DnsProbe(_DatagramProbe):
+    """DNS_CHECK: one query; the reply must answer it with a record of the asked type."""
+
+    __slots__ = ("ident", "qname", "qtype")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, target: Target, qname: str, qtype: int
+    ) -> None:
+        super().__init__(loop, target)
+        self.qname = qname
+        self.qtype = qtype
+        self.ident = int.from_bytes(os.urandom(2), "big")
+
+    def _begin(self) -> None:
+        query = dnscodec.build_query(self.ident, self.qname, self.qtype)
+        self._open(socket.SOCK_DGRAM, 0, query)
+
+    def _datagram(self, data: bytes) -> None:
+        verdict, why = dnscodec.judge_reply(data, self.ident, self.qname, self.qtype)
+        if verdict is None:
+            return  # not ours: keep waiting
+        self._finish(Outcome(verdict, why))
+
+    def _timeout(self) -> None:
+        self.timer = None
+        self._finish(Outcome(False, f"no DNS reply within {self.target.connect_timeout:g} s"))
+
+
+_ICMP_DGRAM_OK: dict[int, bool] = {}
+
+
+class PingProbe(_DatagramProbe):
+    """PING_CHECK: one ICMP/ICMPv6 echo request, the matching echo reply → up."""
+
+    __slots__ = ("raw", "seq", "token")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, target: Target) -> None:
+        super().__init__(loop, target)
+        self.token = os.urandom(16)
+        self.seq = int.from_bytes(os.urandom(2), "big")
+        self.raw = False
+
+    def _begin(self) -> None:
+        v6 = self.target.is_v6
+        proto = socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP
+        fam = family_of(self.target)
+        packet = wire.build_echo(v6, os.getpid(), self.seq, self.token)
+        if _ICMP_DGRAM_OK.get(fam, True):
+            try:
+                self._open(socket.SOCK_DGRAM, proto, packet, port=0)
+                _ICMP_DGRAM_OK[fam] = True
+                return
+            except PermissionError:
+                _ICMP_DGRAM_OK[fam] = False
+                self._release()
+        self.raw = True
+        self._open(socket.SOCK_RAW, proto, packet, port=0)
+
+    def _datagram(self, data: bytes) -> None:
+        v6 = self.target.is_v6
+        parsed = wire.parse_echo_reply(v6, data, strip_ip_header=self.raw)
+        if not isinstance(parsed, tuple):
+            return
+        _ident, seq, payload = parsed
+        if seq == self.seq and payload == self.token:
+            self._finish(Outcome(True, "ICMP echo reply received"))
+
+    def _icmp_reason(self, exc: OSError) -> str:
+        return "ICMP error: " + describe_error(exc)
+
+    def _timeout(self) -> None:
+        self.timer = None
+        t = self.target.connect_timeout
+        self._finish(Outcome(False, f"no ICMP echo reply within {t:g} s"))
