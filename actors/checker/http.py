@@ -96,12 +96,12 @@ class ResponseParser:
             return
         self._buf += data
         if not self._in_body:
+            if not self._buf[:5] == b"HTTP/"[: len(self._buf)]:
+                raise HttpError(f"not an HTTP response: {bytes(self._buf[:24])!r}")
             end = self._buf.find(b"\r\n\r\n")
             if end < 0:
                 if len(self._buf) > MAX_HEADER:
                     raise HttpError(f"response header larger than {MAX_HEADER} bytes")
-                if len(self._buf) >= 5 and not self._buf.startswith(b"HTTP/"):
-                    raise HttpError("not an HTTP response")
                 return
             if end > MAX_HEADER:
                 raise HttpError(f"response header larger than {MAX_HEADER} bytes")

@@ -45,7 +45,7 @@ class Target:
         return f"{host}:{self.port}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class CheckKey:
     virtual_server: str
     protocol: str

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pwd
 import signal
 import subprocess
 
@@ -58,6 +59,14 @@ class MiscProbe:
             self._report(Outcome(False, "MISC_CHECK has no misc_path"), soon=True)
             return
         try:
+            group: str | int | None = self.group
+            extra: list[int] | None = None
+            if self.user is not None:
+                # the user's own primary group unless one is given, and no inherited
+                # supplementary groups (the daemon's are root's)
+                if group is None:
+                    group = pwd.getpwnam(self.user).pw_gid
+                extra = []
             self.proc = subprocess.Popen(
                 list(self.argv),
                 stdin=subprocess.DEVNULL,
@@ -66,7 +75,8 @@ class MiscProbe:
                 start_new_session=True,
                 close_fds=True,
                 user=self.user,
-                group=self.group,
+                group=group,
+                extra_groups=extra,
             )
         except (OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
             self._report(Outcome(False, f"cannot run {self.argv[0]}: {exc}"), soon=True)
