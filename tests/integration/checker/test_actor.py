@@ -1,0 +1,271 @@
+"""The checker shell driven for real (loop, sockets, timers) with a recording bus:
+start verdicts, a flapping server, several checkers per real server, reload as a
+difference, ha_suspend, omega at shutdown, status()."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from pykeepalived.actors.base import Options
+from pykeepalived.actors.checker.actor import CheckerActor, address_is_local
+from pykeepalived.conf import model as m
+from tests.integration.checker import servers
+
+
+class RecordingBus:
+    """Stands in for the BusClient: keeps every published envelope body."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def envelope(self, type_: str, body: dict[str, Any], **_: Any) -> tuple[str, dict[str, Any]]:
+        return (type_, body)
+
+    def send(self, env: tuple[str, dict[str, Any]]) -> bool:
+        self.events.append(env)
+        return True
+
+    def results(self, real_server: str | None = None) -> list[dict[str, Any]]:
+        return [
+            b
+            for t, b in self.events
+            if t == "check.result" and (real_server is None or b["real_server"] == real_server)
+        ]
+
+
+def tcp(**kw: Any) -> m.TcpCheck:
+    base = {"delay_loop": 0.2, "connect_timeout": 0.5, "retry": 0, "warmup": 0.0}
+    base.update(kw)
+    return m.TcpCheck(**base)
+
+
+def vs_config(*rss: m.RealServer, **kw: Any) -> m.Config:
+    vs = m.VirtualServer(address="127.0.0.1", port=80, real_servers=rss, **kw)
+    return m.Config(virtual_servers=(vs,))
+
+
+async def make_actor(config: m.Config, **opts: Any) -> tuple[CheckerActor, RecordingBus]:
+    actor = CheckerActor(config, Options(**opts))
+    bus = RecordingBus()
+    actor.bus = bus  # type: ignore[assignment]
+    await actor.setup()
+    return actor, bus
+
+
+async def wait_for(pred: Callable[[], bool], timeout: float = 5.0) -> None:
+    end = asyncio.get_running_loop().time() + timeout
+    while not pred():
+        if asyncio.get_running_loop().time() > end:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+async def listener() -> tuple[asyncio.Server, int]:
+    srv = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    return srv, srv.sockets[0].getsockname()[1]
+
+
+def test_start_verdicts_then_failure_and_recovery_with_reasons() -> None:
+    async def main() -> None:
+        srv, port = await listener()
+        closed = servers.free_port()
+        cfg = vs_config(
+            m.RealServer(address="127.0.0.1", port=port, checkers=(tcp(),)),
+            m.RealServer(address="127.0.0.2", port=closed, checkers=(tcp(alpha=True),)),
+            m.RealServer(address="127.0.0.3", port=port),  # no checker: never published
+        )
+        actor, bus = await make_actor(cfg)
+        first = bus.results()
+        assert [(b["real_server"], b["up"]) for b in first] == [
+            (f"127.0.0.1:{port}", True),
+            (f"127.0.0.2:{closed}", False),
+        ]
+        assert first[0] == {
+            "virtual_server": "127.0.0.1:80", "protocol": "tcp",
+            "real_server": f"127.0.0.1:{port}", "checker": "TCP_CHECK",
+            "up": True, "reason": "start", "weight": None,
+        }  # fmt: skip
+        await asyncio.sleep(0.6)
+        # nothing changed: still one event each (alpha RS stays down, refused)
+        assert len(bus.results()) == 2
+        srv.close()
+        await srv.wait_closed()
+        await wait_for(lambda: len(bus.results(f"127.0.0.1:{port}")) == 2)
+        down = bus.results(f"127.0.0.1:{port}")[-1]
+        assert down["up"] is False and down["reason"] == "connection refused"
+        st = actor.status()
+        (vs,) = st["virtual_servers"]
+        alive = {r["real_server"]: r["alive"] for r in vs["real_servers"]}
+        assert alive == {f"127.0.0.1:{port}": False, f"127.0.0.2:{closed}": False}
+        srv2 = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
+        await wait_for(lambda: len(bus.results(f"127.0.0.1:{port}")) == 3)
+        assert bus.results(f"127.0.0.1:{port}")[-1]["up"] is True
+        assert actor.counters["checks.attempts"] > 5
+        await actor.shutdown()
+        srv2.close()
+
+    run(main())
+
+
+def test_flapping_server_gives_alternating_verdicts_without_repeats() -> None:
+    async def main() -> None:
+        _, port = await listener()  # reserve a port number
+        _.close()
+        await _.wait_closed()
+        rs = m.RealServer(address="127.0.0.1", port=port, checkers=(tcp(delay_loop=0.1),))
+        actor, bus = await make_actor(vs_config(rs))
+        for _i in range(3):
+            srv = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
+            await asyncio.sleep(0.5)
+            srv.close()
+            await srv.wait_closed()
+            await asyncio.sleep(0.5)
+        await actor.shutdown()
+        ups = [b["up"] for b in bus.results()]
+        # start up, then down (nothing listening), then up/down per flap
+        assert ups[:2] == [True, False]
+        assert all(a != b for a, b in itertools.pairwise(ups)), ups
+        assert ups.count(True) >= 4 and ups.count(False) >= 3
+
+    run(main())
+
+
+def test_retry_delays_the_down_verdict() -> None:
+    async def main() -> None:
+        closed = servers.free_port()
+        chk = tcp(retry=2, delay_before_retry=0.3, delay_loop=5)
+        rs = m.RealServer(address="127.0.0.1", port=closed, checkers=(chk,))
+        actor, bus = await make_actor(vs_config(rs))
+        t0 = asyncio.get_running_loop().time()
+        await wait_for(lambda: len(bus.results()) == 2)
+        took = asyncio.get_running_loop().time() - t0
+        assert 0.55 < took < 2.0  # two retries of 0.3 s after the first failure
+        assert actor.counters["checks.failed_attempts"] == 3
+        await actor.shutdown()
+
+    run(main())
+
+
+def test_several_checkers_on_one_real_server_are_named_and_judged_apart() -> None:
+    async def main() -> None:
+        srv, port = await listener()
+        closed = servers.free_port()
+        rs = m.RealServer(
+            address="127.0.0.1",
+            port=port,
+            checkers=(tcp(), tcp(connect_port=closed), m.MiscCheck(
+                misc_path=m.NotifyScript(argv=("/bin/sh", "-c", "exit 9")), misc_dynamic=True,
+                delay_loop=0.2, warmup=0.0)),
+        )  # fmt: skip
+        actor, bus = await make_actor(vs_config(rs))
+        await wait_for(lambda: len(bus.results()) >= 5)
+        latest = {b["checker"]: b for b in bus.results()}
+        assert latest["TCP_CHECK#1"]["up"] is True
+        assert latest["TCP_CHECK#2"]["up"] is False
+        assert latest["MISC_CHECK"]["up"] is True and latest["MISC_CHECK"]["weight"] == 7
+        (vs,) = actor.status()["virtual_servers"]
+        assert vs["real_servers"][0]["alive"] is False
+        await actor.shutdown()
+        srv.close()
+
+    run(main())
+
+
+def test_reload_keeps_unchanged_checks_and_diffs_the_rest() -> None:
+    async def main() -> None:
+        srv, port = await listener()
+        keep = m.RealServer(address="127.0.0.1", port=port, checkers=(tcp(delay_loop=0.3),))
+        change = m.RealServer(address="127.0.0.2", port=port, checkers=(tcp(),))
+        drop = m.RealServer(address="127.0.0.3", port=port, checkers=(tcp(),))
+        actor, bus = await make_actor(vs_config(keep, change, drop))
+        await asyncio.sleep(0.5)
+        kept_run = next(r for k, r in actor.runs.items() if k.real_server.startswith("127.0.0.1"))
+        attempts_before = kept_run.fsm.attempts
+        n_events = len(bus.results())
+        add = m.RealServer(address="127.0.0.4", port=port, checkers=(tcp(),))
+        changed = dataclasses.replace(change, checkers=(tcp(connect_timeout=0.4),))
+        new = vs_config(keep, changed, add)
+        await actor.apply_config(new)
+        actor.config = new
+        assert {k.real_server.split(":")[0] for k in actor.runs} == {
+            "127.0.0.1", "127.0.0.2", "127.0.0.4"
+        }  # fmt: skip
+        assert actor.runs[kept_run.spec.key] is kept_run  # same object, state intact
+        assert kept_run.fsm.attempts >= attempts_before
+        # only the added check published (its start verdict); kept/changed stayed quiet
+        new_events = bus.results()[n_events:]
+        assert [b["real_server"].split(":")[0] for b in new_events] == ["127.0.0.4"]
+        changed_run = next(
+            r for k, r in actor.runs.items() if k.real_server.startswith("127.0.0.2")
+        )
+        assert changed_run.spec.target.connect_timeout == 0.4
+        await asyncio.sleep(0.4)
+        assert kept_run.fsm.attempts > attempts_before
+        await actor.shutdown()
+        srv.close()
+
+    run(main())
+
+
+def test_ha_suspend_pauses_checks_while_the_address_is_not_local() -> None:
+    async def main() -> None:
+        srv, port = await listener()
+        rs = m.RealServer(address="127.0.0.1", port=port, checkers=(tcp(),))
+        absent = "192.0.2.10"  # TEST-NET-1: never configured here
+        assert not address_is_local(absent)
+        cfg = m.Config(virtual_servers=(
+            m.VirtualServer(address=absent, port=80, ha_suspend=True, real_servers=(rs,)),
+            m.VirtualServer(address="127.0.0.1", port=81, ha_suspend=True, real_servers=(rs,)),
+        ))  # fmt: skip
+        actor, bus = await make_actor(cfg)
+        await asyncio.sleep(0.5)
+        runs = {k.virtual_server: r for k, r in actor.runs.items()}
+        assert runs[f"{absent}:80"].fsm.suspended and runs[f"{absent}:80"].fsm.attempts == 0
+        assert not runs["127.0.0.1:81"].fsm.suspended and runs["127.0.0.1:81"].fsm.attempts >= 2
+        assert len(bus.results()) == 2  # both published their start verdict
+        assert actor.status()["ha_addresses"] == {absent: False, "127.0.0.1": True}
+        await actor.shutdown()
+        srv.close()
+
+    run(main())
+
+
+def test_omega_publishes_down_at_shutdown_unless_dont_release_ipvs() -> None:
+    async def main(dont_release: bool) -> list[dict[str, Any]]:
+        srv, port = await listener()
+        rs = m.RealServer(address="127.0.0.1", port=port, checkers=(tcp(),))
+        actor, bus = await make_actor(vs_config(rs, omega=True), dont_release_ipvs=dont_release)
+        await actor.shutdown()
+        srv.close()
+        return bus.results()
+
+    released = run(main(False))
+    assert [b["up"] for b in released] == [True, False]
+    assert released[-1]["reason"] == "checker stopping (omega)"
+    kept = run(main(True))
+    assert [b["up"] for b in kept] == [True]
+
+
+def test_bad_checker_config_fails_each_attempt_with_the_reason() -> None:
+    async def main() -> list[dict[str, Any]]:
+        bad_dns = m.DnsCheck(type="WKS", delay_loop=0.2, warmup=0.0, retry=0)
+        missing = m.FileCheck(track_file="nope", delay_loop=0.2)
+        rs = m.RealServer(address="127.0.0.1", port=53, checkers=(bad_dns, missing))
+        actor, bus = await make_actor(vs_config(rs))
+        await wait_for(lambda: len(bus.results()) >= 4)
+        await actor.shutdown()
+        assert actor.counters["checks.config_errors"] == 2
+        return bus.results()
+
+    res = run(main())
+    downs = {b["checker"]: b["reason"] for b in res if not b["up"]}
+    assert "unsupported DNS query type 'WKS'" in downs["DNS_CHECK"]
+    assert "no track_file 'nope'" in downs["FILE_CHECK"]
