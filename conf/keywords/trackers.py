@@ -1,0 +1,340 @@
+"""Tracked objects: ``vrrp_script``, ``track_file`` (and deprecated ``vrrp_track_file``),
+``vrrp_track_process`` and ``bfd_instance``. Each registers its name in ``ctx.shared`` when
+its block closes, so later ``track_*`` lines can check the reference as keepalived does
+(an object must be defined before it is tracked)."""
+
+from __future__ import annotations
+
+from pykeepalived.conf import values as V
+from pykeepalived.conf.keywords import common as C
+from pykeepalived.conf.model import BfdInstance, TrackFile, TrackProcess, VrrpScript
+from pykeepalived.conf.preprocess import Stmt
+from pykeepalived.conf.registry import BlockDef, Ctx, Draft
+
+SCRIPT = BlockDef("vrrp_script")
+TRACK_FILE = BlockDef("track_file")
+PROCESS = BlockDef("vrrp_track_process")
+BFD = BlockDef("bfd_instance")
+
+
+def _weight(lo: int, hi: int, *, reverse_words: tuple[str, ...] = ("reverse",)) -> C.Handler:
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        w = C.arg(ctx, st)
+        if w is None:
+            return
+        v = V.integer(ctx, w, lo, hi)
+        if v is None:
+            return
+        d["weight"] = v
+        if len(st.words) > 2:
+            if st.words[2] in reverse_words:
+                d["reverse"] = st.words[2] == "reverse"
+            else:
+                ctx.error(f"Unknown weight option '{st.words[2]}'", "invalid-value", st)
+
+    return h
+
+
+def _named_open(kind: str, shared: str) -> C.OpenFn:  # type: ignore[name-defined]
+    def o(ctx: Ctx, root: Draft, st: Stmt) -> Draft | None:
+        name = C.arg(ctx, st, 1, f"{kind} name")
+        if name is None:
+            return None
+        C.extra(ctx, st, 1)
+        if name in ctx.shared.setdefault(shared, {}):
+            ctx.error(f"{kind} {name} already defined - ignoring", "duplicate", st)
+            return None
+        return {"name": name, "_stmt": st}
+
+    return o
+
+
+# ---------------------------------------------------------------- vrrp_script
+
+
+def _script_script(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    s = V.script(ctx, st.text, with_user=False)
+    if s is not None:
+        d["script"] = s
+
+
+def _script_user(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    w = C.arg(ctx, st)
+    if w is None:
+        return
+    user, _, group = w.partition(":")
+    d["_user"] = user
+    if group:
+        d["_group"] = group
+    if len(st.words) > 2:
+        d["_group"] = st.words[2].lstrip(":")
+
+
+def _interval(field: str) -> C.Handler:
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        w = C.arg(ctx, st)
+        if w is None:
+            return
+        v = V.decimal(ctx, w, 0, 4294.967295, places=3)
+        if v is not None:
+            d[field] = v or 1.0
+
+    return h
+
+
+def _close_script(ctx: Ctx, d: Draft, root: Draft) -> None:
+    name = d["name"]
+    if "script" not in d:
+        ctx.error(f"No script set for vrrp_script {name} - removing", "missing", d["_stmt"])
+        return
+    s = d["script"]
+    if "_user" in d:
+        s = s.__class__(argv=s.argv, raw=s.raw, user=d["_user"], group=d.get("_group"))
+    interval = d.get("interval", 1.0)
+    vs = VrrpScript(
+        name=name,
+        script=s,
+        interval=interval,
+        timeout=d.get("timeout", interval),
+        weight=d.get("weight", 0),
+        reverse=d.get("reverse", False),
+        rise=d.get("rise", 1),
+        fall=d.get("fall", 1),
+        init_fail=d.get("init_fail", False),
+    )
+    ctx.shared.setdefault("scripts", {})[name] = vs
+    root.setdefault("_vrrp_scripts", []).append((vs, d["_stmt"]))
+
+
+SCRIPT.scalar("script", _script_script)
+SCRIPT.scalar("interval", _interval("interval"))
+SCRIPT.scalar("timeout", _interval("timeout"))
+SCRIPT.scalar("weight", _weight(-253, 253))
+SCRIPT.scalar("rise", C.uint("rise", 1, V.INT_MAX))
+SCRIPT.scalar("fall", C.uint("fall", 1, V.INT_MAX))
+SCRIPT.scalar("user", _script_user)
+SCRIPT.scalar("init_fail", C.flag("init_fail"))
+
+
+# ---------------------------------------------------------------- track_file
+
+
+def _init_file(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    d["init_file"] = True
+    for w in st.words[1:]:
+        if w == "overwrite":
+            d["init_overwrite"] = True
+        else:
+            v = V.integer(ctx, w, -V.INT_MAX, V.INT_MAX)
+            if v is not None:
+                d["init_value"] = v
+
+
+def _close_track_file(ctx: Ctx, d: Draft, root: Draft) -> None:
+    name = d["name"]
+    if "file" not in d:
+        ctx.error(f"No file set for track_file {name} - removing", "missing", d["_stmt"])
+        return
+    tf = TrackFile(
+        name=name,
+        file=d["file"],
+        weight=d.get("weight", 1),
+        reverse=d.get("reverse", False),
+        init_file=d.get("init_file", False),
+        init_value=d.get("init_value", 0),
+        init_overwrite=d.get("init_overwrite", False),
+    )
+    ctx.shared.setdefault("track_files", {})[name] = tf
+    root.setdefault("_track_files", []).append((tf, d["_stmt"]))
+
+
+TRACK_FILE.scalar("file", C.string("file"))
+TRACK_FILE.scalar("weight", _weight(-254, 254, reverse_words=("reverse", "noreverse")))
+TRACK_FILE.scalar("init_file", _init_file)
+
+
+# ---------------------------------------------------------------- vrrp_track_process
+
+
+def _process(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    words = V.split_quoted(st.text)
+    if len(words) < 2:
+        ctx.error("process requires a process name", "missing-parameter", st)
+        return
+    d["process"] = words[1]
+    d["params"] = tuple(words[2:])
+
+
+def _param_match(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    if len(st.words) == 1:
+        d["param_match"] = "exact"
+        d["full_command"] = True
+        return
+    if st.words[1] not in ("initial", "partial"):
+        ctx.error(f"Unknown param_match type '{st.words[1]}'", "invalid-value", st)
+        return
+    d["param_match"] = st.words[1]
+    d["full_command"] = True
+
+
+def _delay(field: str | None) -> C.Handler:
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        w = C.arg(ctx, st)
+        if w is None:
+            return
+        v = V.decimal(ctx, w, 0.000001, 3600)
+        if v is None:
+            return
+        if field is None:
+            d["fork_delay"] = d["terminate_delay"] = v
+        else:
+            d[field] = v
+
+    return h
+
+
+def _close_process(ctx: Ctx, d: Draft, root: Draft) -> None:
+    name = d["name"]
+    if "process" not in d:
+        ctx.error(f"No process set for vrrp_track_process {name} - removing", "missing", d["_stmt"])
+        return
+    q = d.get("quorum", 1)
+    qmax = d.get("quorum_max")
+    if qmax is not None and qmax < q and qmax != 0:
+        ctx.error(
+            f"vrrp_track_process {name} quorum_max {qmax} < quorum {q}", "invalid-value", d["_stmt"]
+        )
+    tp = TrackProcess(
+        name=name,
+        process=d["process"],
+        params=d.get("params", ()),
+        param_match=d.get("param_match", "exact"),
+        full_command=d.get("full_command", bool(d.get("params"))),
+        weight=d.get("weight", 0),
+        reverse=d.get("reverse", False),
+        quorum=q,
+        quorum_max=qmax,
+        fork_delay=d.get("fork_delay", 0.0),
+        terminate_delay=d.get("terminate_delay", 0.0),
+    )
+    ctx.shared.setdefault("processes", {})[name] = tp
+    root.setdefault("_track_processes", []).append((tp, d["_stmt"]))
+
+
+PROCESS.scalar("process", _process)
+PROCESS.scalar("param_match", _param_match)
+PROCESS.scalar("weight", _weight(-254, 254, reverse_words=("reverse", "noreverse")))
+PROCESS.scalar("quorum", C.uint("quorum", 1, 65535))
+PROCESS.scalar("quorum_max", C.uint("quorum_max", 0, 65535))
+PROCESS.scalar("delay", _delay(None))
+PROCESS.scalar("terminate_delay", _delay("terminate_delay"))
+PROCESS.scalar("fork_delay", _delay("fork_delay"))
+PROCESS.scalar("full_command", C.flag("full_command"))
+
+
+# ---------------------------------------------------------------- bfd_instance
+
+
+def _ip(field: str) -> C.Handler:
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        w = C.arg(ctx, st)
+        if w is None:
+            return
+        a = V.ip_address(ctx, w, f"{st.words[0]} address")
+        if a is not None:
+            d[field] = a
+
+    return h
+
+
+def _ms(field: str, lo: float) -> C.Handler:
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        w = C.arg(ctx, st)
+        if w is None:
+            return
+        v = V.decimal(ctx, w, lo, 4294967.295, places=3)
+        if v is not None:
+            if field == "min_rx_ms" and v > 10000:
+                ctx.warning(f"min_rx {w} ms is very long", "semantic", st)
+            d[field] = v
+
+    return h
+
+
+def _bfd_only(which: str) -> C.Handler:
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        d["vrrp"] = which == "vrrp"
+        d["checker"] = which == "checker"
+
+    return h
+
+
+def _open_bfd(ctx: Ctx, root: Draft, st: Stmt) -> Draft | None:
+    d = _named_open("bfd_instance", "bfd")(ctx, root, st)
+    if d is not None and len(d["name"]) >= 32:
+        ctx.error(
+            f"bfd_instance name {d['name']} too long (max 31) - ignoring", "invalid-value", st
+        )
+        return None
+    return d
+
+
+def _close_bfd(ctx: Ctx, d: Draft, root: Draft) -> None:
+    name = d["name"]
+    if "neighbor_ip" not in d:
+        ctx.error(f"bfd_instance {name} has no neighbor_ip - removing", "missing", d["_stmt"])
+        return
+    src = d.get("source_ip")
+    if src is not None and V.family_of(src) is not V.family_of(d["neighbor_ip"]):
+        ctx.error(
+            f"bfd_instance {name} source_ip family differs from neighbor_ip",
+            "invalid-address",
+            d["_stmt"],
+        )
+        d.pop("source_ip")
+    fields = {k: v for k, v in d.items() if not k.startswith("_")}
+    b = BfdInstance(**fields)
+    ctx.shared.setdefault("bfd", {})[name] = b
+    root.setdefault("_bfd_instances", []).append((b, d["_stmt"]))
+
+
+BFD.scalar("neighbor_ip", _ip("neighbor_ip"))
+BFD.scalar("neighbour_ip", _ip("neighbor_ip"))
+BFD.scalar("source_ip", _ip("source_ip"))
+BFD.scalar("min_rx", _ms("min_rx_ms", 1))
+BFD.scalar("min_tx", _ms("min_tx_ms", 1))
+BFD.scalar("idle_tx", _ms("idle_tx_ms", 1000))
+BFD.scalar("multiplier", C.uint("multiplier", 1, 255))
+BFD.scalar("passive", C.flag("passive"))
+BFD.scalar("ttl", C.uint("ttl", 1, 255))
+BFD.scalar("hoplimit", C.uint("ttl", 1, 255))
+BFD.scalar("max_hops", C.integer("max_hops", -1, 255))
+BFD.scalar("multihop", C.boolean("multihop"))
+BFD.scalar("weight", _weight(-253, 253))
+BFD.scalar("vrrp", _bfd_only("vrrp"))
+BFD.scalar("checker", _bfd_only("checker"))
+
+
+def register_root(root: BlockDef) -> None:
+    root.sub("vrrp_script", SCRIPT, _named_open("vrrp_script", "scripts"), _close_script)
+    root.sub("track_file", TRACK_FILE, _named_open("track_file", "track_files"), _close_track_file)
+    root.sub(
+        "vrrp_track_file",
+        TRACK_FILE,
+        _named_open("track_file", "track_files"),
+        _close_track_file,
+        deprecated="vrrp_track_file is deprecated, please use track_file",
+    )
+    root.sub(
+        "vrrp_track_process",
+        PROCESS,
+        _named_open("vrrp_track_process", "processes"),
+        _close_process,
+    )
+    root.sub(
+        "bfd_instance",
+        BFD,
+        _open_bfd,
+        _close_bfd,
+        unimplemented="BFD sessions (no BFD actor); track_bfd and BFD_CHECK stay up",
+    )

@@ -1,0 +1,310 @@
+"""Keyword tables (keepalived's keyword tree) and the one recursive walk that applies them.
+
+Each block of the language is a :class:`BlockDef` holding a table ``keyword → Keyword``.
+Features register their own keywords (``pykeepalived.conf.keywords.*``): a scalar
+keyword has a handler ``(ctx, draft, stmt)``; a block keyword has ``open`` (returns the
+child draft, or None to skip the block), the child :class:`BlockDef` and ``close``; a
+value block (``virtual_ipaddress { … }``) has an ``entry`` handler per line.
+
+Drafts are plain dicts keyed by model field names; the ``close`` handlers turn them into
+the frozen model dataclasses. The walk reports what keepalived reports (unknown keyword,
+missing or unexpected brace, deprecated keyword) and adds a "did you mean" for
+misspellings; a keyword whose feature pykeepalived does not implement is accepted with
+a warning saying so.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pykeepalived.conf.diagnostics import Diagnostic
+from pykeepalived.conf.preprocess import Stmt
+from pykeepalived.conf.shape import Block, Node
+
+Draft = dict[str, Any]
+Handler = Callable[["Ctx", Draft, Stmt], None]
+OpenFn = Callable[["Ctx", Draft, Stmt], "Draft | None"]
+CloseFn = Callable[["Ctx", Draft, Draft], None]
+
+
+class Ctx:
+    """The walk's context: diagnostics, the statement being handled, shared state."""
+
+    def __init__(
+        self,
+        *,
+        config_id: str = "",
+        interfaces: frozenset[str] | None = None,
+    ) -> None:
+        self.diagnostics: list[Diagnostic] = []
+        self.stmt: Stmt | None = None
+        self.config_id = config_id
+        self.interfaces = interfaces
+        self.shared: dict[str, Any] = {}
+
+    @property
+    def keyword(self) -> str:
+        st = self.stmt
+        return st.words[0] if st is not None and st.words else ""
+
+    def _add(self, severity: str, message: str, code: str, stmt: Stmt | None) -> None:
+        st = stmt if stmt is not None else self.stmt
+        self.diagnostics.append(
+            Diagnostic(
+                severity,  # type: ignore[arg-type]
+                st.file if st is not None else "",
+                st.line if st is not None else 0,
+                message,
+                code,
+            )
+        )
+
+    def error(self, message: str, code: str = "semantic", stmt: Stmt | None = None) -> None:
+        self._add("error", message, code, stmt)
+
+    def warning(self, message: str, code: str = "semantic", stmt: Stmt | None = None) -> None:
+        self._add("warning", message, code, stmt)
+
+    def at(self, file: str, line: int, severity: str, message: str, code: str) -> None:
+        self.diagnostics.append(Diagnostic(severity, file, line, message, code))  # type: ignore[arg-type]
+
+
+Kind = Literal["scalar", "block", "values"]
+
+
+@dataclass(slots=True)
+class Keyword:
+    """One entry of a block's keyword table."""
+
+    name: str
+    kind: Kind
+    handler: Handler | None = None
+    open: OpenFn | None = None
+    close: CloseFn | None = None
+    block: BlockDef | None = None
+    entry: Handler | None = None
+    deprecated: str | None = None
+    unimplemented: str | None = None
+    header_args: bool = False
+    reported: bool = False
+
+
+@dataclass
+class BlockDef:
+    """A block of the language and its keyword table."""
+
+    name: str
+    keywords: dict[str, Keyword] = field(default_factory=dict)
+
+    def _put(self, kw: Keyword) -> Keyword:
+        self.keywords[kw.name] = kw
+        return kw
+
+    def scalar(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        deprecated: str | None = None,
+        unimplemented: str | None = None,
+        reported: bool = False,
+    ) -> Keyword:
+        """``deprecated``: the message for an old keyword; ``reported``: keepalived 2.2.7
+        prints it too (and so counts it for -t), else it is advice only."""
+        return self._put(
+            Keyword(
+                name,
+                "scalar",
+                handler,
+                deprecated=deprecated,
+                unimplemented=unimplemented,
+                reported=reported,
+            )
+        )
+
+    def sub(
+        self,
+        name: str,
+        block: BlockDef,
+        open: OpenFn,
+        close: CloseFn,
+        *,
+        deprecated: str | None = None,
+        unimplemented: str | None = None,
+    ) -> Keyword:
+        return self._put(
+            Keyword(
+                name,
+                "block",
+                open=open,
+                close=close,
+                block=block,
+                deprecated=deprecated,
+                unimplemented=unimplemented,
+            )
+        )
+
+    def values(
+        self,
+        name: str,
+        entry: Handler,
+        *,
+        open: OpenFn | None = None,
+        close: CloseFn | None = None,
+        header_args: bool = False,
+        deprecated: str | None = None,
+        unimplemented: str | None = None,
+    ) -> Keyword:
+        """A value block: each line inside is one entry. ``header_args``: the keyword
+        line itself takes arguments (``virtual_server_group NAME``)."""
+        return self._put(
+            Keyword(
+                name,
+                "values",
+                open=open,
+                close=close,
+                entry=entry,
+                header_args=header_args,
+                deprecated=deprecated,
+                unimplemented=unimplemented,
+            )
+        )
+
+    def suggest(self, word: str) -> str | None:
+        """The closest keyword of this block, for "did you mean"."""
+        m = difflib.get_close_matches(word, list(self.keywords), n=1, cutoff=0.75)
+        if not m:
+            low = word.lower()
+            for k in self.keywords:
+                if k.lower() == low:
+                    return k
+            return None
+        return m[0]
+
+
+def _unknown(ctx: Ctx, bdef: BlockDef, st: Stmt, has_block: bool) -> None:
+    word = st.words[0]
+    msg = f"Unknown keyword '{word}'"
+    hint = bdef.suggest(word)
+    if hint is not None:
+        msg += f" (did you mean '{hint}'?)"
+    elif ctx.shared.get("all_keywords") and word in ctx.shared["all_keywords"]:
+        msg += f" (not valid in {bdef.name})"
+    if has_block:
+        msg += " - skipping its block"
+    ctx.error(msg, "unknown-keyword", st)
+
+
+def _note(ctx: Ctx, kw: Keyword, st: Stmt) -> None:
+    if kw.deprecated is not None:
+        ctx.warning(kw.deprecated, "deprecated" if kw.reported else "obsolete", st)
+    if kw.unimplemented is not None:
+        ctx.warning(
+            f"'{kw.name}' is accepted but not implemented by pykeepalived ({kw.unimplemented})",
+            "unimplemented",
+            st,
+        )
+
+
+def walk(ctx: Ctx, nodes: list[Node], bdef: BlockDef, draft: Draft) -> None:
+    """Apply ``bdef``'s keyword table to ``nodes``, writing into ``draft``."""
+    keywords = bdef.keywords
+    for node in nodes:
+        if type(node) is Stmt:
+            kw = keywords.get(node.words[0])
+            ctx.stmt = node
+            if kw is None:
+                _unknown(ctx, bdef, node, False)
+                continue
+            if kw.kind != "scalar":
+                ctx.error("Missing '{' at beginning of configuration block", "brace", node)
+                continue
+            if kw.deprecated is not None or kw.unimplemented is not None:
+                _note(ctx, kw, node)
+            kw.handler(ctx, draft, node)  # type: ignore[misc]
+            continue
+        assert isinstance(node, Block)
+        head = node.head
+        if head is None:
+            ctx.error("Unexpected '{' - ignoring", "brace", node.open)
+            walk(ctx, node.children, bdef, draft)
+            continue
+        ctx.stmt = head
+        kw = keywords.get(head.words[0])
+        if kw is None:
+            _unknown(ctx, bdef, head, True)
+            continue
+        if kw.deprecated is not None or kw.unimplemented is not None:
+            _note(ctx, kw, head)
+        if kw.kind == "scalar":
+            kw.handler(ctx, draft, head)  # type: ignore[misc]
+            ctx.error("Unexpected '{' - ignoring", "brace", node.open)
+            walk(ctx, node.children, bdef, draft)
+            continue
+        if kw.kind == "block":
+            child = kw.open(ctx, draft, head)  # type: ignore[misc]
+            if child is None:
+                continue
+            walk(ctx, node.children, kw.block, child)  # type: ignore[arg-type]
+            ctx.stmt = head
+            kw.close(ctx, child, draft)  # type: ignore[misc]
+            continue
+        # value block
+        if not kw.header_args and len(head.words) > 1:
+            ctx.error(
+                f"Block {head.words[0]} has extra parameters {' '.join(head.words[1:])}",
+                "block-parameters",
+                head,
+            )
+        child = kw.open(ctx, draft, head) if kw.open is not None else draft
+        if child is None:
+            continue
+        entry = kw.entry
+        for sub in node.children:
+            if type(sub) is Stmt:
+                ctx.stmt = sub
+                entry(ctx, child, sub)  # type: ignore[misc]
+            else:
+                assert isinstance(sub, Block)
+                where = sub.head if sub.head is not None else sub.open
+                ctx.error(f"Unexpected block inside {head.words[0]} - ignoring", "brace", where)
+        ctx.stmt = head
+        if kw.close is not None:
+            kw.close(ctx, child, draft)
+
+
+def all_keywords(root: BlockDef) -> set[str]:
+    """Every keyword of every block reachable from ``root``."""
+    seen: set[int] = set()
+    out: set[str] = set()
+    stack = [root]
+    while stack:
+        b = stack.pop()
+        if id(b) in seen:
+            continue
+        seen.add(id(b))
+        for name, kw in b.keywords.items():
+            out.add(name)
+            if kw.block is not None:
+                stack.append(kw.block)
+    return out
+
+
+def iter_blocks(root: BlockDef) -> list[BlockDef]:
+    """Every block reachable from ``root`` (root first)."""
+    seen: set[int] = set()
+    out: list[BlockDef] = []
+    stack = [root]
+    while stack:
+        b = stack.pop()
+        if id(b) in seen:
+            continue
+        seen.add(id(b))
+        out.append(b)
+        for kw in b.keywords.values():
+            if kw.block is not None:
+                stack.append(kw.block)
+    return out

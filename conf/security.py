@@ -1,0 +1,234 @@
+"""Script security, as keepalived checks it when it loads a configuration.
+
+Every script keyword (notify_*, vrrp_script ``script``, MISC_CHECK ``misc_path``,
+quorum_up/down, notify_up/down, startup/shutdown scripts, *notify_fifo_script) names a
+program. Each is resolved (``PATH`` search for a bare name) and examined:
+
+* not found or not accessible → "Script %s cannot be accessed" (keepalived logs this and
+  drops the script; ``-t`` does not count it);
+* it would run as root while ``enable_script_security`` is off → keepalived's
+  ``SECURITY VIOLATION - scripts are being executed but script_security not enabled.``
+  (``-t`` exits 6);
+* ``enable_script_security`` is on and a script running as root could be modified by a
+  non-root user (the file or a directory on its path is not owned by root, or is
+  writable by group/other, sticky directories excepted) → "Unsafe permissions found for
+  script '%s' - disabling." and the script is removed from the model, as keepalived
+  disables it (a ``vrrp_script`` that is disabled takes its ``track_script`` entries
+  with it: "Disabling track script %s due to insecure");
+* ``enable_script_security`` with no ``script_user`` and no ``keepalived_script`` user →
+  "Unable to set default user keepalived_script for script" (a config error, as -t).
+
+The user a script runs as: its own ``user``, else global ``script_user``, else
+``keepalived_script`` when that account exists, else root.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
+
+from pykeepalived.conf.diagnostics import SECURITY_VIOLATION, Diagnostic
+from pykeepalived.conf.model import Config, MiscCheck, NotifyScript, VrrpInstance, VrrpSyncGroup
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _uid_of(user: str | None) -> int | None:
+    if user is None:
+        return None
+    if user.isdigit():
+        return int(user)
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return -1
+
+
+def resolve(argv0: str, path_env: str | None = None) -> str | None:
+    """The file a script's first word names (PATH search for bare names)."""
+    if "/" in argv0:
+        return argv0 if os.path.exists(argv0) else None
+    for d in (path_env or os.environ.get("PATH") or DEFAULT_PATH).split(":"):
+        cand = os.path.join(d or ".", argv0)
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def insecure(path: str) -> bool:
+    """True if a non-root user could change what ``path`` runs."""
+    p = os.path.abspath(path)
+    parts = []
+    while True:
+        parts.append(p)
+        parent = os.path.dirname(p)
+        if parent == p:
+            break
+        p = parent
+    for comp in parts:
+        try:
+            st = os.stat(comp)
+        except OSError:
+            return True
+        if st.st_uid != 0:
+            return True
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if (st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)) and not (
+            is_dir and st.st_mode & stat.S_ISVTX
+        ):
+            return True
+    return False
+
+
+def _walk_scripts(
+    obj: Any, trail: tuple[str, ...]
+) -> list[tuple[tuple[str, ...], NotifyScript, Any]]:
+    out: list[tuple[tuple[str, ...], NotifyScript, Any]] = []
+    if isinstance(obj, NotifyScript):
+        return [(trail, obj, None)]
+    if is_dataclass(obj) and not isinstance(obj, type):
+        for f in fields(obj):
+            v = getattr(obj, f.name)
+            if isinstance(v, NotifyScript):
+                out.append(((*trail, f.name), v, obj))
+            elif is_dataclass(v) or isinstance(v, tuple):
+                out.extend(_walk_scripts(v, (*trail, f.name)))
+    elif isinstance(obj, tuple):
+        for i, v in enumerate(obj):
+            out.extend(_walk_scripts(v, (*trail, str(i))))
+    return out
+
+
+def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagnostic]]:
+    """Run the checks; returns the config with disabled scripts removed, and diagnostics.
+
+    ``vrrp_side`` False skips the VRRP side's scripts: keepalived's VRRP process stops
+    before its script checks when an interface does not exist, so -t says nothing there.
+    """
+    gd = config.global_defs
+    diags: list[Diagnostic] = []
+    default_user = gd.script_user
+    ks_exists = _uid_of("keepalived_script") not in (None, -1)
+    if default_user is None and ks_exists:
+        default_user = "keepalived_script"
+    found = _walk_scripts(config, ())
+    violation: set[str] = set()
+    unsafe: set[int] = set()
+    reported_default = False
+    for trail, script, owner in found:
+        file = getattr(owner, "file", "") or ""
+        line = getattr(owner, "line", 0) or 0
+        user = script.user or default_user
+        if gd.enable_script_security and user is None and not reported_default:
+            diags.append(
+                Diagnostic(
+                    "error",
+                    file,
+                    line,
+                    "Unable to set default user keepalived_script for script",
+                    "missing",
+                )
+            )
+            reported_default = True
+        uid = _uid_of(user) if user is not None else os.geteuid()
+        if uid == -1:
+            diags.append(
+                Diagnostic(
+                    "error",
+                    file,
+                    line,
+                    f"Unknown user {user} for script {script.argv[0]}",
+                    "reference",
+                )
+            )
+            continue
+        target = resolve(script.argv[0])
+        if target is None or not os.access(target, os.X_OK):
+            diags.append(
+                Diagnostic(
+                    "warning",
+                    file,
+                    line,
+                    f"Script {script.argv[0]} cannot be accessed - No such file or directory",
+                    "script-location",
+                )
+            )
+            continue
+        if uid != 0:
+            continue
+        side = "checker" if trail and trail[0] == "virtual_servers" else "vrrp"
+        if not gd.enable_script_security:
+            if side == "checker" or vrrp_side:
+                violation.add(side)
+            continue
+        if insecure(target):
+            diags.append(
+                Diagnostic(
+                    "error",
+                    file,
+                    line,
+                    f"Unsafe permissions found for script '{script.argv[0]}' - disabling.",
+                    "script-unsafe",
+                )
+            )
+            unsafe.add(id(script))
+    for side in sorted(violation, reverse=True):
+        what = "check scripts" if side == "checker" else "scripts"
+        diags.append(
+            Diagnostic(
+                "error",
+                "",
+                0,
+                f"SECURITY VIOLATION - {what} are being executed but script_security not enabled.",
+                SECURITY_VIOLATION,
+            )
+        )
+    if unsafe:
+        config = _disable(config, unsafe, diags)
+    return config, diags
+
+
+def _strip(obj: Any, unsafe: set[int]) -> Any:
+    """A copy of ``obj`` with every unsafe NotifyScript field set to None."""
+    if not (is_dataclass(obj) and not isinstance(obj, type)):
+        if isinstance(obj, tuple):
+            items = (_strip(v, unsafe) for v in obj)
+            # a MISC_CHECK whose program was disabled is dropped, as keepalived does
+            return tuple(x for x in items if not (isinstance(x, MiscCheck) and x.misc_path is None))
+        return obj
+    changes: dict[str, Any] = {}
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if isinstance(v, NotifyScript):
+            if id(v) in unsafe:
+                changes[f.name] = None
+        elif is_dataclass(v) or isinstance(v, tuple):
+            nv = _strip(v, unsafe)
+            if nv is not v and nv != v:
+                changes[f.name] = nv
+    return replace(obj, **changes) if changes else obj
+
+
+def _disable(config: Config, unsafe: set[int], diags: list[Diagnostic]) -> Config:
+    dropped = {s.name for s in config.vrrp_scripts if id(s.script) in unsafe}
+    scripts = tuple(s for s in config.vrrp_scripts if s.name not in dropped)
+    for name in sorted(dropped):
+        diags.append(
+            Diagnostic(
+                "warning", "", 0, f"Disabling track script {name} due to insecure", "script-unsafe"
+            )
+        )
+    new = _strip(replace(config, vrrp_scripts=()), unsafe)
+
+    def untrack(x: VrrpInstance | VrrpSyncGroup) -> Any:
+        return replace(x, track_script=tuple(t for t in x.track_script if t.name not in dropped))
+
+    return replace(
+        new,
+        vrrp_scripts=scripts,
+        vrrp_instances=tuple(untrack(i) for i in new.vrrp_instances),
+        vrrp_sync_groups=tuple(untrack(g) for g in new.vrrp_sync_groups),
+    )
