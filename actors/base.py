@@ -87,6 +87,8 @@ class Options:
     log_console: bool = False
     log_detail: int = 0
     log_facility: str = "daemon"
+    no_syslog: bool = False
+    ignore_sigint: bool = False
     address_monitoring: bool = False
     lb_backend: str | None = None
     event_tap: str | None = None
@@ -341,10 +343,22 @@ def set_process_title(name: str) -> None:
 
 
 def die_with_parent(parent_pid: int) -> None:
+    """SIGTERM when our parent process goes away.
+
+    Children are forked by the forkserver, so the process the kernel watches is the
+    forkserver, which exits as soon as the daemon's parent does (its alive pipe closes).
+    If the daemon's parent is already gone when the signal is armed, exit at once.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent_pid:  # the parent died before we armed the signal
+    if os.getppid() == 1:
         os._exit(EXIT_OK)
+    try:
+        os.kill(parent_pid, 0)
+    except ProcessLookupError:
+        os._exit(EXIT_OK)
+    except PermissionError:
+        pass
 
 
 def load_actor_class(name: str) -> type[Actor]:

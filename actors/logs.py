@@ -44,18 +44,24 @@ def setup_logging(name: str, options: Options) -> None:
         if name != "parent"
         else f"pykeepalived[{os.getpid()}]"
     )
-    if options.log_console or not os.path.exists("/dev/log"):
+    use_syslog = not options.no_syslog and os.path.exists("/dev/log")
+    # keepalived falls back to the console when it has nowhere else to log (-n without
+    # syslog); a daemonised process has /dev/null there, which is harmless
+    if options.log_console or (not use_syslog and not options.no_syslog):
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(
             logging.Formatter(f"%(asctime)s {ident}: %(message)s", "%a %b %d %H:%M:%S %Y")
         )
         root.addHandler(console)
-    if os.path.exists("/dev/log"):
+    if use_syslog:
         try:
             syslog = logging.handlers.SysLogHandler(
                 address="/dev/log", facility=parse_facility(options.log_facility)
             )
         except OSError:
-            return
-        syslog.setFormatter(logging.Formatter(f"{ident}: %(message)s"))
-        root.addHandler(syslog)
+            syslog = None
+        if syslog is not None:
+            syslog.setFormatter(logging.Formatter(f"{ident}: %(message)s"))
+            root.addHandler(syslog)
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import resource
 import signal
 import sys
 from collections.abc import Sequence
 
 from pykeepalived import __version__
 from pykeepalived.actors.base import Options
+from pykeepalived.actors.logs import parse_facility
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
 DEFAULT_RUNTIME_DIR = "/run/pykeepalived"
@@ -118,6 +120,8 @@ def options_from_args(args: argparse.Namespace) -> Options:
         log_console=args.log_console,
         log_detail=args.log_detail,
         log_facility=args.log_facility,
+        no_syslog=args.no_syslog,
+        ignore_sigint=args.ignore_sigint,
         address_monitoring=args.address_monitoring,
         lb_backend=args.lb_backend,
         event_tap=args.event_tap,
@@ -171,7 +175,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return config_test(args.use_file, config_id, args.config_test or None)
     if args.umask:
-        os.umask(int(args.umask, 0))
+        try:
+            os.umask(int(args.umask, 0))
+        except ValueError:
+            print(f"pykeepalived: invalid umask {args.umask!r}", file=sys.stderr)
+            return 1
+    if args.core_dump:
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    try:
+        parse_facility(args.log_facility)
+    except ValueError as exc:
+        print(f"pykeepalived: {exc}", file=sys.stderr)
+        return 1
     if args.namespace:
         from pykeepalived.actors.parent.netns import enter_namespace
 

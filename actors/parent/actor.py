@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pykeepalived.actors.base import EXIT_CONFIG, EXIT_OK, Options, child_main
+from pykeepalived.actors.base import ACTOR_CLASSES, EXIT_CONFIG, EXIT_OK, Options, child_main
 from pykeepalived.actors.parent import policy
 from pykeepalived.actors.parent.broker import Broker, CommandFailed
 from pykeepalived.bus.envelope import Envelope
@@ -55,6 +55,20 @@ FORKSERVER_PRELOAD = [
 KILL_GRACE = 2.0
 CHILD_WAIT_TIME = 5.0  # keepalived's child_wait_time default
 PARSE_TIMEOUT = 60.0
+
+
+#: actor name -> "module:Class" run instead of ``base.ACTOR_CLASSES[name]``. Empty in the
+#: daemon; test harnesses and benchmarks set it in the parent process before it starts.
+ACTOR_OVERRIDES: dict[str, str] = {}
+
+
+def child_entry(
+    name: str, class_path: str | None, options: Options, config_blob: bytes, parent_pid: int
+) -> None:
+    """The forkserver's target: apply an override, then the ordinary ``child_main``."""
+    if class_path:
+        ACTOR_CLASSES[name] = class_path
+    child_main(name, options, config_blob, parent_pid)
 
 
 def _mp_context() -> multiprocessing.context.ForkServerContext:
@@ -153,6 +167,14 @@ class Parent:
         self.on_reloading: list[Callable[[bool], None]] = []
         self.on_stopping: list[Callable[[], None]] = []
         self.on_signal: dict[int, Callable[[], None]] = {}
+        #: called once the broker exists (before any child starts) and after the last
+        #: child has stopped (before the broker closes)
+        self.on_started: list[Callable[[Broker], None]] = []
+        self.on_stopped: list[Callable[[], None]] = []
+        #: the outcome of the last reload, for pykeepalivectl reload
+        self.last_reload: dict[str, Any] = {}
+        #: tracemalloc snapshot taken at start with --mem-check (data dumps report growth)
+        self.mem_baseline: Any = None
 
     # ---- life cycle --------------------------------------------------------------------
     async def run(self) -> int:
@@ -163,8 +185,11 @@ class Parent:
         self.broker.command_handler = self._on_bus_command
         if self.options.event_tap:
             self.broker.add_tcp_tap(self.options.event_tap)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop)
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        if self.options.ignore_sigint:
+            loop.add_signal_handler(signal.SIGINT, lambda: None)
+        else:
+            loop.add_signal_handler(signal.SIGINT, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         for sig, handler in self.on_signal.items():
             loop.add_signal_handler(sig, handler)
@@ -172,6 +197,8 @@ class Parent:
             loop.create_task(self.broker.run(), name="broker"),
             loop.create_task(self._watchdog(), name="watchdog"),
         ]
+        for started in self.on_started:
+            started(self.broker)
         try:
             await self._start_children()
             await self._wait_ready()
@@ -184,6 +211,11 @@ class Parent:
                 hook()
             await self._stop_children()
         finally:
+            for stopped in self.on_stopped:
+                try:
+                    stopped()
+                except Exception:
+                    log.exception("stop hook failed")
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -221,7 +253,8 @@ class Parent:
     def _spawn(self, child: Child) -> None:
         blob = pickle.dumps(self.config, protocol=pickle.HIGHEST_PROTOCOL)
         process = self._mp.Process(
-            target=child_main, args=(child.name, self.options, blob, os.getpid()),
+            target=child_entry,
+            args=(child.name, ACTOR_OVERRIDES.get(child.name), self.options, blob, os.getpid()),
             name=f"pykeepalived: {child.name}", daemon=False,
         )  # fmt: skip
         process.start()
@@ -396,13 +429,16 @@ class Parent:
         errors: list[str] = []
         try:
             result = await load_config(self.options.config_file, self.options.config_id)
-            errors = [str(d) for d in result.diagnostics if d.severity == "error"]
+            errors = [str(d) for d in result.errors]
+            if result.config is None and not errors:
+                errors = [f"cannot read {self.options.config_file}"]
             new = result.config if not errors else None
         except Exception as exc:
             errors = [str(exc)]
             new = None
         if new is None:
             log.error("Reload failed, keeping the running configuration: %s", "; ".join(errors))
+            self.last_reload = {"ok": False, "errors": errors, "generation": self.generation}
             self.broker.publish("config.reload", {"ok": False, "errors": errors})
             for hook in self.on_reloading:
                 hook(False)
@@ -428,6 +464,7 @@ class Parent:
             if name not in self.children:
                 self.children[name] = Child(name)
                 self._spawn(self.children[name])
+        self.last_reload = {"ok": not errors, "errors": errors, "generation": self.generation}
         self.broker.publish("config.reload", {"ok": not errors, "errors": errors})
         log.info("Reload finished%s", "" if not errors else f" with errors: {errors}")
         for hook in self.on_reloading:

@@ -11,7 +11,10 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    from pykeepalived.conf import load
+    try:
+        from pykeepalived.conf import load
+    except ImportError:  # the package does not re-export it yet
+        from pykeepalived.conf.loader import load
 
     path = argv[0]
     config_id = argv[1] if len(argv) > 1 and argv[1] else None

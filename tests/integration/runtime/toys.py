@@ -1,0 +1,89 @@
+"""Small real actors for runtime tests, run in place of shells that are not written yet.
+
+Each is an ordinary :class:`Actor` subclass on the real bus, started by the real parent
+from its forkserver (through ``ACTOR_OVERRIDES``, see ``toyd.py``). They announce
+themselves with a ``toy.started`` event, answer ``flood`` (publish N events as fast as
+the bus takes them) and ``spin`` (block their own loop, as a hung actor would), and the
+vrrp one reports VRRP-shaped instances so status, dumps and metrics have something to
+render.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pykeepalived.actors.base import Actor, CommandError
+from pykeepalived.bus.envelope import Envelope
+
+
+class Toy(Actor):
+    subscriptions = ("toy.ping",)
+
+    async def setup(self) -> None:
+        self.pings = 0
+        self.applied = 0
+        self.publish("toy.started", {"actor": self.name, "generation": self.generation})
+
+    async def on_event(self, env: Envelope) -> None:
+        if env.type == "toy.ping":
+            self.pings += 1
+            self.publish("toy.pong", {"actor": self.name, "seq": env.body.get("seq")})
+
+    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        if command == "flood":
+            n = int(body.get("n", 1000))
+            dropped_before = self.counters["bus.tx_dropped_hwm"]
+            for i in range(n):
+                self.publish("toy.flood", {"i": i, "ts": time.perf_counter()})
+            return {"sent": n, "dropped": self.counters["bus.tx_dropped_hwm"] - dropped_before}
+        if command == "ping":
+            # publish a ping the other toys answer (bus latency between two actors)
+            self.publish("toy.ping", {"seq": body.get("seq", 0), "t0": time.time()})
+            return {}
+        if command == "spin":
+            time.sleep(float(body.get("seconds", 1.0)))  # a stuck loop: answers nothing
+            return {}
+        raise CommandError(f"unknown command {command!r} for toy {self.name}")
+
+    async def apply_config(self, new: Any) -> None:
+        self.applied += 1
+
+    def status(self) -> dict[str, Any]:
+        return {"toy": True, "pings": self.pings, "applied": self.applied}
+
+
+class ToyVrrp(Toy):
+    name = "vrrp"
+
+    def status(self) -> dict[str, Any]:
+        return {
+            **super().status(),
+            "instances": [
+                {"instance": "VI_1", "state": "MASTER", "priority": 100, "base_priority": 100,
+                 "vrid": 51, "interface": "eth0", "family": "inet",
+                 "vips": ["192.0.2.10/32"], "stats": {"advert_sent": 3}},
+            ],
+        }  # fmt: skip
+
+
+class ToyNetlink(Toy):
+    name = "netlink"
+
+
+class ToyNotifier(Toy):
+    name = "notifier"
+
+
+class ToyChecker(Toy):
+    name = "checker"
+
+
+class ToyIpvs(Toy):
+    name = "ipvs"
+
+
+ALL = {
+    cls.name: f"{__name__}:{cls.__name__}"
+    for cls in (ToyVrrp, ToyNetlink, ToyNotifier, ToyChecker, ToyIpvs)
+}
