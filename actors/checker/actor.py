@@ -57,6 +57,7 @@ from pykeepalived.actors.checker.probes_net import (
     PingProbe,
     TcpProbe,
     UdpProbe,
+    sockaddr,
 )
 from pykeepalived.actors.checker.probes_proc import FileProbe, MiscProbe
 from pykeepalived.actors.checker.probes_stream import HttpProbe, SmtpProbe, UrlCheck, tls_context
@@ -86,11 +87,22 @@ class FailingProbe:
 class CheckRun:
     """One running check: its spec, decision machine, timer and in-flight probe."""
 
-    __slots__ = ("actor", "body_base", "done", "factory", "fsm", "handle", "probe", "spec")
+    __slots__ = (
+        "active",
+        "actor",
+        "body_base",
+        "done",
+        "factory",
+        "fsm",
+        "handle",
+        "probe",
+        "spec",
+    )
 
     def __init__(self, actor: CheckerActor, spec: CheckSpec, factory: Any) -> None:
         self.actor = actor
         self.spec = spec
+        self.active = True  # False once removed by a reload or at shutdown
         self.fsm = CheckFsm(spec.timing)
         self.handle: asyncio.TimerHandle | None = None
         self.probe: Any = None
@@ -109,6 +121,7 @@ class CheckRun:
         self.actor.on_outcome(self, outcome)
 
     def stop(self) -> None:
+        self.active = False
         if self.handle is not None:
             self.handle.cancel()
             self.handle = None
@@ -152,6 +165,8 @@ class CheckerActor(Actor):
         self._ha_timer: asyncio.TimerHandle | None = None
         self._rand = random.Random()
         self.fd_limit = 0
+        self.attempts = 0  # plain ints on the hot path; copied into counters by status()
+        self.failed_attempts = 0
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def setup(self) -> None:
@@ -242,17 +257,17 @@ class CheckerActor(Actor):
 
     def _fire(self, run: CheckRun) -> None:
         run.handle = None
-        if run.spec.key not in self.runs or not run.fsm.due(self.loop.time()):
+        if not run.active or not run.fsm.due(self.loop.time()):
             return
         probe = run.factory()
         run.probe = probe
         probe.start(run.done)
 
     def on_outcome(self, run: CheckRun, outcome: Outcome) -> None:
-        self.counters["checks.attempts"] += 1
+        self.attempts += 1
         if not outcome.ok:
-            self.counters["checks.failed_attempts"] += 1
-        if run.spec.key not in self.runs:
+            self.failed_attempts += 1
+        if not run.active:
             return
         self._apply(run, run.fsm.attempt_done(self.loop.time(), outcome))
 
@@ -301,7 +316,8 @@ class CheckerActor(Actor):
         target = spec.target
         try:
             if isinstance(chk, m.TcpCheck):
-                return lambda: TcpProbe(loop, target)
+                addr = None if target.bind_if else sockaddr(target)
+                return lambda: TcpProbe(loop, target, addr)
             if isinstance(chk, m.HttpGetCheck):  # SSL_GET too
                 return self._http_factory(spec, chk)
             if isinstance(chk, m.MiscCheck):
@@ -464,7 +480,12 @@ class CheckerActor(Actor):
             self.loop.call_later(0.2, self._ha_evaluate)
 
     # ---- reporting -----------------------------------------------------------------------
+    def sync_counters(self) -> None:
+        self.counters["checks.attempts"] = self.attempts
+        self.counters["checks.failed_attempts"] = self.failed_attempts
+
     def status(self) -> dict[str, Any]:
+        self.sync_counters()
         services: dict[tuple[str, str], dict[str, Any]] = {}
         for run in self.runs.values():
             k = run.spec.key

@@ -25,9 +25,13 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import select
 import socket
 import struct
+import weakref
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from pykeepalived.actors.checker import dns as dnscodec
 from pykeepalived.actors.checker import wire
@@ -167,40 +171,161 @@ class SocketProbe:
         self._release(rst=True)
 
 
-class TcpProbe(SocketProbe):
-    """TCP_CHECK: the connect succeeds within connect_timeout → up."""
+class TcpMux:
+    """Every TCP_CHECK connect in flight on one loop: one epoll set, one deadline sweep.
 
-    __slots__ = ()
+    asyncio's ``add_writer``/``remove_writer`` and a ``call_at`` per attempt cost more
+    Python than the connect itself. Here each waiting socket is registered once with
+    ``EPOLLONESHOT`` in a private epoll whose fd is the only one the loop watches (closing
+    a socket removes it from the set, so nothing is unregistered), and deadlines sit in
+    one FIFO per connect_timeout value, swept every ``SWEEP`` seconds.
+    """
 
-    def _begin(self) -> None:
-        sock = self.sock = make_socket(self.target, socket.SOCK_STREAM)
-        err = sock.connect_ex(sockaddr(self.target))
+    SWEEP = 0.02
+    _muxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TcpMux] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> TcpMux:
+        mux = cls._muxes.get(loop)
+        if mux is None or mux.closed:
+            mux = cls._muxes[loop] = cls(loop)
+        return mux
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.ep = select.epoll()
+        self.closed = False
+        self.waiting: dict[int, TcpProbe] = {}
+        self.deadlines: dict[float, deque[tuple[float, TcpProbe]]] = {}
+        self.sweeper: asyncio.TimerHandle | None = None
+        loop.add_reader(self.ep.fileno(), self._ready)
+
+    def wait(self, probe: TcpProbe, fd: int, timeout: float) -> None:
+        self.ep.register(fd, select.EPOLLOUT | select.EPOLLONESHOT)
+        self.waiting[fd] = probe
+        q = self.deadlines.get(timeout)
+        if q is None:
+            q = self.deadlines[timeout] = deque()
+        q.append((self.loop.time() + timeout, probe))
+        if self.sweeper is None:
+            self.sweeper = self.loop.call_later(self.SWEEP, self._sweep)
+
+    def forget(self, fd: int) -> None:
+        self.waiting.pop(fd, None)
+
+    def _ready(self) -> None:
+        waiting = self.waiting
+        for fd, _events in self.ep.poll(0):
+            probe = waiting.pop(fd, None)
+            if probe is not None:
+                probe.writable()
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        pending = False
+        for q in self.deadlines.values():
+            while q and q[0][0] <= now:
+                probe = q.popleft()[1]
+                if not probe.finished:
+                    probe.timed_out()
+            pending = pending or bool(q)
+        self.sweeper = self.loop.call_later(self.SWEEP, self._sweep) if pending else None
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.loop.remove_reader(self.ep.fileno())
+            self.ep.close()
+            if self.sweeper is not None:
+                self.sweeper.cancel()
+
+
+class TcpProbe:
+    """TCP_CHECK: the connect succeeds within connect_timeout → up.
+
+    On loopback and other local paths the kernel completes the handshake (or refuses it)
+    inside ``connect()``; a second ``connect()`` reads that back at once (EISCONN, or the
+    error) and the attempt ends without touching epoll. Otherwise the socket waits in the
+    :class:`TcpMux`.
+    """
+
+    __slots__ = ("addr", "done", "finished", "loop", "sock", "target")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, target: Target, addr: Any = None) -> None:
+        self.loop = loop
+        self.target = target
+        self.addr = addr if addr is not None else sockaddr(target)
+        self.sock: socket.socket | None = None
+        self.done: Done | None = None
+        self.finished = False
+
+    def start(self, done: Done) -> None:
+        self.done = done
+        try:
+            sock = make_socket(self.target, socket.SOCK_STREAM)
+        except OSError as exc:
+            self._end(None, Outcome(False, describe_error(exc)), soon=True)
+            return
+        err = sock.connect_ex(self.addr)
+        if err == errno.EINPROGRESS:
+            # asking again tells where the handshake is: EISCONN done, EALREADY pending
+            err = sock.connect_ex(self.addr)
+            if err == errno.EISCONN:
+                err = 0
+            elif err in (errno.EALREADY, errno.EINPROGRESS):
+                self.sock = sock
+                TcpMux.of(self.loop).wait(self, sock.fileno(), self.target.connect_timeout)
+                return
         if err == 0:
-            self._connected()
-            return
-        if err != errno.EINPROGRESS:
-            self._finish(Outcome(False, describe_error(err)), soon=True)
-            return
-        self.fd = sock.fileno()
-        self.loop.add_writer(self.fd, self._writable)
-        self._arm_deadline(self._timeout)
-
-    def _writable(self) -> None:
-        assert self.sock is not None
-        err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if err:
-            self._finish(Outcome(False, describe_error(err)))
+            self._end(sock, _CONNECTED, soon=True)
         else:
-            self._connected()
+            self._end(sock, Outcome(False, describe_error(err)), soon=True)
 
-    def _connected(self) -> None:
-        synchronous = self.fd < 0  # connect_ex succeeded inside start(): defer done()
-        self._release(rst=True)
-        self._finish(Outcome(True, "TCP connect succeeded"), soon=synchronous)
+    def writable(self) -> None:
+        sock = self.sock
+        if sock is None or self.finished:
+            return
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        self._end(sock, _CONNECTED if err == 0 else Outcome(False, describe_error(err)))
 
-    def _timeout(self) -> None:
-        self.timer = None
-        self._finish(Outcome(False, f"connect timed out after {self.target.connect_timeout:g} s"))
+    def timed_out(self) -> None:
+        sock = self.sock
+        if sock is not None:
+            TcpMux.of(self.loop).forget(sock.fileno())
+        t = self.target.connect_timeout
+        self._end(sock, Outcome(False, f"connect timed out after {t:g} s"))
+
+    def _end(self, sock: socket.socket | None, outcome: Outcome, soon: bool = False) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.sock = None
+        if sock is not None:
+            if outcome.ok:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+                except OSError:
+                    pass
+            sock.close()
+        done, self.done = self.done, None
+        if done is not None:
+            if soon:
+                self.loop.call_soon(done, outcome)
+            else:
+                done(outcome)
+
+    def cancel(self) -> None:
+        sock = self.sock
+        if sock is not None:
+            TcpMux.of(self.loop).forget(sock.fileno())
+        self.done = None
+        self._end(sock, _ABANDONED)
+
+
+_CONNECTED = Outcome(True, "TCP connect succeeded")
+_ABANDONED = Outcome(False, "abandoned")
 
 
 class _DatagramProbe(SocketProbe):

@@ -108,7 +108,7 @@ def test_start_verdicts_then_failure_and_recovery_with_reasons() -> None:
         srv2 = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
         await wait_for(lambda: len(bus.results(f"127.0.0.1:{port}")) == 3)
         assert bus.results(f"127.0.0.1:{port}")[-1]["up"] is True
-        assert actor.counters["checks.attempts"] > 5
+        assert actor.attempts > 5
         await actor.shutdown()
         srv2.close()
 
@@ -148,7 +148,7 @@ def test_retry_delays_the_down_verdict() -> None:
         await wait_for(lambda: len(bus.results()) == 2)
         took = asyncio.get_running_loop().time() - t0
         assert 0.55 < took < 2.0  # two retries of 0.3 s after the first failure
-        assert actor.counters["checks.failed_attempts"] == 3
+        assert actor.failed_attempts == 3
         await actor.shutdown()
 
     run(main())
