@@ -1,0 +1,840 @@
+"""The netlink reflector actor: the shared interface table and the only writer of addresses.
+
+Design
+------
+Two netlink sockets, both driven by the actor's asyncio loop (no threads):
+
+* the *monitor* (``driver.Monitor``), bound to the link, IPv4/IPv6 address, route and
+  rule groups. Each notification updates the pure :class:`~.model.InterfaceTable`, whose
+  answer is published as ``netlink.link`` / ``netlink.addr`` events. If the kernel drops
+  notifications (ENOBUFS), the socket is closed, a new one is bound *before* a full dump
+  is taken, the dump is applied as a difference (:meth:`InterfaceTable.resync`) and only
+  then is the new socket read: messages queued meanwhile are newer than the dump, so
+  the table is never left stale nor rolled back;
+* the *request* socket (``driver.Kernel``, pyroute2 ``AsyncIPRoute``) for commands and
+  dumps.
+
+What the daemon installed is recorded in the :class:`~.ownership.Ledger` (persisted in
+the runtime directory after each change). On start the ledger is read back and compared
+with a dump: anything already right is left alone, so a restart of this actor (kill -9,
+watchdog) or of the VRRP actor never flaps a VIP. Static items (static_ipaddress,
+static_routes, static_rules) belong to the owner ``"static"`` and are put back when
+another program removes them, or when their interface comes back. An item another owner
+holds that disappears is reported as ``netlink.lost``; the owner decides (keepalived's
+VRRP leaves MASTER unless ``no_track``).
+
+Commands (to="netlink")
+-----------------------
+* ``addresses.set`` ``{owner, present, addresses, routes, rules[, exclusive]}`` → ``{applied,
+  errors}``. Items are ``to_wire()`` maps of ``conf.model`` ``IPAddress``/``Route``/``Rule``.
+  Idempotent: adding what exists and removing what is gone are successes. With
+  ``exclusive`` true and ``present`` true, the owner's other items are removed.
+  An item still wanted by another owner stays in the kernel.
+* ``link.vmac`` ``{owner, present, interface, vrid, family, name[, mac]}`` → ``{applied,
+  errors, name, ifindex}``: a private-mode macvlan with the virtual router MAC and the
+  sysctls keepalived sets (VMAC: arp_ignore=1, accept_local=1, rp_filter=0,
+  promote_secondaries=1; base interface: arp_ignore=1, arp_filter=1, restored when its last
+  VMAC goes). An IPv6 VMAC gets no kernel-made link-local address (addr_gen_mode 1): it
+  takes the base interface's link-local address instead, as keepalived does.
+* ``netlink.snapshot`` (also ``snapshot``) ``{}`` → ``{links, addrs}`` (event bodies).
+* ``owned`` ``{owner?}`` → ``{owners: {owner: {addresses, routes, rules, links}}}``: what
+  the ledger says each owner has installed (a restarted VRRP actor resumes from this).
+
+Events published
+----------------
+``netlink.link``, ``netlink.addr`` (bodies in ``model.py``); ``netlink.lost`` ``{key, kind,
+owners, item}`` when a non-static installed item is removed by someone else;
+``netlink.resync`` ``{reason, changes}`` after an overflow recovery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pykeepalived.actors.base import Actor, CommandError
+from pykeepalived.actors.netlink import requests as rq
+from pykeepalived.actors.netlink.driver import Kernel, Monitor, NetlinkError, Overflow
+from pykeepalived.actors.netlink.model import (
+    InterfaceTable,
+    Link,
+    addr_from_msg,
+    address_change_line,
+    link_from_msg,
+)
+from pykeepalived.actors.netlink.ownership import STATIC_OWNER, Ledger
+from pykeepalived.bus.codec import from_wire, to_wire
+from pykeepalived.conf.model import IPAddress, Route, Rule
+
+if TYPE_CHECKING:
+    from pykeepalived.conf.model import Config
+
+LEDGER_FILE = "netlink-owned.json"
+ITEM_CLASSES: dict[str, type[Any]] = {"addresses": IPAddress, "routes": Route, "rules": Rule}
+INSTALL_ORDER = ("links", "addresses", "routes", "rules")
+REMOVE_ORDER = ("rules", "routes", "addresses", "links")
+IPROUTE2_DIRS = ("/usr/share/iproute2", "/usr/lib/iproute2", "/etc/iproute2")
+VMAC_SYSCTLS = (
+    ("arp_ignore", 1),
+    ("accept_local", 1),
+    ("rp_filter", 0),
+    ("promote_secondaries", 1),
+)
+BASE_SYSCTLS = (("arp_ignore", 1), ("arp_filter", 1))
+
+Publish = Callable[[str, dict[str, Any]], None]
+Count = Callable[..., None]
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
+Items = dict[str, list[Any]]
+
+
+def static_items(config: Config) -> Items:
+    """The static_* blocks of a config, with ``default_interface`` filled in."""
+    dev = config.global_defs.default_interface
+    addrs = [a if a.dev else _with_dev(a, dev) for a in config.static_ipaddress]
+    return {
+        "addresses": addrs,
+        "routes": list(config.static_routes),
+        "rules": list(config.static_rules),
+    }
+
+
+def _with_dev(a: IPAddress, dev: str) -> IPAddress:
+    wire = to_wire(a)
+    wire["dev"] = dev
+    result: IPAddress = from_wire(IPAddress, wire)
+    return result
+
+
+def default_vmac_mac(vrid: int, family: str) -> str:
+    """RFC 5798 §7.3: 00-00-5E-00-01-{VRID} (IPv4), 00-00-5E-00-02-{VRID} (IPv6)."""
+    return f"00:00:5e:00:{2 if family == 'inet6' else 1:02x}:{vrid:02x}"
+
+
+class Reflector:
+    """Everything the actor does, with the bus reduced to a ``publish`` function."""
+
+    def __init__(
+        self,
+        *,
+        publish: Publish,
+        log: logging.Logger,
+        count: Count,
+        spawn: Spawn,
+        runtime_dir: str | os.PathLike[str],
+        address_monitoring: bool = False,
+        dont_release_vrrp: bool = False,
+        rcvbuf: int | None = None,
+        rcvbuf_force: bool = False,
+    ) -> None:
+        self.publish = publish
+        self.log = log
+        self.count = count
+        self.spawn = spawn
+        self.address_monitoring = address_monitoring
+        self.dont_release_vrrp = dont_release_vrrp
+        self.table = InterfaceTable()
+        self.ledger = Ledger()
+        self.names = rq.Names()
+        self.monitor = Monitor(rcvbuf=rcvbuf, force=rcvbuf_force)
+        self.kernel: Kernel | None = None
+        self.ledger_path = Path(runtime_dir) / LEDGER_FILE
+        self.resyncs = 0
+        self.restored = 0
+        self._reading = False
+        self._resync_task: asyncio.Task[Any] | None = None
+        self._restore_keys: set[str] = set()
+        self._restore_task: asyncio.Task[Any] | None = None
+        self._save_handle: asyncio.Handle | None = None
+        self._loop = asyncio.get_running_loop()
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self, static: Items | None = None) -> None:
+        self._load_names()
+        self.kernel = Kernel()
+        self.monitor.open()
+        await self._dump_into_table()
+        self._load_ledger()
+        await self._check_ledger()
+        if static is not None:
+            result = await self.apply_static(static)
+            for err in result["errors"]:
+                self.log.error("static: %s", err)
+        self._start_reading()
+
+    async def stop(self) -> None:
+        """Remove what the daemon installed (VRRP-owned items are kept under -V)."""
+        self._stop_reading()
+        for task in (self._resync_task, self._restore_task):
+            if task is not None:
+                task.cancel()
+        keys = self.ledger.releasable_on_stop(keep_vrrp=self.dont_release_vrrp)
+        for kind in REMOVE_ORDER:
+            for key in keys:
+                entry = self.ledger.get(key)
+                if entry is None or entry.kind != kind:
+                    continue
+                err = await self._remove_wire(kind, entry.item)
+                if err:
+                    self.log.warning("on stop: %s", err)
+                self.ledger.forget(key)
+        self._save_now()
+        self.monitor.close()
+        if self.kernel is not None:
+            self.kernel.close()
+            self.kernel = None
+
+    def close(self) -> None:
+        """Drop the sockets without touching the kernel (tests, crash simulation)."""
+        self._stop_reading()
+        if self._save_handle is not None:
+            self._save_handle.cancel()
+            self._save_handle = None
+        self.monitor.close()
+        if self.kernel is not None:
+            self.kernel.close()
+            self.kernel = None
+
+    def _start_reading(self) -> None:
+        if not self._reading:
+            self._loop.add_reader(self.monitor.fileno(), self._on_readable)
+            self._reading = True
+
+    def _stop_reading(self) -> None:
+        if self._reading and self.monitor.sock is not None:
+            self._loop.remove_reader(self.monitor.fileno())
+        self._reading = False
+
+    def _load_names(self) -> None:
+        files = {
+            "rt_tables": "tables",
+            "rt_protos": "protocols",
+            "rt_scopes": "scopes",
+            "rt_realms": "realms",
+        }
+        for directory in IPROUTE2_DIRS:
+            for fname, attr in files.items():
+                try:
+                    text = Path(directory, fname).read_text()
+                except OSError:
+                    continue
+                getattr(self.names, attr).update(rq.parse_iproute2_names(text))
+
+    # ------------------------------------------------------------------ monitoring
+    def _on_readable(self) -> None:
+        try:
+            msgs = self.monitor.read()
+        except Overflow:
+            self.count("netlink.enobufs")
+            self.log.warning("netlink monitor socket overflowed (ENOBUFS): resynchronising")
+            self._stop_reading()
+            self._resync_task = self.spawn(self._resync("overflow"))
+            return
+        except OSError as exc:
+            self.count("errors.monitor")
+            self.log.error("netlink monitor read failed: %s: resynchronising", exc)
+            self._stop_reading()
+            self._resync_task = self.spawn(self._resync(f"read error: {exc}"))
+            return
+        for msg in msgs:
+            try:
+                self._handle(msg)
+            except Exception as exc:  # a message we cannot read never stops the reflector
+                self.count("errors.bad_message")
+                self.log.warning("unreadable netlink message %s: %r", msg.get("event"), exc)
+
+    def _handle(self, msg: Any) -> None:
+        event = msg.get("event")
+        self.count(f"rx.{event}")
+        if event == "RTM_NEWLINK":
+            link = link_from_msg(msg)
+            old = self.table.links.get(link.ifindex)
+            self._emit(self.table.update_link(link))
+            if link.up and (old is None or not old.up or old.ifname != link.ifname):
+                self._restore_for_link(link)
+        elif event == "RTM_DELLINK":
+            self._emit(self.table.remove_link(int(msg.get("index"))))
+        elif event == "RTM_NEWADDR":
+            self._emit(self.table.update_addr(addr_from_msg(msg)))
+        elif event == "RTM_DELADDR":
+            addr = addr_from_msg(msg)
+            ifname = self.table.ifname(addr.ifindex)
+            self._emit(self.table.remove_addr(addr))
+            if ifname is not None:
+                self._gone(rq.key_of_addr(ifname, addr.family, addr.ip, addr.prefixlen))
+        elif event == "RTM_DELROUTE":
+            key = rq.route_key_of_msg(msg)
+            if key is not None:
+                self._gone(key)
+        elif event == "RTM_DELRULE":
+            key = rq.rule_key_of_msg(msg)
+            if key is not None:
+                self._gone(key)
+
+    def _emit(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        for type_, body in events:
+            if type_ == "netlink.addr" and self.address_monitoring:
+                self.log.info("%s", address_change_line(body))
+            self.publish(type_, body)
+
+    def _gone(self, key: str) -> None:
+        """Something the ledger lists left the kernel without us removing it."""
+        entry = self.ledger.get(key)
+        if entry is None:
+            return
+        self.count("netlink.removed_externally")
+        if STATIC_OWNER in entry.owners:
+            self.log.warning(
+                "static %s (%s) was removed by another program: putting it back",
+                entry.kind[:-1] if entry.kind != "addresses" else "address",
+                key,
+            )
+            self._schedule_restore([key])
+        others = sorted(entry.owners - {STATIC_OWNER})
+        if others:
+            self.log.info("%s owned by %s was removed by another program", key, ", ".join(others))
+            self.publish(
+                "netlink.lost",
+                {"key": key, "kind": entry.kind, "owners": others, "item": entry.item},
+            )
+
+    def _restore_for_link(self, link: Link) -> None:
+        """An interface appeared or came up: put back static items that use it."""
+        keys = []
+        for key, entry in self.ledger.entries.items():
+            if STATIC_OWNER not in entry.owners:
+                continue
+            item = entry.item
+            devs = {item.get("dev"), item.get("iif"), item.get("oif")}
+            devs |= {nh.get("dev") for nh in item.get("nexthops") or ()}
+            if link.ifname in devs:
+                keys.append(key)
+        if keys:
+            self._schedule_restore(keys)
+
+    def _schedule_restore(self, keys: list[str]) -> None:
+        self._restore_keys.update(keys)
+        if self._restore_task is None or self._restore_task.done():
+            self._restore_task = self.spawn(self._restore())
+
+    async def _restore(self) -> None:
+        await asyncio.sleep(0)  # gather a burst of deletions into one pass
+        while self._restore_keys:
+            batch = self._restore_keys
+            self._restore_keys = set()
+            for kind in INSTALL_ORDER:
+                for key in sorted(batch):
+                    entry = self.ledger.get(key)
+                    if entry is None or entry.kind != kind or STATIC_OWNER not in entry.owners:
+                        continue
+                    err = await self._install_wire(kind, entry.item)
+                    if err:
+                        self.count("errors.restore")
+                        self.log.error("could not put back %s: %s", key, err)
+                    else:
+                        self.restored += 1
+                        self.count("netlink.restored")
+
+    async def _dump_into_table(self) -> list[tuple[str, dict[str, Any]]]:
+        assert self.kernel is not None
+        links = [link_from_msg(m) for m in await self.kernel.links()]
+        addrs = []
+        for m in await self.kernel.addrs():
+            try:
+                addrs.append(addr_from_msg(m))
+            except ValueError:
+                self.count("errors.bad_message")
+        events = self.table.resync(links, addrs)
+        self._emit(events)
+        return events
+
+    async def _resync(self, reason: str) -> None:
+        """Reopen the monitor, apply a full dump as a difference, then read again."""
+        self.monitor.close()
+        while True:
+            try:
+                self.monitor.open()
+                events = await self._dump_into_table()
+                await self._check_ledger()
+                break
+            except (OSError, NetlinkError) as exc:
+                self.count("errors.resync")
+                self.log.error("resynchronisation failed (%s); retrying", exc)
+                self.monitor.close()
+                await asyncio.sleep(0.5)
+        self.resyncs += 1
+        self.publish("netlink.resync", {"reason": reason, "changes": len(events)})
+        self.log.info("netlink table resynchronised after %s: %d changes", reason, len(events))
+        self._start_reading()
+
+    async def _check_ledger(self) -> None:
+        """Compare the ledger with the kernel; restore static items, report lost ones."""
+        if not len(self.ledger):
+            return
+        assert self.kernel is not None
+        present: set[str] = set()
+        for a in self.table.addresses():
+            name = self.table.ifname(a.ifindex)
+            if name:
+                present.add(rq.key_of_addr(name, a.family, a.ip, a.prefixlen))
+        kinds = {e.kind for e in self.ledger.entries.values()}
+        if "routes" in kinds:
+            for m in await self.kernel.routes():
+                key = rq.route_key_of_msg(m)
+                if key:
+                    present.add(key)
+        if "rules" in kinds:
+            for m in await self.kernel.rules():
+                key = rq.rule_key_of_msg(m)
+                if key:
+                    present.add(key)
+        for key, entry in list(self.ledger.entries.items()):
+            if entry.kind == "links":
+                if self.table.ifindex(str(entry.item.get("name"))) is not None:
+                    continue
+            elif key in present:
+                continue
+            self._gone(key)
+
+    # ------------------------------------------------------------------ kernel changes
+    def _ifindex(self, name: str) -> int | None:
+        return self.table.ifindex(name)
+
+    async def _ifindex_fresh(self, name: str) -> int | None:
+        idx = self.table.ifindex(name)
+        if idx is None and self.kernel is not None:
+            found = await self.kernel.ipr.link_lookup(ifname=name)
+            idx = found[0] if found else None
+        return idx
+
+    def _parse(self, kind: str, wire: Any) -> tuple[str, Any]:
+        """(key, model object) of one item in wire form; ItemError if unusable."""
+        if not isinstance(wire, dict):
+            raise rq.ItemError(f"{kind}: item is not a map: {wire!r:.100}")
+        try:
+            obj = from_wire(ITEM_CLASSES[kind], wire)
+        except (TypeError, ValueError) as exc:
+            raise rq.ItemError(f"{kind}: {exc}") from None
+        if kind == "addresses":
+            return rq.address_key(obj), obj
+        if kind == "routes":
+            return rq.route_key(obj, self.names), obj
+        return rq.rule_key(obj, self.names), obj
+
+    async def _install_wire(self, kind: str, item: dict[str, Any]) -> str | None:
+        if kind == "links":
+            return await self._vmac_up(item)
+        try:
+            _, obj = self._parse(kind, item)
+            return await self._install(kind, obj)
+        except rq.ItemError as exc:
+            return str(exc)
+
+    async def _remove_wire(self, kind: str, item: dict[str, Any]) -> str | None:
+        if kind == "links":
+            return await self._vmac_down(item)
+        try:
+            _, obj = self._parse(kind, item)
+            return await self._remove(kind, obj)
+        except rq.ItemError as exc:
+            return str(exc)
+
+    async def _install(self, kind: str, obj: Any) -> str | None:
+        """Put one item into the kernel; None on success (including 'already there')."""
+        assert self.kernel is not None
+        try:
+            if kind == "addresses":
+                idx = await self._ifindex_fresh(obj.dev)
+                if idx is None:
+                    return f"address {obj.address}: no interface {obj.dev!r}"
+                await self.kernel.addr("add", rq.address_request(obj, idx, self.names))
+            elif kind == "routes":
+                req, warnings = rq.route_request(obj, self._ifindex, self.names)
+                for w in warnings:
+                    self.log.warning("%s", w)
+                await self.kernel.route("replace", req)
+            else:
+                await self.kernel.rule("add", rq.rule_request(obj, self.names))
+        except rq.ItemError as exc:
+            return str(exc)
+        except NetlinkError as exc:
+            if exc.code == errno.EEXIST:
+                return None
+            self.count("errors.kernel")
+            return f"{kind[:-1] if kind != 'addresses' else 'address'} {_describe(obj)}: {exc}"
+        return None
+
+    async def _remove(self, kind: str, obj: Any) -> str | None:
+        assert self.kernel is not None
+        try:
+            if kind == "addresses":
+                idx = await self._ifindex_fresh(obj.dev)
+                if idx is None:
+                    return None  # the interface is gone, and its addresses with it
+                await self.kernel.addr("del", rq.address_request(obj, idx, self.names))
+            elif kind == "routes":
+                req, _ = rq.route_request(obj, self._ifindex, self.names)
+                await self.kernel.route("del", req)
+            else:
+                await self.kernel.rule("del", rq.rule_request(obj, self.names))
+        except rq.ItemError as exc:
+            if kind == "routes" and "interface" in str(exc):
+                return None
+            return str(exc)
+        except NetlinkError as exc:
+            if exc.code in (errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL, errno.ENODEV):
+                return None
+            self.count("errors.kernel")
+            return f"removing {_describe(obj)}: {exc}"
+        return None
+
+    # ------------------------------------------------------------------ commands
+    async def addresses_set(self, body: dict[str, Any]) -> dict[str, Any]:
+        owner = body.get("owner")
+        present = body.get("present")
+        if not isinstance(owner, str) or not owner:
+            raise CommandError("addresses.set needs an owner (a non-empty string)")
+        if not isinstance(present, bool):
+            raise CommandError("addresses.set needs present (true or false)")
+        errors: list[str] = []
+        parsed: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
+        for kind in ITEM_CLASSES:
+            raw = body.get(kind) or []
+            if not isinstance(raw, list):
+                errors.append(f"{kind}: not a list")
+                self.count("errors.bad_item")
+                continue
+            for wire in raw:
+                try:
+                    key, obj = self._parse(kind, wire)
+                except rq.ItemError as exc:
+                    errors.append(str(exc))
+                    self.count("errors.bad_item")
+                    continue
+                parsed.setdefault(kind, []).append((key, obj, to_wire(obj)))
+        applied = 0
+        if present:
+            for kind in ("addresses", "routes", "rules"):
+                for key, obj, wire in parsed.get(kind, []):
+                    new = self.ledger.claim(owner, kind, key, wire)
+                    err = await self._install(kind, obj)
+                    if err:
+                        errors.append(err)
+                        if new and owner != STATIC_OWNER:
+                            self.ledger.forget(key)
+                    else:
+                        applied += 1
+            if body.get("exclusive"):
+                keep = {key for items in parsed.values() for key, _, _ in items}
+                applied += await self._release_keys(
+                    owner, self.ledger.plan_exclusive(owner, keep), errors
+                )
+        else:
+            for kind in ("rules", "routes", "addresses"):
+                for key, obj, _ in parsed.get(kind, []):
+                    entry = self.ledger.get(key)
+                    if entry is not None and entry.owners - {owner}:
+                        entry.owners.discard(owner)  # still wanted by someone else
+                        applied += 1
+                        continue
+                    self.ledger.forget(key)
+                    err = await self._remove(kind, obj)
+                    if err:
+                        errors.append(err)
+                    else:
+                        applied += 1
+        self._save_soon()
+        return {"applied": applied, "errors": errors}
+
+    async def _release_keys(self, owner: str, keys: list[str], errors: list[str]) -> int:
+        done = 0
+        for kind in REMOVE_ORDER:
+            for key in keys:
+                entry = self.ledger.get(key)
+                if entry is None or entry.kind != kind:
+                    continue
+                item = entry.item
+                if not self.ledger.release(owner, key):
+                    done += 1
+                    continue
+                err = await self._remove_wire(kind, item)
+                if err:
+                    errors.append(err)
+                else:
+                    done += 1
+        return done
+
+    async def apply_static(self, static: Items) -> dict[str, Any]:
+        """Make the "static" owner's items exactly ``static`` (start and reload)."""
+        body: dict[str, Any] = {"owner": STATIC_OWNER, "present": True, "exclusive": True}
+        for kind in ITEM_CLASSES:
+            body[kind] = [to_wire(x) for x in static.get(kind, [])]
+        return await self.addresses_set(body)
+
+    async def link_vmac(self, body: dict[str, Any]) -> dict[str, Any]:
+        owner, present = body.get("owner"), body.get("present")
+        name, interface = body.get("name"), body.get("interface")
+        vrid, family = body.get("vrid"), body.get("family", "inet")
+        if not isinstance(owner, str) or not owner or not isinstance(present, bool):
+            raise CommandError("link.vmac needs owner (string) and present (bool)")
+        if not isinstance(name, str) or not name or len(name) > 15:
+            raise CommandError("link.vmac needs a name of 1 to 15 characters")
+        key = f"link vmac {name}"
+        if not present:
+            errors: list[str] = []
+            entry = self.ledger.get(key)
+            done = await self._release_keys(owner, [key], errors) if entry else 1
+            if entry is None and self.table.ifindex(name) is not None:
+                errors.append(f"{name} was not created by pykeepalived: left in place")
+            self._save_soon()
+            return {"applied": done, "errors": errors, "name": name, "ifindex": None}
+        if not isinstance(interface, str) or not interface:
+            raise CommandError("link.vmac needs the base interface")
+        if not isinstance(vrid, int) or not 1 <= vrid <= 255 or family not in ("inet", "inet6"):
+            raise CommandError("link.vmac needs vrid 1..255 and family inet or inet6")
+        mac = body.get("mac") or default_vmac_mac(vrid, family)
+        item = {
+            "name": name,
+            "interface": interface,
+            "vrid": vrid,
+            "family": family,
+            "mac": str(mac).lower(),
+        }
+        old = self.ledger.get(key)
+        if old is not None:
+            for k in ("base_arp_ignore", "base_arp_filter"):
+                if k in old.item:
+                    item[k] = old.item[k]
+        self.ledger.claim(owner, "links", key, item)
+        err = await self._vmac_up(item)
+        if err and (old is None or owner not in old.owners):
+            self.ledger.release(owner, key)
+        self._save_soon()
+        idx = self.table.ifindex(name) or await self._ifindex_fresh(name)
+        return {
+            "applied": 0 if err else 1,
+            "errors": [err] if err else [],
+            "name": name,
+            "ifindex": idx,
+        }
+
+    async def _vmac_up(self, item: dict[str, Any]) -> str | None:
+        assert self.kernel is not None
+        name, base, family = str(item["name"]), str(item["interface"]), str(item["family"])
+        base_idx = await self._ifindex_fresh(base)
+        if base_idx is None:
+            return f"vmac {name}: no base interface {base!r}"
+        idx = await self._ifindex_fresh(name)
+        try:
+            if idx is not None:
+                link = self.table.links.get(idx)
+                if link is not None and (
+                    link.kind not in (None, "macvlan") or (link.mac or "").lower() != item["mac"]
+                ):
+                    return f"vmac {name}: an interface of that name exists and is not this VMAC"
+            else:
+                await self.kernel.link(
+                    "add",
+                    ifname=name,
+                    kind="macvlan",
+                    link=base_idx,
+                    macvlan_mode="private",
+                    address=item["mac"],
+                )
+                idx = await self._ifindex_fresh(name)
+                if idx is None:
+                    return f"vmac {name}: created but not found"
+            errors = self._vmac_sysctls(item)
+            if family == "inet6":
+                errors += self.kernel.set_sysctls("inet6", name, [("addr_gen_mode", 1)])
+            await self.kernel.link("set", index=idx, state="up")
+            if family == "inet6":
+                await self._vmac_link_local(base_idx, idx)
+        except NetlinkError as exc:
+            self.count("errors.kernel")
+            return f"vmac {name}: {exc}"
+        for e in errors:
+            self.log.warning("vmac %s: %s", name, e)
+        return None
+
+    def _vmac_sysctls(self, item: dict[str, Any]) -> list[str]:
+        assert self.kernel is not None
+        base = str(item["interface"])
+        if "base_arp_ignore" not in item:
+            # first VMAC on this base in the ledger keeps the values to put back
+            for entry in self.ledger.entries.values():
+                o = entry.item
+                if entry.kind == "links" and o.get("interface") == base and "base_arp_ignore" in o:
+                    item["base_arp_ignore"] = o["base_arp_ignore"]
+                    item["base_arp_filter"] = o.get("base_arp_filter", 0)
+                    break
+            else:
+                item["base_arp_ignore"] = self.kernel.get_sysctl("inet", base, "arp_ignore") or 0
+                item["base_arp_filter"] = self.kernel.get_sysctl("inet", base, "arp_filter") or 0
+        errors = self.kernel.set_sysctls("inet", str(item["name"]), VMAC_SYSCTLS)
+        errors += self.kernel.set_sysctls("inet", base, BASE_SYSCTLS)
+        return errors
+
+    async def _vmac_link_local(self, base_idx: int, idx: int) -> None:
+        assert self.kernel is not None
+        for a in self.table.addresses(base_idx):
+            if a.family == "inet6" and a.ip.startswith("fe80"):
+                try:
+                    await self.kernel.addr(
+                        "add",
+                        {
+                            "index": idx,
+                            "family": rq.AF_INET6,
+                            "address": a.ip,
+                            "prefixlen": 64,
+                            "IFA_FLAGS": rq.IFA_F_NODAD,
+                        },
+                    )
+                except NetlinkError as exc:
+                    if exc.code != errno.EEXIST:
+                        raise
+                return
+
+    async def _vmac_down(self, item: dict[str, Any]) -> str | None:
+        assert self.kernel is not None
+        name, base = str(item["name"]), str(item["interface"])
+        idx = await self._ifindex_fresh(name)
+        try:
+            if idx is not None:
+                await self.kernel.link("del", index=idx)
+        except NetlinkError as exc:
+            if exc.code not in (errno.ENODEV, errno.ENOENT):
+                self.count("errors.kernel")
+                return f"vmac {name}: {exc}"
+        still = [
+            e
+            for e in self.ledger.entries.values()
+            if e.kind == "links" and e.item.get("interface") == base and e.item is not item
+        ]
+        if not still and "base_arp_ignore" in item:
+            self.kernel.set_sysctls(
+                "inet",
+                base,
+                [
+                    ("arp_ignore", int(item["base_arp_ignore"])),
+                    ("arp_filter", int(item.get("base_arp_filter", 0))),
+                ],
+            )
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.table.snapshot()
+
+    def owned(self, owner: str | None = None) -> dict[str, Any]:
+        return {"owners": self.ledger.by_owner(owner)}
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "links": len(self.table.links),
+            "addresses": self.table.address_count(),
+            "installed": len(self.ledger),
+            "owners": sorted(self.ledger.owners()),
+            "resyncs": self.resyncs,
+            "restored": self.restored,
+        }
+
+    # ------------------------------------------------------------------ persistence
+    def _load_ledger(self) -> None:
+        try:
+            text = self.ledger_path.read_text()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.log.error(
+                "cannot read %s: %s; starting with no ownership records", self.ledger_path, exc
+            )
+            return
+        try:
+            self.ledger = Ledger.loads(text)
+        except ValueError as exc:
+            self.count("errors.ledger")
+            self.log.error("ignoring unreadable %s: %s", self.ledger_path, exc)
+            return
+        self.log.info(
+            "resuming with %d installed items from %s", len(self.ledger), self.ledger_path
+        )
+
+    def _save_soon(self) -> None:
+        if self._save_handle is None:
+            self._save_handle = self._loop.call_soon(self._save_now)
+
+    def _save_now(self) -> None:
+        self._save_handle = None
+        try:
+            if not len(self.ledger):
+                with contextlib.suppress(FileNotFoundError):
+                    self.ledger_path.unlink()
+                return
+            self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.ledger_path.with_suffix(".tmp")
+            tmp.write_text(self.ledger.dumps())
+            os.replace(tmp, self.ledger_path)
+        except OSError as exc:
+            self.count("errors.ledger")
+            self.log.error("cannot write %s: %s", self.ledger_path, exc)
+
+
+def _describe(obj: Any) -> str:
+    if isinstance(obj, IPAddress):
+        return f"{obj.address} dev {obj.dev}"
+    if isinstance(obj, Route):
+        return f"{obj.dest}"
+    if isinstance(obj, Rule):
+        return f"pref {obj.priority}"
+    return repr(obj)
+
+
+class NetlinkActor(Actor):
+    """The bus face of the :class:`Reflector`."""
+
+    name = "netlink"
+    subscriptions = ()
+
+    async def setup(self) -> None:
+        g = self.config.global_defs
+        self.reflector = Reflector(
+            publish=self.publish,
+            log=self.log,
+            count=self.count,
+            spawn=self.spawn,
+            runtime_dir=self.options.runtime_dir,
+            address_monitoring=self.options.address_monitoring,
+            dont_release_vrrp=self.options.dont_release_vrrp,
+            rcvbuf=g.vrrp_netlink_monitor_rcv_bufs,
+            rcvbuf_force=g.vrrp_netlink_monitor_rcv_bufs_force,
+        )
+        await self.reflector.start(static_items(self.config))
+
+    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        if command == "addresses.set":
+            return await self.reflector.addresses_set(body)
+        if command == "link.vmac":
+            return await self.reflector.link_vmac(body)
+        if command in ("netlink.snapshot", "snapshot"):
+            return self.reflector.snapshot()
+        if command == "owned":
+            owner = body.get("owner")
+            return self.reflector.owned(owner if isinstance(owner, str) else None)
+        raise CommandError(f"unknown command {command!r} for netlink")
+
+    async def apply_config(self, new: Config) -> None:
+        result = await self.reflector.apply_static(static_items(new))
+        for err in result["errors"]:
+            self.log.error("static (reload): %s", err)
+
+    def status(self) -> dict[str, Any]:
+        return self.reflector.status()
+
+    async def shutdown(self) -> None:
+        await self.reflector.stop()
