@@ -1,0 +1,754 @@
+"""The VRRP actor's I/O shell: sockets, timers, the bus, around the pure state machines.
+
+One :class:`Runner` per ``vrrp_instance`` holds the pure :class:`fsm.Instance` and carries
+out its commands: adverts on the shared raw socket of the interface, timers on the asyncio
+loop (``call_at``; the loop's clock is the monotonic clock the machine is given), VIPs,
+eVIPs and virtual routes/rules through the netlink actor (``addresses.set``), GARP / NA on
+an AF_PACKET socket once the netlink actor has confirmed the addresses, and ``vrrp.state``
+events with keepalived's log wording.
+
+Events published (besides DESIGN's ``vrrp.state``):
+* ``vrrp.rx_lower_pri`` body ``{instance, src, priority}``: a master heard a lower priority.
+
+Commands answered: ``vrrp.instances`` (the status of every instance).
+
+Crash recovery: every transition is written to ``<runtime_dir>/vrrp-state.json`` (and a
+clean stop marks it clean). A vrrp actor that starts after an unclean end of its
+predecessor, finds an instance recorded as MASTER and all of its VIPs still on the
+interface (``netlink.snapshot``), resumes that instance as master at once: it sends an
+advert before the peers' Master_Down_Interval (3.6 s at 1 s adverts) runs out, so the VIPs
+never move. AH sequence numbers are saved too, so peers do not see a replay.
+
+Timer lateness (``loop.time()`` at the callback minus the deadline) is measured for every
+timer and reported in ``status()``; the runtime freezes start-up objects out of the
+collector, and this actor also raises the young-generation threshold so collections are
+rarer (see ``GC_THRESHOLD``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import gc
+import ipaddress
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pykeepalived.actors.base import Actor, CommandError
+from pykeepalived.actors.vrrp import arp, fsm
+from pykeepalived.actors.vrrp import auth as ah_auth
+from pykeepalived.actors.vrrp import packet as P
+from pykeepalived.actors.vrrp.io import LinkSender, VrrpSocket, read_links
+from pykeepalived.bus.codec import to_wire
+from pykeepalived.bus.envelope import Envelope
+from pykeepalived.conf.model import Config, VrrpInstance
+
+STATE_FILE = "vrrp-state.json"
+GC_THRESHOLD = (20_000, 20, 50)
+LOG_EVERY = 10.0  # seconds between repeated logs of the same receive error
+
+
+def _family(inst: VrrpInstance) -> str:
+    return "inet6" if str(inst.family) == "inet6" else "inet"
+
+
+@dataclasses.dataclass(slots=True)
+class Link:
+    ifname: str
+    ifindex: int
+    up: bool = True
+    running: bool = True
+    mac: str | None = None
+    addrs: set[str] = dataclasses.field(default_factory=set)  # "addr/prefix"
+
+
+class Runner:
+    """One instance: its state machine plus everything the shell keeps for it."""
+
+    def __init__(self, actor: VrrpActor, inst: VrrpInstance) -> None:
+        self.actor = actor
+        self.inst = inst
+        self.name = inst.name
+        self.family = _family(inst)
+        self.ifname = inst.interface or actor.config.global_defs.default_interface
+        self.params = fsm.Params.from_instance(inst)
+        self.fsm = fsm.Instance(self.params)
+        g = actor.config.global_defs
+        self.group = inst.mcast_dst_ip or (
+            g.vrrp_mcast_group6 if self.family == "inet6" else g.vrrp_mcast_group4
+        )
+        self.peers = tuple(p.address for p in inst.unicast_peers)
+        self.unicast = bool(self.peers)
+        self.protocol = P.AH_PROTO if str(inst.auth_type) == "AH" else P.VRRP_PROTO
+        self.auth_type = {"PASS": P.AUTH_PASS, "AH": P.AUTH_AH}.get(str(inst.auth_type), 0)
+        if self.family == "inet6" or inst.version == 3:
+            self.auth_type, self.protocol = P.AUTH_NONE, P.VRRP_PROTO
+        self.auth_pass = P.auth_field(inst.auth_pass) if self.auth_type else b""
+        self.ah = ah_auth.AhCounter() if self.protocol == P.AH_PROTO else None
+        if inst.version == 3 and self.family == "inet":
+            if g.v3_checksum_as_v2:
+                self.form = P.ChecksumForm.MESSAGE
+            elif inst.old_unicast_checksum not in (None, "never"):
+                self.form = P.ChecksumForm.PSEUDO_MCAST
+            else:
+                self.form = P.ChecksumForm.PSEUDO_DST
+        else:
+            self.form = P.ChecksumForm.MESSAGE
+        fam = "inet6" if self.family == "inet6" else "inet"
+        self.vips = tuple(a for a in inst.virtual_ipaddress if str(a.family) == fam)
+        self.advert_addresses = tuple(a.ip for a in self.vips)[:255]
+        self.src = ""
+        self.sock: VrrpSocket | None = None
+        self.link: LinkSender | None = None
+        self.ident = 0
+        self.handles: dict[str, asyncio.TimerHandle] = {}
+        self.addr_task: asyncio.Task[None] | None = None
+        self.track_down: set[str] = set()
+        self.counters: collections.Counter[str] = collections.Counter()
+        self.last_log: dict[str, float] = {}
+        self.decision_at: float | None = None
+        self.peer_form: P.ChecksumForm | None = None
+
+    # ---- derived -------------------------------------------------------------------------
+    def expectation(self) -> P.Expectation:
+        ttl_ranges = {
+            p.address: (p.min_ttl or 0, p.max_ttl or 255)
+            for p in self.inst.unicast_peers
+            if p.min_ttl is not None or p.max_ttl is not None
+        }
+        return P.Expectation(
+            version=self.inst.version,
+            vrid=self.params.vrid,
+            max_adver_int=self.params.advert_int_cs,
+            auth_type=self.auth_type,
+            auth_pass=self.auth_pass,
+            unicast=self.unicast,
+            peers=self.peers if self.inst.check_unicast_src else (),
+            ttl_ranges=ttl_ranges or None,
+            local_addresses=frozenset({self.src}) if self.src else frozenset(),
+        )
+
+    def state_body(self, prev: str, reason: str) -> dict[str, Any]:
+        return {
+            "instance": self.name,
+            "vrid": self.params.vrid,
+            "family": self.family,
+            "interface": self.ifname,
+            "state": str(self.fsm.state),
+            "prev": prev,
+            "priority": self.fsm.effective_priority,
+            "reason": reason,
+        }
+
+    def status(self) -> dict[str, Any]:
+        out = dict(self.fsm.status())
+        out.update(
+            {
+                "vrid": self.params.vrid,
+                "family": self.family,
+                "version": self.inst.version,
+                "interface": self.ifname,
+                "source": self.src,
+                "unicast_peers": list(self.peers),
+                "advert_int": self.params.advert_int_cs / 100,
+                "peer_checksum": str(self.peer_form) if self.peer_form else None,
+                "counters": dict(self.counters),
+            }
+        )
+        return out
+
+
+class VrrpActor(Actor):
+    name = "vrrp"
+    subscriptions = ("netlink.",)
+    config: Config
+
+    # ---- life cycle ----------------------------------------------------------------------
+    async def setup(self) -> None:
+        self.runners: dict[str, Runner] = {}
+        self.links: dict[str, Link] = {}
+        self.sockets: dict[tuple[str, str, int], tuple[VrrpSocket, dict[int, Runner]]] = {}
+        self.lateness: collections.deque[float] = collections.deque(maxlen=4096)
+        self.late_max = 0.0
+        self.vip_latency: collections.deque[float] = collections.deque(maxlen=1024)
+        self.garp_latency: collections.deque[float] = collections.deque(maxlen=1024)
+        self._state_path = Path(self.options.runtime_dir) / STATE_FILE
+        self._state_dirty = False
+        previous = self._read_state_file()
+        await self._load_links()
+        gc.set_threshold(*GC_THRESHOLD)
+        for inst in self.config.vrrp_instances:
+            self._start_instance(inst, previous)
+        self._write_state_file(clean=False)
+
+    async def shutdown(self) -> None:
+        now = self.loop.time()
+        for runner in list(self.runners.values()):
+            self._stop_runner(runner, now)
+        pending = [r.addr_task for r in self.runners.values() if r.addr_task]
+        if pending:
+            await asyncio.wait(pending, timeout=3)
+        self._write_state_file(clean=True)
+        for sock, _ in self.sockets.values():
+            self.loop.remove_reader(sock.fileno())
+            sock.close()
+        for runner in self.runners.values():
+            if runner.link:
+                runner.link.close()
+
+    async def apply_config(self, new: Config) -> None:
+        """Reload as a difference: unchanged instances keep running untouched."""
+        old = {inst.name: inst for inst in self.config.vrrp_instances}
+        now = self.loop.time()
+        wanted = {inst.name: inst for inst in new.vrrp_instances}
+        for name, runner in list(self.runners.items()):
+            if name not in wanted or wanted[name] != old.get(name):
+                self._stop_runner(runner, now)
+                self._detach(runner)
+                del self.runners[name]
+        self.config = new
+        for name, inst in wanted.items():
+            if name not in self.runners:
+                self._start_instance(inst, {})
+
+    def status(self) -> dict[str, Any]:
+        late = sorted(self.lateness)
+        return {
+            "instances": {name: r.status() for name, r in self.runners.items()},
+            "timer_lateness": {
+                "count": len(late),
+                "p50": late[len(late) // 2] if late else None,
+                "p99": late[int(len(late) * 0.99)] if late else None,
+                "max": self.late_max,
+            },
+            "vip_latency_p99": _p99(self.vip_latency),
+            "garp_latency_p99": _p99(self.garp_latency),
+        }
+
+    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        if command == "vrrp.instances":
+            return {"instances": {n: r.status() for n, r in self.runners.items()}}
+        raise CommandError(f"unknown command {command!r} for vrrp")
+
+    # ---- interfaces ----------------------------------------------------------------------
+    async def _load_links(self) -> None:
+        try:
+            snap = await self.request("netlink", "netlink.snapshot", {}, timeout=1.0)
+        except Exception as exc:  # no netlink actor (yet): read the table ourselves
+            self.log.debug("netlink.snapshot unavailable (%s); reading links locally", exc)
+            self.count("links.local_read")
+            snap = await read_links()
+        for link in snap.get("links", []):
+            self._update_link(link)
+        for addr in snap.get("addrs", []):
+            self._update_addr(addr)
+
+    def _update_link(self, body: dict[str, Any]) -> Link | None:
+        name = body.get("ifname")
+        if not isinstance(name, str):
+            return None
+        link = self.links.get(name)
+        if link is None:
+            link = self.links[name] = Link(name, int(body.get("ifindex") or 0))
+        link.ifindex = int(body.get("ifindex") or link.ifindex)
+        link.up = bool(body.get("up", True))
+        link.running = bool(body.get("running", link.up))
+        link.mac = body.get("mac") or link.mac
+        return link
+
+    def _update_addr(self, body: dict[str, Any]) -> None:
+        name = body.get("ifname")
+        addr = body.get("address")
+        if not isinstance(name, str) or not isinstance(addr, str):
+            return
+        link = self.links.get(name)
+        if link is None:
+            link = self.links[name] = Link(name, int(body.get("ifindex") or 0))
+        if "/" not in addr:
+            addr += "/128" if ":" in addr else "/32"
+        if body.get("present", True):
+            link.addrs.add(addr)
+        else:
+            link.addrs.discard(addr)
+
+    def _source_for(self, runner: Runner) -> str:
+        inst = runner.inst
+        if runner.unicast and inst.unicast_src_ip:
+            return inst.unicast_src_ip
+        if inst.mcast_src_ip:
+            return inst.mcast_src_ip
+        link = self.links.get(runner.ifname)
+        if link is None:
+            return ""
+        vips = {a.ip for a in inst.virtual_ipaddress}
+        for cidr in sorted(link.addrs, key=_addr_order):
+            ip = cidr.split("/")[0]
+            obj = ipaddress.ip_address(ip)
+            if ip in vips:
+                continue
+            if runner.family == "inet" and obj.version == 4:
+                return ip
+            if runner.family == "inet6" and obj.version == 6 and obj.is_link_local:
+                return ip
+        return ""
+
+    async def on_event(self, env: Envelope) -> None:
+        if env.type == "netlink.link":
+            link = self._update_link(env.body)
+            if link is not None:
+                self._links_changed(link.ifname)
+        elif env.type == "netlink.addr":
+            self._update_addr(env.body)
+            name = env.body.get("ifname")
+            for runner in self.runners.values():
+                if runner.ifname == name and not runner.src:
+                    runner.src = self._source_for(runner)
+                    if runner.src:
+                        self._evaluate_tracking(runner)
+
+    def _links_changed(self, ifname: str) -> None:
+        for runner in self.runners.values():
+            tracked = {t.name for t in runner.inst.track_interface}
+            if runner.ifname == ifname or ifname in tracked:
+                if runner.sock is None and runner.ifname == ifname:
+                    self._open_sockets(runner)
+                self._evaluate_tracking(runner)
+
+    # ---- instances -----------------------------------------------------------------------
+    def _start_instance(self, inst: VrrpInstance, previous: dict[str, Any]) -> None:
+        runner = Runner(self, inst)
+        self.runners[inst.name] = runner
+        runner.src = self._source_for(runner)
+        runner.fsm.address = runner.src
+        self._open_sockets(runner)
+        now = self.loop.time()
+        self._evaluate_tracking(runner, started=False)
+        prev = previous.get(inst.name) or {}
+        resume = (
+            not previous.get("__clean__", True)
+            and prev.get("state") == "MASTER"
+            and prev.get("vrid") == inst.virtual_router_id
+            and self._vips_present(runner)
+        )
+        if runner.ah is not None and isinstance(prev.get("ah_seq"), int):
+            runner.ah.seq = prev["ah_seq"]
+        if resume:
+            self.log.info("(%s) resuming MASTER state after a restart (VIPs in place)", inst.name)
+            self.count("resumed_master")
+        self._run(runner, runner.fsm.start(now, resume_master=resume))
+
+    def _vips_present(self, runner: Runner) -> bool:
+        link = self.links.get(runner.ifname)
+        if link is None:
+            return False
+        present = {a.split("/")[0] for a in link.addrs}
+        return all(a.ip in present for a in runner.inst.virtual_ipaddress)
+
+    def _open_sockets(self, runner: Runner) -> None:
+        link = self.links.get(runner.ifname)
+        if link is None or not link.ifindex:
+            runner.fsm.fault_reasons.add(f"interface {runner.ifname} missing")
+            return
+        runner.fsm.fault_reasons.discard(f"interface {runner.ifname} missing")
+        key = (runner.ifname, runner.family, runner.protocol)
+        entry = self.sockets.get(key)
+        if entry is None:
+            sock = VrrpSocket(runner.ifname, link.ifindex, runner.family, runner.protocol)
+            entry = self.sockets[key] = (sock, {})
+            self.loop.add_reader(sock.fileno(), self._on_readable, sock, entry[1])
+        sock, by_vrid = entry
+        if runner.params.vrid in by_vrid and by_vrid[runner.params.vrid] is not runner:
+            self.log.error(
+                "(%s) VRID %d already used on %s by %s", runner.name, runner.params.vrid,
+                runner.ifname, by_vrid[runner.params.vrid].name,
+            )  # fmt: skip
+            self.count("errors.duplicate_vrid")
+            return
+        by_vrid[runner.params.vrid] = runner
+        if not runner.unicast:
+            try:
+                sock.join(runner.group)
+            except OSError as exc:
+                self.log.error("(%s) cannot join %s: %s", runner.name, runner.group, exc)
+                self.count("errors.join")
+        runner.sock = sock
+        if runner.link is None and link.mac:
+            try:
+                runner.link = LinkSender(runner.ifname)
+            except OSError as exc:
+                self.log.error("(%s) no AF_PACKET socket: %s", runner.name, exc)
+
+    def _detach(self, runner: Runner) -> None:
+        for handle in runner.handles.values():
+            handle.cancel()
+        runner.handles.clear()
+        key = (runner.ifname, runner.family, runner.protocol)
+        entry = self.sockets.get(key)
+        if entry is not None:
+            entry[1].pop(runner.params.vrid, None)
+            if not entry[1]:
+                self.loop.remove_reader(entry[0].fileno())
+                entry[0].close()
+                del self.sockets[key]
+        if runner.link:
+            runner.link.close()
+
+    def _stop_runner(self, runner: Runner, now: float) -> None:
+        self._run(runner, runner.fsm.stop(now))
+
+    def _evaluate_tracking(self, runner: Runner, started: bool = True) -> None:
+        """Interface state and track_interface → fault or priority (keepalived's rules)."""
+        now = self.loop.time()
+        link = self.links.get(runner.ifname)
+        own_down = link is None or not (link.up and link.running)
+        cmds: list[fsm.Command] = []
+        reason = f"{runner.ifname} down"
+        if started:
+            cmds += runner.fsm.set_fault(now, reason, own_down)
+        elif own_down:
+            runner.fsm.fault_reasons.add(reason)
+        weight_sum = 0
+        for ref in runner.inst.track_interface:
+            tl = self.links.get(ref.name)
+            down = tl is None or not (tl.up and tl.running)
+            if ref.weight:
+                if down != ref.reverse:
+                    weight_sum += ref.weight if ref.weight < 0 else 0
+                elif ref.weight > 0:
+                    weight_sum += ref.weight
+                continue
+            treason = f"tracked {ref.name} down"
+            if started:
+                cmds += runner.fsm.set_fault(now, treason, down != ref.reverse)
+            elif down != ref.reverse:
+                runner.fsm.fault_reasons.add(treason)
+        if runner.params.priority != fsm.PRIO_OWNER:
+            cmds += runner.fsm.set_priority(now, runner.params.priority + weight_sum)
+        if cmds:
+            self._run(runner, cmds)
+
+    # ---- carrying out commands -----------------------------------------------------------
+    def _run(self, runner: Runner, cmds: Iterable[fsm.Command]) -> None:
+        for cmd in cmds:
+            if isinstance(cmd, fsm.SendAdvert):
+                self._send_advert(runner, cmd.priority)
+            elif isinstance(cmd, fsm.SetTimer):
+                old = runner.handles.pop(cmd.name, None)
+                if old:
+                    old.cancel()
+                runner.handles[cmd.name] = self.loop.call_at(
+                    cmd.at, self._on_timer, runner, cmd.name, cmd.at
+                )
+            elif isinstance(cmd, fsm.CancelTimer):
+                handle = runner.handles.pop(cmd.name, None)
+                if handle:
+                    handle.cancel()
+            elif isinstance(cmd, fsm.Transition):
+                self._transition(runner, cmd)
+            elif isinstance(cmd, fsm.Addresses):
+                self._addresses(runner, cmd.present)
+            elif isinstance(cmd, fsm.SendGarp):
+                self._garp(runner, cmd.count)
+            elif isinstance(cmd, fsm.Log):
+                getattr(self.log, cmd.level)("(%s) %s", runner.name, cmd.message)
+            elif isinstance(cmd, fsm.LowerPriorityAdvert):
+                self.publish(
+                    "vrrp.rx_lower_pri",
+                    {"instance": runner.name, "src": cmd.src, "priority": cmd.priority},
+                )
+
+    def _on_timer(self, runner: Runner, name: str, at: float) -> None:
+        now = self.loop.time()
+        late = now - at
+        self.lateness.append(late)
+        self.late_max = max(self.late_max, late)
+        runner.handles.pop(name, None)
+        self._run(runner, runner.fsm.timer(now, name))
+
+    def _transition(self, runner: Runner, cmd: fsm.Transition) -> None:
+        state = str(cmd.state)
+        suffix = " (init)" if cmd.reason == "init" and state == "BACKUP" else ""
+        self.log.info("(%s) Entering %s STATE%s", runner.name, state, suffix)
+        runner.counters[f"transitions.{state}"] += 1
+        if state == "MASTER":
+            runner.decision_at = time.perf_counter()
+            if runner.ah is not None:
+                runner.ah.on_become_master()
+        self.publish("vrrp.state", runner.state_body(str(cmd.prev), cmd.reason))
+        if not self._state_dirty:
+            self._state_dirty = True
+            self.loop.call_soon(self._write_state_file, False)
+
+    def _send_advert(self, runner: Runner, priority: int) -> None:
+        sock = runner.sock
+        if sock is None or not runner.src:
+            runner.counters["tx_errors.no_socket"] += 1
+            return
+        inst = runner.inst
+        adv = P.Advert(
+            version=inst.version,
+            vrid=runner.params.vrid,
+            priority=priority,
+            addresses=runner.advert_addresses,
+            max_adver_int=runner.params.advert_int_cs,
+            auth_type=runner.auth_type,
+            auth_data=runner.auth_pass if runner.auth_type == P.AUTH_PASS else b"",
+        )
+        targets = runner.peers or (runner.group,)
+        ttl = inst.unicast_ttl if (runner.unicast and inst.unicast_ttl) else P.VRRP_TTL
+        try:
+            if runner.family == "inet6":
+                for dst in targets:
+                    msg = P.encode_vrrp(adv, "inet6", src=runner.src, dst=dst)
+                    sock.send6(msg, runner.src, dst, ttl)
+            else:
+                seq = runner.ah.next_send() if runner.ah is not None else 0
+                for dst in targets:
+                    msg = P.encode_vrrp(
+                        adv, "inet", src=runner.src, dst=dst, form=runner.form,
+                        group=runner.group,
+                    )  # fmt: skip
+                    runner.ident = runner.ident % 0xFFFF + 1
+                    if runner.ah is not None:
+                        key = runner.auth_pass
+                        pkt = ah_auth.build_ah_packet(
+                            msg, runner.src, dst, seq=seq, key=key, ident=runner.ident,
+                            ttl=ttl, unicast=runner.unicast,
+                        )  # fmt: skip
+                    else:
+                        pkt = P.encode_ipv4(msg, runner.src, dst, ident=runner.ident, ttl=ttl)
+                    sock.send4(pkt, dst)
+        except OSError as exc:
+            runner.counters["tx_errors"] += 1
+            self._log_limited(runner, "tx", f"send advert error {exc.errno} ({exc.strerror})")
+            return
+        runner.counters["adverts_tx"] += 1
+        if priority == 0:
+            runner.counters["priority_zero_tx"] += 1
+            self.log.info("(%s) sent 0 priority", runner.name)
+
+    def _addresses(self, runner: Runner, present: bool) -> None:
+        inst = runner.inst
+        if not present and self.options.dont_release_vrrp and runner.fsm.state is fsm.State.STOP:
+            return
+        self.log.info("(%s) %s", runner.name, "setting VIPs." if present else "removing VIPs.")
+        addrs = [
+            to_wire(a if a.dev else dataclasses.replace(a, dev=runner.ifname))
+            for a in (*inst.virtual_ipaddress, *inst.virtual_ipaddress_excluded)
+        ]
+        body = {
+            "owner": f"vrrp/{runner.name}",
+            "present": present,
+            "addresses": addrs,
+            "routes": [to_wire(r) for r in inst.virtual_routes],
+            "rules": [to_wire(r) for r in inst.virtual_rules],
+        }
+        previous = runner.addr_task
+        decided = time.perf_counter()
+        runner.addr_task = self.spawn(
+            self._set_addresses(runner, body, previous, decided), f"addresses-{runner.name}"
+        )
+
+    async def _set_addresses(
+        self,
+        runner: Runner,
+        body: dict[str, Any],
+        previous: asyncio.Task[None] | None,
+        decided: float,
+    ) -> None:
+        if previous is not None and not previous.done():
+            with contextlib.suppress(Exception):
+                await previous
+        try:
+            reply = await self.request("netlink", "addresses.set", body, timeout=3.0)
+        except Exception as exc:
+            runner.counters["errors.addresses"] += 1
+            self.log.error("(%s) addresses.set failed: %s", runner.name, exc)
+            return
+        if body["present"]:
+            self.vip_latency.append(time.perf_counter() - decided)
+        for err in reply.get("errors") or []:
+            runner.counters["errors.addresses"] += 1
+            self.log.error("(%s) %s", runner.name, err)
+
+    def _garp(self, runner: Runner, count: int) -> None:
+        task = runner.addr_task
+        if task is not None and not task.done():
+            self.spawn(self._garp_after(runner, count, task), f"garp-{runner.name}")
+        else:
+            self._send_garps(runner, count)
+
+    async def _garp_after(self, runner: Runner, count: int, task: asyncio.Task[None]) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(task)
+        if runner.fsm.state is fsm.State.MASTER:
+            self._send_garps(runner, count)
+
+    def _send_garps(self, runner: Runner, count: int) -> None:
+        link = self.links.get(runner.ifname)
+        if runner.link is None or link is None or not link.mac:
+            runner.counters["garp_errors.no_link"] += 1
+            return
+        addrs = [*runner.inst.virtual_ipaddress, *runner.inst.virtual_ipaddress_excluded]
+        frames = [
+            arp.na_frame(link.mac, a.ip) if ":" in a.ip else arp.garp_frame(link.mac, a.ip)
+            for a in addrs
+        ]
+        if not frames:
+            return
+        self.log.info(
+            "(%s) Sending/queueing gratuitous ARPs on %s for %s",
+            runner.name, runner.ifname, ", ".join(a.ip for a in addrs),
+        )  # fmt: skip
+        sent = 0
+        try:
+            for _ in range(count):
+                for frame in frames:
+                    runner.link.send(frame)
+                    sent += 1
+                    if sent == 1 and runner.decision_at is not None:
+                        self.garp_latency.append(time.perf_counter() - runner.decision_at)
+                        runner.decision_at = None
+        except OSError as exc:
+            runner.counters["garp_errors"] += 1
+            self._log_limited(runner, "garp", f"gratuitous ARP error: {exc}")
+        runner.counters["garp_tx"] += sent
+
+    # ---- receiving -----------------------------------------------------------------------
+    def _on_readable(self, sock: VrrpSocket, by_vrid: dict[int, Runner]) -> None:
+        for _ in range(64):
+            try:
+                dg = sock.recv()
+            except OSError as exc:
+                self.count("rx_errors")
+                self.log.debug("recv on %s: %s", sock.ifname, exc)
+                return
+            if dg is None:
+                return
+            try:
+                self._handle(sock, by_vrid, dg)
+            except P.PacketError as err:
+                self.count(f"rx_drop.{err.reason}")
+            except Exception as exc:  # a bug must never end the receive path
+                self.count("errors.rx")
+                self.log.exception("receive handling failed: %r", exc)
+
+    def _handle(self, sock: VrrpSocket, by_vrid: dict[int, Runner], dg: Any) -> None:
+        if sock.family == "inet6":
+            vrid = dg.data[1] if len(dg.data) > 1 else -1
+            runner = by_vrid.get(vrid)
+            adv, form = P.decode_vrrp(
+                dg.data, "inet6", dg.src, dg.dst or P.MCAST6, verify_checksum=False
+            )
+            rx = P.Received(adv, "inet6", dg.src, dg.dst, dg.hop_limit, form)
+        else:
+            try:
+                rx = P.decode_ipv4_packet(dg.data)
+            except P.PacketError as err:
+                vrid = _peek_vrid(dg.data)
+                runner = by_vrid.get(vrid) if vrid is not None else None
+                if runner is not None:
+                    self._rx_drop(runner, err)
+                raise
+            runner = by_vrid.get(rx.advert.vrid)
+        if runner is None:
+            self.count("rx_drop.unknown_vrid")
+            return
+        try:
+            P.check_advert(rx, runner.expectation())
+            if runner.ah is not None:
+                ah_auth.verify_ah_packet(dg.data, runner.auth_pass, unicast=runner.unicast)
+                assert rx.ah is not None
+                if runner.fsm.state is not fsm.State.MASTER or rx.advert.priority >= (
+                    runner.fsm.effective_priority
+                ):
+                    runner.ah.accept(rx.ah.seq)
+                else:
+                    runner.ah.resync_above(rx.ah.seq)
+        except P.PacketError as err:
+            self._rx_drop(runner, err)
+            raise
+        runner.counters["adverts_rx"] += 1
+        if rx.advert.priority == 0:
+            runner.counters["priority_zero_rx"] += 1
+        if runner.peer_form != rx.checksum_form:
+            if runner.peer_form is not None:
+                self.log.info(
+                    "(%s) peer %s changed checksum form to %s", runner.name, rx.src,
+                    rx.checksum_form,
+                )  # fmt: skip
+            runner.peer_form = rx.checksum_form
+        now = self.loop.time()
+        self._run(
+            runner, runner.fsm.advert(now, rx.src, rx.advert.priority, rx.advert.max_adver_int)
+        )
+
+    def _rx_drop(self, runner: Runner, err: P.PacketError) -> None:
+        runner.counters[f"rx_drop.{err.reason}"] += 1
+        self._log_limited(runner, str(err.reason), err.detail)
+
+    def _log_limited(self, runner: Runner, key: str, message: str) -> None:
+        now = self.loop.time()
+        if now - runner.last_log.get(key, -LOG_EVERY) >= LOG_EVERY:
+            runner.last_log[key] = now
+            self.log.warning("(%s) %s", runner.name, message)
+
+    # ---- the state file (crash recovery) -------------------------------------------------
+    def _read_state_file(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or not isinstance(data.get("instances"), dict):
+            return {}
+        out: dict[str, Any] = dict(data["instances"])
+        out["__clean__"] = bool(data.get("clean", True))
+        return out
+
+    def _write_state_file(self, clean: bool) -> None:
+        self._state_dirty = False
+        data = {
+            "pid": os.getpid(),
+            "clean": clean,
+            "ts": time.time(),
+            "instances": {
+                name: {
+                    "state": str(r.fsm.state),
+                    "vrid": r.params.vrid,
+                    "ah_seq": r.ah.seq if r.ah is not None else None,
+                }
+                for name, r in self.runners.items()
+            },
+        }
+        try:
+            self._state_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._state_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, self._state_path)
+        except OSError as exc:
+            self.count("errors.state_file")
+            self.log.warning("cannot write %s: %s", self._state_path, exc)
+
+
+def _addr_order(cidr: str) -> tuple[int, str]:
+    return (0 if "." in cidr else 1, cidr)
+
+
+def _peek_vrid(data: bytes) -> int | None:
+    """The VRID of a damaged IPv4 packet, when its header is readable (per-instance counts)."""
+    if len(data) < 22 or data[0] >> 4 != 4:
+        return None
+    ihl = (data[0] & 0x0F) * 4
+    off = ihl + (24 if data[9] == P.AH_PROTO else 0) + 1
+    return data[off] if off < len(data) else None
+
+
+def _p99(values: Iterable[float]) -> float | None:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else None

@@ -1,0 +1,100 @@
+"""Run the real VRRP actor shell in a lab host without the rest of the daemon.
+
+``python -m tests.integration.vrrp.harness CONFIG.pickle WORKDIR [--dont-release]`` (run
+inside a namespace with ``Host.popen``). The actor is the production ``VrrpActor``; only
+the bus is replaced: ``publish`` appends each event as a JSON line (with monotonic and
+wall-clock stamps) to ``WORKDIR/events.jsonl``, and the netlink actor's
+``addresses.set`` is played by pyroute2 in-process (``netlink.snapshot`` is refused, so
+the actor reads the link table itself, as it does when the netlink actor is absent).
+SIGUSR1 writes ``status()`` to ``WORKDIR/status.json``; SIGTERM is an orderly stop.
+
+The python helpers at the bottom (``VrrpProc``) start it from a test and read its output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import gc
+import json
+import logging
+import pickle
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pykeepalived.actors.base import CommandError, Options
+from pykeepalived.actors.vrrp.actor import VrrpActor
+from pykeepalived.conf.model import Config
+
+
+class HarnessActor(VrrpActor):
+    def __init__(self, config: Config, options: Options, workdir: Path) -> None:
+        super().__init__(config, options)
+        self.workdir = workdir
+        self.events = (workdir / "events.jsonl").open("a", buffering=1)
+        self.ipr: Any = None
+
+    def publish(self, type_: str, body: dict[str, Any]) -> None:
+        line = {"type": type_, "mono": time.monotonic(), "ts": time.time(), "body": body}
+        self.events.write(json.dumps(line) + "\n")
+        self.counters[f"events.{type_}"] += 1
+
+    async def request(
+        self, to: str, command: str, body: dict[str, Any], timeout: float = 2.0
+    ) -> dict[str, Any]:
+        if command != "addresses.set":
+            raise CommandError(f"harness: no {to} actor for {command}")
+        if self.ipr is None:
+            from pyroute2 import AsyncIPRoute
+
+            self.ipr = AsyncIPRoute()
+            await self.ipr.setup_endpoint() if hasattr(self.ipr, "setup_endpoint") else None
+        applied, errors = 0, []
+        for item in body["addresses"]:
+            ip, plen = item["address"].split("/")
+            idx = socket.if_nametoindex(item["dev"])
+            try:
+                await self.ipr.addr("add" if body["present"] else "del", index=idx, address=ip,
+                              prefixlen=int(plen))  # fmt: skip
+                applied += 1
+            except Exception as exc:
+                code = getattr(exc, "code", None)
+                if code not in (errno.EEXIST, errno.EADDRNOTAVAIL):
+                    errors.append(f"{item['address']}: {exc}")
+        self.publish("harness.addresses", {"present": body["present"], "applied": applied})
+        return {"applied": applied, "errors": errors}
+
+
+async def _main(config_path: Path, workdir: Path, dont_release: bool) -> None:
+    config: Config = pickle.loads(config_path.read_bytes())
+    options = Options(runtime_dir=str(workdir / "run"), dont_release_vrrp=dont_release)
+    actor = HarnessActor(config, options, workdir)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(
+        signal.SIGUSR1,
+        lambda: (workdir / "status.json").write_text(json.dumps(actor.status(), default=str)),
+    )
+    await actor.setup()
+    gc.collect()
+    gc.freeze()
+    (workdir / "ready").write_text("1")
+    await stop.wait()
+    await actor.shutdown()
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s: %(message)s"
+    )
+    args = sys.argv[1:]
+    asyncio.run(_main(Path(args[0]), Path(args[1]), "--dont-release" in args))
+
+
+if __name__ == "__main__":
+    main()
