@@ -1,0 +1,241 @@
+"""The notifier actor's I/O shell: bus events in, scripts, FIFO lines and mails out.
+
+Bus:
+
+* subscribes to ``vrrp.`` (``vrrp.state``, ``vrrp.group``, ``vrrp.rx_lower_pri`` and the
+  optional ``vrrp.priority`` ``{instance, state, priority}``), ``check.`` (``check.result``)
+  and ``lb.`` (``lb.quorum``; ``lb.realserver`` is not needed: a real server's state is
+  the conjunction of its checkers' verdicts, as keepalived's ``rs->alive``);
+* publishes nothing; malformed events are logged and counted (``events.malformed``);
+* commands: ``notifier.history`` → the last script runs and mails (tests, debugging).
+
+Decisions are :class:`~.policy.NotifierCore`'s; this shell vets scripts at start and at
+each reload (:func:`~.driver.vet`: whom they run as, keepalived's security rules), owns the
+FIFOs and runs what the core asks through :mod:`.driver`. Nothing here waits on a script
+or a mail server: scripts are watched by pidfd, mails are tasks with time limits.
+
+At stop, queued scripts (``notify_stop`` arrives late) get a short grace, then everything
+still running is killed, FIFO scripts are stopped and FIFOs this actor created removed.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from pykeepalived.actors.base import Actor, CommandError
+from pykeepalived.actors.notifier import driver, policy, security
+from pykeepalived.actors.notifier.policy import Command, RunScript, SendMail, WriteFifo
+from pykeepalived.bus.envelope import Envelope
+from pykeepalived.conf import model as m
+
+#: seconds granted at stop to scripts already queued (keepalived: one second for stop scripts)
+STOP_GRACE = 1.5
+
+_FIFO_ROLES = (
+    ("notify", "notify_fifo", "notify_fifo_script"),
+    ("vrrp", "vrrp_notify_fifo", "vrrp_notify_fifo_script"),
+    ("lvs", "lvs_notify_fifo", "lvs_notify_fifo_script"),
+)
+
+
+class NotifierActor(Actor):
+    name = "notifier"
+    subscriptions = ("vrrp.", "check.", "lb.")
+
+    #: default timeout of scripts whose keyword has none (see policy.DEFAULT_SCRIPT_TIMEOUT)
+    script_timeout: float = policy.DEFAULT_SCRIPT_TIMEOUT
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.core: policy.NotifierCore | None = None
+        self.vetted: dict[policy.Script, driver.Vetted] = {}
+        self.runner = driver.ScriptRunner(self.loop, self.log, self.counters, self._vetted)
+        self.fifos = driver.FifoSet(self.log, self.counters)
+        self.mailer = driver.Mailer(self.loop, self.log, self.counters)
+        self._fifo_spec: dict[str, tuple[Any, ...]] = {}
+
+    # ---- lifecycle -------------------------------------------------------------------
+    async def setup(self) -> None:
+        settings = self._settings(self.config)
+        self._vet_all(self.config, settings)
+        self.mailer.settings = self._mail_settings(self.config)
+        self._open_fifos(self.config)
+        self.core = policy.NotifierCore(settings)
+        self._execute(self.core.startup())
+        self.log.info(
+            "notifier started: %d scripts (%d refused), FIFOs %s, SMTP %s",
+            len(self.vetted),
+            sum(1 for v in self.vetted.values() if v.refused),
+            sorted(self.fifos.roles) or "none",
+            self.mailer.settings.label if self.mailer.settings else "off",
+        )
+
+    async def apply_config(self, new: m.Config) -> None:
+        settings = self._settings(new)
+        self._vet_all(new, settings)
+        self.mailer.settings = self._mail_settings(new)
+        self._open_fifos(new)
+        assert self.core is not None
+        self._execute(self.core.reconfigure(settings))
+        self.count("reloads")
+
+    async def shutdown(self) -> None:
+        if not await self.runner.drain(STOP_GRACE):
+            self.log.warning("stopping: killing %d notify scripts still running",
+                             len(self.runner.running))  # fmt: skip
+        self.runner.kill_all()
+        await self.mailer.drain(STOP_GRACE)
+        self.mailer.cancel_all()
+        self.fifos.close()
+
+    # ---- events ----------------------------------------------------------------------
+    async def on_event(self, env: Envelope) -> None:
+        core = self.core
+        if core is None:
+            return
+        handler = {
+            "vrrp.state": core.on_vrrp_state,
+            "vrrp.group": core.on_vrrp_group,
+            "vrrp.rx_lower_pri": core.on_rx_lower_pri,
+            "vrrp.priority": core.on_vrrp_priority,
+            "check.result": core.on_check_result,
+            "lb.quorum": core.on_quorum,
+        }.get(env.type)
+        if handler is None:
+            return
+        if not isinstance(env.body, dict):
+            self.count("events.malformed")
+            self.log.warning("%s from %s: body is not a map", env.type, env.src)
+            return
+        try:
+            commands = handler(env.body)
+        except ValueError as exc:
+            self.count("events.malformed")
+            self.log.warning("%s from %s ignored: %s", env.type, env.src, exc)
+            return
+        self._execute(commands)
+
+    def _execute(self, commands: list[Command]) -> None:
+        for cmd in commands:
+            if isinstance(cmd, RunScript):
+                self.runner.submit(cmd)
+            elif isinstance(cmd, WriteFifo):
+                self.fifos.write(cmd.line, cmd.family)
+            elif isinstance(cmd, SendMail):
+                self.mailer.send(cmd.subject, cmd.body)
+
+    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        if command == "notifier.history":
+            return {
+                "scripts": [
+                    {
+                        "queue": f.queue,
+                        "what": f.what,
+                        "argv": list(f.argv),
+                        "returncode": f.returncode,
+                        "timed_out": f.timed_out,
+                        "error": f.error,
+                    }
+                    for f in self.runner.history
+                ],
+                "mails": list(self.mailer.sent),
+            }
+        raise CommandError(f"unknown command {command!r} for notifier")
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "core": self.core.status() if self.core is not None else {},
+            "scripts_running": {q: r.job.argv[0] for q, r in self.runner.running.items()},
+            "scripts_queued": self.runner.pending,
+            "scripts_refused": sorted(
+                f"{s.argv[0]}: {v.refused}" for s, v in self.vetted.items() if v.refused
+            ),
+            "fifos": self.fifos.status(),
+            "smtp_server": self.mailer.settings.label if self.mailer.settings else None,
+            "mails_in_flight": len(self.mailer.in_flight),
+        }
+
+    # ---- configuration ---------------------------------------------------------------
+    def _settings(self, config: m.Config) -> policy.Settings:
+        return policy.settings_from_config(config, socket.gethostname(), self.script_timeout)
+
+    def _vetted(self, script: policy.Script) -> driver.Vetted:
+        v = self.vetted.get(script)
+        if v is None:  # not seen at configuration time (should not happen): vet now
+            v = self._vet(script, self.config)
+            self.vetted[script] = v
+        return v
+
+    def _vet(self, script: policy.Script, config: m.Config) -> driver.Vetted:
+        gd = config.global_defs
+        return driver.vet(script, gd.script_user, gd.script_group, gd.enable_script_security)
+
+    def _vet_all(self, config: m.Config, settings: policy.Settings) -> None:
+        scripts = policy.all_scripts(settings)
+        gd = config.global_defs
+        for sc in (gd.notify_fifo_script, gd.vrrp_notify_fifo_script, gd.lvs_notify_fifo_script):
+            s = policy._script(sc)
+            if s is not None:
+                scripts.append(s)
+        vetted: dict[policy.Script, driver.Vetted] = {}
+        for s in scripts:
+            if s in vetted:
+                continue
+            v = self._vet(s, config)
+            vetted[s] = v
+            for msg in v.messages:
+                self.log.warning("%s", msg)
+            if v.refused:
+                self.count("scripts.refused_at_config")
+        root = any(v.is_script and (v.uid == 0 or v.gid == 0) for v in vetted.values())
+        insecure = any(v.insecure for v in vetted.values())
+        line = security.security_violation(root, insecure, gd.enable_script_security)
+        if line:
+            self.log.warning("%s", line)
+        self.vetted = vetted
+
+    def _mail_settings(self, config: m.Config) -> driver.MailSettings | None:
+        gd = config.global_defs
+        if not gd.smtp_server or not gd.notification_email:
+            return None
+        try:
+            host = driver.resolve_smtp_server(gd.smtp_server)
+        except OSError as exc:
+            self.count("smtp.config_errors")
+            self.log.error("smtp_server %s cannot be resolved: %s", gd.smtp_server, exc)
+            return None
+        local = socket.gethostname()
+        return driver.MailSettings(
+            host=host,
+            port=gd.smtp_port,
+            helo_name=gd.smtp_helo_name or local,
+            mail_from=gd.notification_email_from or f"root@{local}",
+            recipients=tuple(gd.notification_email),
+            timeout=max(gd.smtp_connect_timeout, 1.0),
+        )
+
+    def _open_fifos(self, config: m.Config) -> None:
+        gd = config.global_defs
+        wanted: dict[str, tuple[Any, ...]] = {}
+        for role, fifo_kw, script_kw in _FIFO_ROLES:
+            fifo: m.NotifyFifo | None = getattr(gd, fifo_kw)
+            if fifo is None:
+                continue
+            wanted[role] = (
+                fifo.path,
+                fifo.user,
+                fifo.group,
+                policy._script(getattr(gd, script_kw)),
+            )
+        if wanted == self._fifo_spec:
+            return
+        changed = {spec[0] for role, spec in self._fifo_spec.items() if wanted.get(role) != spec}
+        changed |= {spec[0] for role, spec in wanted.items() if self._fifo_spec.get(role) != spec}
+        self.fifos.close(changed & set(self.fifos.fifos))
+        for role, (path, user, group, script) in wanted.items():
+            if role in self.fifos.roles:
+                continue
+            vetted = self.vetted.get(script) if script is not None else None
+            self.fifos.open(role, path, user, group, vetted)
+        self._fifo_spec = wanted

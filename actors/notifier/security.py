@@ -1,0 +1,257 @@
+"""Script security: may this script run, as whom, and is it safe (pure).
+
+Owns keepalived's rules (``lib/notify.c`` ``check_script_secure``) for every script the
+notifier starts:
+
+* a command starting ``</`` only tests that a file opens: nothing to check;
+* a bare command name is searched in ``PATH`` (as the script's user) and must be found
+  executable there; keepalived warns that a full path should be given;
+* the resolved file must be executable by the script's uid/gid, else it is disabled;
+* when the script runs with root privileges (uid or gid 0, or a set-uid/set-gid root
+  file) every component of its path, and of its real path when a symbolic link was
+  followed, must be owned by root and not writable by a non-root group or by others
+  (directories with the sticky bit excepted). Otherwise the script is *insecure*: with
+  ``enable_script_security`` it is refused ("Unsafe permissions found for script ...
+  - disabling."), without it it runs and the whole configuration counts as a security
+  violation (keepalived's ``-t`` exit code 6).
+
+Design: the file system is an argument (:class:`FileSystem`), so the rules are tested on
+fabricated trees; the shell passes one backed by ``os``. Nothing here changes ids.
+"""
+
+from __future__ import annotations
+
+import stat as st
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """What ``stat``/``lstat`` said about a path (mode bits with the file type)."""
+
+    mode: int
+    uid: int
+    gid: int
+
+
+class FileSystem(Protocol):
+    """The few file-system questions the rules ask."""
+
+    def lstat(self, path: str) -> FileInfo | None: ...
+
+    def stat(self, path: str) -> FileInfo | None: ...
+
+    def realpath(self, path: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome for one script.
+
+    ``argv`` is what to execute (the command resolved to a full path); ``runnable`` says
+    whether it may run at all; ``insecure`` marks a root script with unsafe path
+    permissions; ``messages`` are keepalived's log lines, in order.
+    """
+
+    argv: tuple[str, ...]
+    runnable: bool
+    insecure: bool = False
+    is_script: bool = False
+    shell_test: bool = False
+    messages: tuple[str, ...] = field(default=())
+
+
+def is_executable(info: FileInfo, uid: int, gid: int) -> bool:
+    """keepalived's ``is_executable``: root needs any x bit, others the matching class."""
+    mode = info.mode
+    if uid == 0:
+        return bool(mode & (st.S_IXUSR | st.S_IXGRP | st.S_IXOTH))
+    if uid == info.uid:
+        return bool(mode & st.S_IXUSR)
+    if gid == info.gid:
+        return bool(mode & st.S_IXGRP)
+    return bool(mode & st.S_IXOTH)
+
+
+def path_prefixes(path: str) -> Iterator[tuple[str, bool]]:
+    """``/a/b/c`` → ``("/", False), ("/a", False), ("/a/b", False), ("/a/b/c", True)``."""
+    parts = [p for p in path.split("/") if p]
+    yield "/", not parts
+    acc = ""
+    for i, part in enumerate(parts):
+        acc += "/" + part
+        yield acc, i == len(parts) - 1
+
+
+def unsafe_component(path: str, fs: FileSystem) -> tuple[str | None, str | None]:
+    """(problem, component): the first reason ``path`` is not root-safe, or (None, None).
+
+    problem is ``"missing"``, ``"type"`` (a non-directory in the middle, or the file is
+    neither regular nor a link) or ``"perms"``.
+    """
+    for component, last in path_prefixes(path):
+        info = fs.lstat(component)
+        if info is None:
+            return "missing", component
+        is_dir = st.S_ISDIR(info.mode)
+        if (not last and not is_dir) or (
+            last and not st.S_ISREG(info.mode) and not st.S_ISLNK(info.mode)
+        ):
+            return "type", component
+        checked_for_write = (is_dir and not info.mode & st.S_ISVTX) or st.S_ISREG(info.mode)
+        writable_by_others = (info.gid != 0 and info.mode & st.S_IWGRP) or (info.mode & st.S_IWOTH)
+        if info.uid != 0 or (checked_for_write and writable_by_others):
+            return "perms", component
+    return None, None
+
+
+def find_in_path(
+    name: str, search_path: str, uid: int, gid: int, fs: FileSystem
+) -> tuple[str | None, bool]:
+    """Search ``name`` along ``search_path`` → (full path or None, permission_denied)."""
+    denied = False
+    for directory in search_path.split(":"):
+        candidate = f"{directory or '.'}/{name}" if directory != "/" else f"/{name}"
+        info = fs.stat(candidate)
+        if info is None:
+            continue
+        if not st.S_ISREG(info.mode) or not is_executable(info, uid, gid):
+            denied = True
+            continue
+        return candidate, False
+    return None, denied
+
+
+def check_script(
+    argv: tuple[str, ...],
+    uid: int,
+    gid: int,
+    script_security: bool,
+    fs: FileSystem,
+    search_path: str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+) -> Verdict:
+    """Apply keepalived's rules to one script run as ``uid``/``gid``."""
+    msgs: list[str] = []
+    if not argv or not argv[0]:
+        return Verdict(argv, False, messages=("empty script command - disabling",))
+    cmd = argv[0]
+    if cmd.startswith("<") and cmd[1:].lstrip(" \t").startswith("/"):
+        return Verdict(argv, True, shell_test=True)
+    if "/" not in cmd:
+        found, denied = find_in_path(cmd, search_path, uid, gid, fs)
+        if found is None:
+            why = "Permissions failure for script" if denied else "Cannot find script"
+            verb = "in path - disabling"
+            return Verdict(argv, False, messages=(f"{why} {cmd} {verb}",))
+        msgs.append(
+            f"WARNING - script `{cmd}` resolved by path search to `{found}`. "
+            "Please specify full path."
+        )
+        argv = (found, *argv[1:])
+        cmd = found
+    real = fs.realpath(cmd)
+    if real is None:
+        msgs.append(f"Script {cmd} cannot be accessed - No such file or directory")
+        return Verdict(argv, False, messages=tuple(msgs))
+    # keepalived runs the real path, keeping the name it was called by when that name
+    # is a link to the same file in the real directory (some programs read argv[0])
+    real_for_perms: str | None = None
+    if real != cmd:
+        orig_name = cmd.rsplit("/", 1)[1]
+        real_dir, real_name = real.rsplit("/", 1)
+        new_path = real
+        if orig_name != real_name:
+            candidate = f"{real_dir or ''}/{orig_name}"
+            if fs.realpath(candidate) == real:
+                new_path, real_for_perms = candidate, real
+        argv = (new_path, *argv[1:])
+        cmd = new_path
+    info = fs.stat(real_for_perms or cmd)
+    if info is None:
+        msgs.append(f"Unable to access script `{cmd}` - disabling")
+        return Verdict(argv, False, messages=tuple(msgs))
+    if not is_executable(info, uid, gid):
+        msgs.append(
+            f"WARNING - script '{cmd}' is not executable for uid:gid {uid}:{gid} - disabling."
+        )
+        return Verdict(argv, False, is_script=True, messages=tuple(msgs))
+    needs_protection = (
+        uid == 0
+        or gid == 0
+        or (info.uid == 0 and info.mode & st.S_IXUSR and info.mode & st.S_ISUID)
+        or (info.gid == 0 and info.mode & st.S_IXGRP and info.mode & st.S_ISGID)
+    )
+    if not needs_protection:
+        return Verdict(argv, True, is_script=True, messages=tuple(msgs))
+    insecure = False
+    for path in (cmd, real_for_perms) if real_for_perms else (cmd,):
+        problem, _where = unsafe_component(path, fs)
+        if problem == "missing":
+            msgs.append(f"check_script_secure could not find script '{path}' - disabling")
+            return Verdict(argv, False, is_script=True, messages=tuple(msgs))
+        if problem == "type":
+            msgs.append(f"Wrong file type found in script path '{path}'.")
+            return Verdict(argv, False, is_script=True, messages=tuple(msgs))
+        if problem == "perms":
+            insecure = True
+            tail = " - disabling" if script_security else ""
+            msgs.append(f"Unsafe permissions found for script '{path}'{tail}.")
+            if script_security:
+                return Verdict(argv, False, True, True, messages=tuple(msgs))
+    return Verdict(argv, True, insecure, True, messages=tuple(msgs))
+
+
+def security_violation(any_root_script: bool, any_insecure: bool, script_security: bool) -> str:
+    """keepalived's summary line when scripts run without script security, else ""."""
+    if script_security or not any_root_script:
+        return ""
+    extra = " There are insecure scripts." if any_insecure else ""
+    return (
+        f"SECURITY VIOLATION - scripts are being executed but script_security not enabled.{extra}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Whom a script runs as, or why it cannot run."""
+
+    uid: int
+    gid: int
+    error: str | None = None
+
+
+def script_identity(
+    user: str | None,
+    group: str | None,
+    default_user: str | None,
+    default_group: str | None,
+    script_security: bool,
+    lookup_user: Callable[[str], tuple[int, int] | None],
+    lookup_group: Callable[[str], int | None],
+    our_ids: tuple[int, int],
+) -> Identity:
+    """Resolve the uid/gid as keepalived: the script's own user/group, else the global
+    ``script_user``, else ``keepalived_script`` when that user exists, else our own ids
+    (refused with ``enable_script_security``: keepalived then fails the default user).
+    """
+    if user is None and default_user is not None:
+        user, group = default_user, default_group
+    if user is not None:
+        ids = lookup_user(user)
+        if ids is None:
+            return Identity(-1, -1, f"Script user '{user}' does not exist")
+        uid, gid = ids
+        if group is not None:
+            g = lookup_group(group)
+            if g is None:
+                return Identity(-1, -1, f"Script group '{group}' does not exist")
+            gid = g
+        return Identity(uid, gid)
+    ids = lookup_user("keepalived_script")
+    if ids is not None:
+        return Identity(*ids)
+    if script_security:
+        return Identity(-1, -1, "Unable to set default user keepalived_script for script")
+    return Identity(*our_ids)
