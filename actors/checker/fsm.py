@@ -11,12 +11,14 @@ Semantics (keepalived's, as documented in keepalived.conf(5) and ``check_api.c``
   at start ("once at start").
 * The first attempt runs after a random delay in ``[0, warmup]`` (``warmup 0``: at once).
 * A successful attempt makes an up verdict at once (rise is one success) and clears the
-  retry count. The next attempt is ``delay_loop`` later.
+  retry count. The next attempt is ``delay_loop`` after the time this one was due
+  (start to start, so the period does not grow by the check's duration or by a busy
+  loop's lateness; it is never scheduled in the past).
 * A failed attempt while up is retried: up to ``retry`` more attempts, each
   ``delay_before_retry`` after the previous failure. Only when all ``retry + 1``
   consecutive attempts failed is the verdict down (fall is ``retry + 1`` failures).
   The reason of the down verdict is the last failure's reason.
-* A failed attempt while already down just waits ``delay_loop`` (nothing to confirm).
+* A failed attempt while already down just waits for the next ``delay_loop`` slot.
 * While suspended (``ha_suspend``: the virtual address is not local) no attempt runs
   and the verdict stays as it was; resuming schedules an attempt at once.
 * A weight (MISC_CHECK ``misc_dynamic``, FILE_CHECK) travels with the verdict; a change
@@ -101,6 +103,7 @@ class CheckFsm:
         "last_reason",
         "next_at",
         "reason",
+        "slot",
         "suspended",
         "timing",
         "up",
@@ -118,6 +121,7 @@ class CheckFsm:
         self.next_at: float | None = None
         self.attempts = 0
         self.last_attempt_at: float | None = None
+        self.slot = 0.0
         self.last_reason = ""
 
     # ---- inputs ------------------------------------------------------------------------
@@ -134,6 +138,8 @@ class CheckFsm:
         if self.suspended or self.attempting:
             return False
         self.attempting = True
+        # the slot this attempt was scheduled for (it may start late on a busy loop)
+        self.slot = self.next_at if self.next_at is not None and self.next_at <= now else now
         self.next_at = None
         self.attempts += 1
         self.last_attempt_at = now
@@ -156,11 +162,11 @@ class CheckFsm:
                 self.reason = outcome.reason
                 self.weight = outcome.weight
                 cmds.append(Verdict(True, outcome.reason, outcome.weight))
-            cmds.append(self._arm(now + t.delay_loop))
+            cmds.append(self._arm(self._next_slot(now)))
             return cmds
         if not self.up:
             self.failures = 0
-            return [LogFailure(outcome.reason, 1, 1), self._arm(now + t.delay_loop)]
+            return [LogFailure(outcome.reason, 1, 1), self._arm(self._next_slot(now))]
         self.failures += 1
         if self.failures <= t.retry:
             return [
@@ -171,7 +177,7 @@ class CheckFsm:
         self.up = False
         self.reason = outcome.reason
         self.weight = outcome.weight
-        return [Verdict(False, outcome.reason, outcome.weight), self._arm(now + t.delay_loop)]
+        return [Verdict(False, outcome.reason, outcome.weight), self._arm(self._next_slot(now))]
 
     def suspend(self) -> list[Command]:
         """ha_suspend: the virtual address went away. Attempts stop; the verdict stays."""
@@ -199,6 +205,11 @@ class CheckFsm:
         return [self._arm(now + min(timing.delay_loop, max(0.0, timing.warmup)))]
 
     # ---- helpers -----------------------------------------------------------------------
+    def _next_slot(self, now: float) -> float:
+        """``delay_loop`` after the slot of the attempt that just ended (start to start),
+        never in the past: a late loop does not stretch the period, nor bunch up attempts."""
+        return max(now, self.slot + self.timing.delay_loop)
+
     def _arm(self, at: float) -> RunAt:
         self.next_at = at
         return RunAt(at)

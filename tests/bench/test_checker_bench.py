@@ -132,13 +132,14 @@ def role_driver(kind: str, n: int) -> None:
     async def main() -> None:
         rss0 = _rss()
         chk = checker()
+        n_victims = N_VICTIMS if kind == "tcp" else 0
         rss_list = [
             m.RealServer(address=rs_address(i), port=PORT, checkers=(chk,))
-            for i in range(n - N_VICTIMS)
+            for i in range(n - n_victims)
         ]
         rss_list += [
             m.RealServer(address=victim_address(k), port=VICTIM_PORT, checkers=(chk,))
-            for k in range(N_VICTIMS)
+            for k in range(n_victims)
         ]
         vs = m.VirtualServer(address="10.255.0.1", port=80, real_servers=tuple(rss_list))
         config = m.Config(virtual_servers=(vs,))
@@ -239,8 +240,9 @@ def _run(kind: str, n: int) -> dict[str, Any]:
         host = lab["a"]
         server = host.popen([py, me, "server", kind], description=f"{kind} server")
         _wait_line(server, "listening")
-        victims = host.popen([py, me, "victims"], description="victims")
-        _wait_line(victims, "listening")
+        if kind == "tcp":
+            victims = host.popen([py, me, "victims"], description="victims")
+            _wait_line(victims, "listening")
         # the driver reads commands on stdin: give it a pipe through a FIFO file
         fifo = lab.workdir / "driver.in"
         os.mkfifo(fifo)

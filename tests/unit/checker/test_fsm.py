@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,3 +167,19 @@ def test_down_exactly_after_retry_plus_one_consecutive_failures(
                 streak = 0 if expect_change or streak > retry else streak
         assert bool(verdicts(cmds)) == expect_change
         assert fsm.up == up
+
+
+def test_period_is_start_to_start_and_never_in_the_past() -> None:
+    fsm = CheckFsm(Timing(delay_loop=1, retry=0, warmup=0))
+    fsm.start(0.0, 0.0)
+    # the loop ran the attempt 0.3 s late and it took 0.05 s: the next slot stays at 1.0
+    assert fsm.due(0.3)
+    assert run_at(fsm.attempt_done(0.35, OK)) == 1.0
+    # an attempt that outlasts the period is followed at once, not in the past
+    assert fsm.due(1.0)
+    assert run_at(fsm.attempt_done(2.5, OK)) == 2.5
+    # retries still wait delay_before_retry after the failure
+    fsm2 = CheckFsm(Timing(delay_loop=1, retry=1, delay_before_retry=0.4, warmup=0))
+    fsm2.start(0.0, 0.0)
+    assert fsm2.due(0.0)
+    assert run_at(fsm2.attempt_done(0.2, FAIL)) == pytest.approx(0.6)
