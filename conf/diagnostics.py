@@ -44,7 +44,8 @@ class Diagnostic:
     """One message: ``severity`` "error" or "warning", where it is, what, and its kind.
 
     Codes used: ``unknown-keyword``, ``brace``, ``quote``, ``missing-parameter``,
-    ``block-parameters``, ``extra-parameter`` (advisory: keepalived ignores extra words silently), ``invalid-number``, ``invalid-value``, ``invalid-address``,
+    ``block-parameters``, ``extra-parameter`` (advisory: keepalived ignores extra words
+    silently), ``invalid-number``, ``invalid-value``, ``invalid-address``,
     ``deprecated``, ``obsolete`` (advisory: a deprecated keyword keepalived
     accepts silently), ``duplicate``, ``reference`` (an undefined name), ``missing``
     (a required setting), ``interface``, ``include``, ``file``, ``semantic``,

@@ -60,26 +60,38 @@ def lint(config: Config) -> list[Diagnostic]:
         if weights and inst.priority != 255 and inst.sync_group is None:
             down = -sum(w for w in weights if w < 0)
             up = sum(w for w in weights if w > 0)
-            if inst.state is VrrpState.MASTER and inst.priority > DEFAULT_BACKUP_PRIORITY:
-                if down and inst.priority - down >= DEFAULT_BACKUP_PRIORITY and not up:
-                    out.append(
-                        _d(
-                            inst,
-                            f"tracking can lower priority {inst.priority} by at most {down}, "
-                            f"not below a backup at {DEFAULT_BACKUP_PRIORITY}: failures will "
-                            "not move mastership (use larger weights, or weight 0 for FAULT)",
-                        )
+            master_stuck = (
+                inst.state is VrrpState.MASTER
+                and inst.priority > DEFAULT_BACKUP_PRIORITY
+                and down
+                and not up
+                and inst.priority - down >= DEFAULT_BACKUP_PRIORITY
+            )
+            backup_stuck = (
+                inst.state is VrrpState.BACKUP
+                and inst.priority < DEFAULT_BACKUP_PRIORITY
+                and up
+                and not down
+                and inst.priority + up <= DEFAULT_BACKUP_PRIORITY
+            )
+            if master_stuck:
+                out.append(
+                    _d(
+                        inst,
+                        f"tracking can lower priority {inst.priority} by at most {down}, "
+                        f"not below a backup at {DEFAULT_BACKUP_PRIORITY}: failures will "
+                        "not move mastership (use larger weights, or weight 0 for FAULT)",
                     )
-            elif inst.state is VrrpState.BACKUP and inst.priority < DEFAULT_BACKUP_PRIORITY:
-                if up and inst.priority + up <= DEFAULT_BACKUP_PRIORITY and not down:
-                    out.append(
-                        _d(
-                            inst,
-                            f"tracking can raise priority {inst.priority} by at most {up}, "
-                            f"not above a master at {DEFAULT_BACKUP_PRIORITY}: it will not "
-                            "take over mastership",
-                        )
+                )
+            elif backup_stuck:
+                out.append(
+                    _d(
+                        inst,
+                        f"tracking can raise priority {inst.priority} by at most {up}, "
+                        f"not above a master at {DEFAULT_BACKUP_PRIORITY}: it will not "
+                        "take over mastership",
                     )
+                )
         raw_weights = [r.weight for r in (*inst.track_interface, *inst.track_script) if r.weight]
         if inst.priority == 255 and (raw_weights or weights):
             out.append(_d(inst, "tracking weights are ignored for an address owner (priority 255)"))

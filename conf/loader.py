@@ -55,8 +55,14 @@ def _global_defs(ctx: Ctx, d: Draft) -> GlobalDefs:
     for k in ("notification_email", "vrrp_iptables", "vrrp_ipsets"):
         if isinstance(fields.get(k), list):
             fields[k] = tuple(fields[k])
-    for k in ("startup_script_timeout", "shutdown_script_timeout", "smtp_connect_timeout",
-              "vrrp_garp_master_delay", "vrrp_garp_master_refresh", "vrrp_garp_lower_prio_delay"):  # fmt: skip
+    for k in (
+        "startup_script_timeout",
+        "shutdown_script_timeout",
+        "smtp_connect_timeout",
+        "vrrp_garp_master_delay",
+        "vrrp_garp_master_refresh",
+        "vrrp_garp_lower_prio_delay",
+    ):
         if k in fields and fields[k] is not None:
             fields[k] = float(fields[k])
     gd = GlobalDefs(**fields)
@@ -125,11 +131,7 @@ def _statics(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
                 )
                 missing = True
         if not r.no_track and not r.dev and not any(nh.dev for nh in r.nexthops):
-            dest = (
-                r.dest
-                if r.dest != "default"
-                else ("0.0.0.0/0" if r.family.value == "inet" else "::/0")
-            )
+            dest = vrrp.route_dest(r)
             ctx.warning(
                 f"Warning - cannot track route {dest} with no interface specified, not tracking",
                 "semantic",

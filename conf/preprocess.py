@@ -17,15 +17,18 @@ This module owns what keepalived's ``read_line`` does before any keyword is look
 8. split at every unquoted ``{``/``}`` and tokenise (a word starting with ``"`` runs to
    the next ``"``; single quotes are ordinary characters here).
 
-The result is a list of :class:`Stmt` (``words``, the statement's ``text`` for keywords
-that re-parse their line with the quote-aware tokenizer, and its file/line) with braces
-as :class:`Stmt` of kind ``"{"``/``"}"``. Brace balance is repaired here (an extra ``}``
-is dropped, missing ``}`` are added at the end of input), with keepalived's messages,
-so the shape grammar always sees a balanced stream.
+The result is a list of :class:`Stmt`, which are also the tokens the shape parser
+reads (their ``type`` is the grammar's terminal): ``STMT`` a statement (``words``, the
+statement's ``text`` for keywords that re-parse their line with the quote-aware
+tokenizer, its file/line), ``OPEN`` a statement that a ``{`` follows (the brace is
+folded into it, wherever it was written), ``LBRACE`` a ``{`` with no statement before it,
+``RBRACE`` a ``}``. Brace balance is repaired here (an extra ``}`` is dropped, missing
+``}`` are added at the end of input), with keepalived's messages, so the shape grammar
+always sees a balanced stream.
 
 Design note: the speed of the whole load is dominated by this loop on large generated
-files, so a line holding none of ``$ @ ~ " { } # !`` and no ``\\`` takes a fast path
-(one ``str.split``).
+files, so a line holding none of ``$ @ ~ " # !`` and no backslash takes a fast path
+(``str.split``, plus a split at braces when it has any).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ MAX_INCLUDE_DEPTH = 32
 MAX_EXPANSION_LINES = 2_000_000
 MAX_SUBSTITUTIONS = 10_000
 
-_SPECIAL = frozenset('$@~"{}#!\\')
+_SPECIAL_NO_BRACES = frozenset('$@~"#!\\')
 _INCLUDE_WORDS = {
     "include": "",
     "includer": "r",
@@ -54,25 +57,43 @@ _INCLUDE_WORDS = {
     "includeb": "rb",
     "includea": "rmwb",
 }
+_BRACE_RE = re.compile(r"([{}])")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEF_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)\Z", re.S)
 _GEN_RE = re.compile(r"~(SEQx|SEQ|LST)\(")
 
 
+STMT = "STMT"
+OPEN = "OPEN"
+LBRACE = "LBRACE"
+RBRACE = "RBRACE"
+
+
 class Stmt:
-    """One statement line (``kind == "s"``) or a brace (``kind`` ``"{"`` / ``"}"``)."""
+    """A statement or a brace; ``type`` is its terminal in ``shape.lark``.
 
-    __slots__ = ("file", "kind", "line", "text", "words")
+    Instances are handed to lark's LALR parser as they are (it only reads ``type``), so
+    no lark ``Token`` is built per line; the class attributes below are the position
+    fields lark borrows for its end-of-input token.
+    """
 
-    def __init__(self, kind: str, words: list[str], text: str, file: str, line: int) -> None:
-        self.kind = kind
+    __slots__ = ("file", "line", "text", "type", "words")
+
+    start_pos = None
+    column = None
+    end_line = None
+    end_column = None
+    end_pos = None
+
+    def __init__(self, type: str, words: list[str], text: str, file: str, line: int) -> None:
+        self.type = type
         self.words = words
         self.text = text
         self.file = file
         self.line = line
 
     def __repr__(self) -> str:
-        return f"Stmt({self.kind!r}, {self.words!r}, {self.file}:{self.line})"
+        return f"Stmt({self.type}, {self.words!r}, {self.file}:{self.line})"
 
 
 @dataclass(slots=True)
@@ -101,7 +122,6 @@ class Preprocessor:
     include_check: str = ""
     _depth: int = 0
     _brace_depth: int = 0
-    _emitted_lines: int = 0
     _cur_file: str = ""
     _cur_line: int = 0
     _multi: _Multi | None = None
@@ -160,7 +180,7 @@ class Preprocessor:
             n = self._brace_depth
             self._diag("error", f"There are {n} missing '}}'s or extra '{{'s", "brace", 0)
             for _ in range(n):
-                self.out.append(Stmt("}", [], "}", self._cur_file, self._cur_line))
+                self.out.append(Stmt(RBRACE, [], "}", self._cur_file, self._cur_line))
             self._brace_depth = 0
 
     def _read_file(self, path: str) -> None:
@@ -198,7 +218,7 @@ class Preprocessor:
 
     def _read_physical(self, lines: list[str], name: str, base_dir: str) -> None:
         out = self.out
-        special = _SPECIAL
+        special = _SPECIAL_NO_BRACES
         lineno = 0
         for raw in lines:
             lineno += 1
@@ -207,19 +227,42 @@ class Preprocessor:
             self._cur_line = lineno
             if raw[-1] == "\r":
                 raw = raw.rstrip("\r\n")
-            if len(raw.encode("utf-8", errors="surrogateescape")) >= MAXBUF - 1:
+            if len(raw) > 250 and len(raw.encode("utf-8", errors="surrogateescape")) >= MAXBUF - 1:
                 self.error("Configuration line too long - ignoring", "invalid-value")
                 continue
             if "\0" in raw:
                 self.error("Configuration line contains embedded NULs - ignoring", "invalid-value")
                 continue
             if self._multi is None and special.isdisjoint(raw):
-                words = raw.split()
-                if words:
+                text = raw.strip()
+                if "{" in text or "}" in text:
+                    # the two common shapes first: "keyword args {" and "}"
+                    if text == "}" and self._brace_depth:
+                        self._brace_depth -= 1
+                        out.append(Stmt(RBRACE, [], "}", name, lineno))
+                    elif (
+                        text[-1] == "{"
+                        and text.count("{") == 1
+                        and "}" not in text
+                        and not text.startswith("include")
+                    ):
+                        words = text[:-1].split()
+                        self._brace_depth += 1
+                        if words:
+                            out.append(Stmt(OPEN, words, text[:-1].rstrip(), name, lineno))
+                        elif out and out[-1].type is STMT:
+                            out[-1].type = OPEN
+                        else:
+                            out.append(Stmt(LBRACE, [], "{", name, lineno))
+                    else:
+                        self._emit_braced(raw, name, lineno)
+                    continue
+                if text:
+                    words = text.split()
                     if words[0] in _INCLUDE_WORDS:
-                        self._include(raw.strip(), base_dir)
+                        self._include(text, base_dir)
                         continue
-                    out.append(Stmt("s", words, raw.strip(), name, lineno))
+                    out.append(Stmt(STMT, words, text, name, lineno))
                 continue
             text = self._decomment(raw)
             if self._multi is not None:
@@ -363,17 +406,43 @@ class Preprocessor:
                 if bad_quote:
                     self.error("Unmatched quote", "quote")
                 if words:
-                    self.out.append(Stmt("s", words, piece, self._cur_file, self._cur_line))
+                    self.out.append(Stmt(STMT, words, piece, self._cur_file, self._cur_line))
             elif piece_kind == "{":
-                self._brace_depth += 1
-                self.out.append(Stmt("{", [], "{", self._cur_file, self._cur_line))
+                self._open_brace(self._cur_file, self._cur_line)
             else:
-                if self._brace_depth == 0:
-                    self.error("Extra '}' found", "brace")
-                    continue
-                self._brace_depth -= 1
-                self.out.append(Stmt("}", [], "}", self._cur_file, self._cur_line))
-        self._emitted_lines += 1
+                self._close_brace(self._cur_file, self._cur_line)
+
+    def _open_brace(self, file: str, line: int) -> None:
+        self._brace_depth += 1
+        out = self.out
+        if out and out[-1].type is STMT:
+            out[-1].type = OPEN
+        else:
+            out.append(Stmt(LBRACE, [], "{", file, line))
+
+    def _close_brace(self, file: str, line: int) -> None:
+        if self._brace_depth == 0:
+            self._diag("error", "Extra '}' found", "brace", line)
+            return
+        self._brace_depth -= 1
+        self.out.append(Stmt(RBRACE, [], "}", file, line))
+
+    def _emit_braced(self, raw: str, name: str, lineno: int) -> None:
+        """Fast path for a line with braces but no quotes, comments or substitutions."""
+        self._cur_line = lineno
+        if raw.lstrip().startswith("include"):
+            self._emit(raw.strip(), self.defs.get("_PWD", "") or "")  # type: ignore[arg-type]
+            return
+        out = self.out
+        for piece in _BRACE_RE.split(raw):
+            if piece == "{":
+                self._open_brace(name, lineno)
+            elif piece == "}":
+                self._close_brace(name, lineno)
+            else:
+                words = piece.split()
+                if words:
+                    out.append(Stmt(STMT, words, piece.strip(), name, lineno))
 
     # ------------------------------------------------------------------ substitution
 

@@ -361,7 +361,9 @@ def parse_rule(ctx: Ctx, st: Stmt, *, static: bool) -> Rule | None:
             if v is not None:
                 out["tunnel_id"] = v
             i += 2
-        elif (k in ("uidrange", "sport", "dport") and nxt is not None) or (k in ("protocol", "ipproto") and nxt is not None):
+        elif (k in ("uidrange", "sport", "dport") and nxt is not None) or (
+            k in ("protocol", "ipproto") and nxt is not None
+        ):
             out[k] = nxt
             i += 2
         elif k == "l3mdev":
@@ -399,7 +401,10 @@ def parse_rule(ctx: Ctx, st: Stmt, *, static: bool) -> Rule | None:
         seq = ctx.shared.get("rule_pref", 16385) - 1
         ctx.shared["rule_pref"] = seq
         ctx.warning(
-            f"Rule has no preference specified - setting to {seq}. This is probably not what you want.",
+            (
+                f"Rule has no preference specified - setting to {seq}. This is probably not what "
+                "you want."
+            ),
             "semantic",
             st,
         )

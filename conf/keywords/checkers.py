@@ -148,11 +148,34 @@ def _regex(ctx: Ctx, d: Draft, st: Stmt) -> None:
     d["regex"] = text
 
 
-_REGEX_OPTIONS = {"allow_empty_class", "alt_bsux", "auto_callout", "caseless", "dollar_endonly",
-                  "dotall", "dupnames", "extended", "firstline", "match_unset_backref",
-                  "multiline", "never_ucp", "never_utf", "no_auto_capture", "no_auto_possess",
-                  "no_dotstar_anchor", "no_start_optimize", "ucp", "ungreedy", "utf",
-                  "never_backslash_c", "alt_circumflex", "alt_verbnames", "use_offset_limit"}  # fmt: skip
+_REGEX_OPTIONS = set(
+    [
+        "allow_empty_class",
+        "alt_bsux",
+        "auto_callout",
+        "caseless",
+        "dollar_endonly",
+        "dotall",
+        "dupnames",
+        "extended",
+        "firstline",
+        "match_unset_backref",
+        "multiline",
+        "never_ucp",
+        "never_utf",
+        "no_auto_capture",
+        "no_auto_possess",
+        "no_dotstar_anchor",
+        "no_start_optimize",
+        "ucp",
+        "ungreedy",
+        "utf",
+        "never_backslash_c",
+        "alt_circumflex",
+        "alt_verbnames",
+        "use_offset_limit",
+    ]
+)
 
 
 def _regex_options(ctx: Ctx, d: Draft, st: Stmt) -> None:

@@ -177,14 +177,20 @@ def track_entry(field: str, lo: int, hi: int, *, what: str, exists: str | None =
                 if v < lo or v > hi:
                     if abs(v) == 254 and hi == 253:
                         ctx.warning(
-                            f"({owner}) {what} {name} weight {v} out of range, using {253 if v > 0 else -253}",
+                            (
+                                f"({owner}) {what} {name} weight {v} out of range, using "
+                                f"{253 if v > 0 else -253}"
+                            ),
                             "invalid-number",
                             st,
                         )
                         v = 253 if v > 0 else -253
                     else:
                         ctx.error(
-                            f"({owner}) weight for {name} must be between [{lo}:{hi}] inclusive. Ignoring...",
+                            (
+                                f"({owner}) weight for {name} must be between [{lo}:{hi}] "
+                                "inclusive. Ignoring..."
+                            ),
                             "invalid-number",
                             st,
                         )

@@ -515,7 +515,10 @@ def _finalize_vs(
         g = vsgs.get(d["group"])
         if g is None:
             ctx.error(
-                f"Virtual server group {d['group']} specified but not configured - ignoring virtual server {label}",
+                (
+                    f"Virtual server group {d['group']} specified but not configured - ignoring "
+                    f"virtual server {label}"
+                ),
                 "reference",
                 st,
             )
@@ -527,7 +530,10 @@ def _finalize_vs(
             family = grp.fwmarks[0].family
     if "fwmark" in d and d.get("_protocol_set"):
         ctx.warning(
-            f"Warning: Virtual server FWM {d['fwmark']}: protocol specified for fwmark - protocol will be ignored",
+            (
+                f"Warning: Virtual server FWM {d['fwmark']}: protocol specified for fwmark - "
+                "protocol will be ignored"
+            ),
             "semantic",
             st,
         )
@@ -553,7 +559,10 @@ def _finalize_vs(
             family = rfam
         if rfam is not family and r_method is not LvsMethod.TUN:
             ctx.error(
-                f"Real server {r['address']} family does not match virtual server {label} - ignoring",
+                (
+                    f"Real server {r['address']} family does not match virtual server {label} - "
+                    "ignoring"
+                ),
                 "invalid-address",
                 rst,
             )
@@ -589,7 +598,10 @@ def _finalize_vs(
         )
         if any(x.address == rs.address and x.port == rs.port for x in real):
             ctx.error(
-                f"Real server {rs.key} is defined more than once in virtual server {label} - ignoring",
+                (
+                    f"Real server {rs.key} is defined more than once in virtual server {label} - "
+                    "ignoring"
+                ),
                 "duplicate",
                 rst,
             )

@@ -24,6 +24,7 @@ from pykeepalived.conf.model import (
     InterfaceUpDownDelay,
     IPAddress,
     LinkbeatInterface,
+    Route,
     TrackRef,
     UnicastPeer,
     UseIpvlan,
@@ -765,14 +766,20 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
         for name, st in sd.get("_group", []):
             if name not in by_name:
                 ctx.error(
-                    f"Virtual router {name} specified in sync group {sd['name']} doesn't exist - ignoring",
+                    (
+                        f"Virtual router {name} specified in sync group {sd['name']} doesn't "
+                        "exist - ignoring"
+                    ),
                     "reference",
                     st,
                 )
                 continue
             if name in member_of:
                 ctx.error(
-                    f"VRRP instance {name} is already in sync group {member_of[name]['name']} - ignoring",
+                    (
+                        f"VRRP instance {name} is already in sync group "
+                        f"{member_of[name]['name']} - ignoring"
+                    ),
                     "duplicate",
                     st,
                 )
@@ -788,7 +795,10 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
             continue
         if len(names) == 1:
             ctx.warning(
-                f"Sync group {sd['name']} has only 1 virtual router(s) - this probably isn't what you want",
+                (
+                    f"Sync group {sd['name']} has only 1 virtual router(s) - this probably isn't "
+                    "what you want"
+                ),
                 "semantic",
                 sd["_stmt"],
             )
@@ -858,7 +868,8 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
                     missing_if = True
             if not r.no_track and not r.dev and not any(nh.dev for nh in r.nexthops):
                 ctx.warning(
-                    f"Warning - cannot track route {r.dest if r.dest != 'default' else ('0.0.0.0/0' if r.family is Family.INET else '::/0')} with no interface specified, not tracking",
+                    f"Warning - cannot track route {route_dest(r)} with no interface "
+                    "specified, not tracking",
                     "semantic",
                     d["_stmt"],
                 )
@@ -867,7 +878,10 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
         if key in vrid_use and not inst.unicast:
             fam = "IPv4" if inst.family is Family.INET else "IPv6"
             ctx.error(
-                f"{vrid_use[key]} and {inst.name} both use VRID {inst.virtual_router_id} with {fam} on interface {key_if}",
+                (
+                    f"{vrid_use[key]} and {inst.name} both use VRID {inst.virtual_router_id} "
+                    f"with {fam} on interface {key_if}"
+                ),
                 "duplicate",
                 d["_stmt"],
             )
@@ -887,6 +901,13 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
         "linkbeat_interfaces": tuple(root.get("_linkbeat", ())),
         "interface_up_down_delays": tuple(root.get("_updown", ())),
     }
+
+
+def route_dest(r: Route) -> str:
+    """A route's destination as keepalived prints it (``default`` → ``0.0.0.0/0``)."""
+    if r.dest != "default":
+        return r.dest
+    return "0.0.0.0/0" if r.family is Family.INET else "::/0"
 
 
 def _prune_group(g: VrrpSyncGroup, names_ok: set[str]) -> VrrpSyncGroup:
@@ -982,10 +1003,8 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
 
     # state and priority
     state = d.get("state", VrrpState.BACKUP)
-    if "priority" in d:
-        priority = d["priority"]
-    else:
-        priority = 255 if state is VrrpState.MASTER else 100
+    default_priority = 255 if state is VrrpState.MASTER else 100
+    priority = d.get("priority", default_priority)
     if "state" not in d and priority == 255:
         state = VrrpState.MASTER
 
@@ -1052,7 +1071,10 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
             hmac = None
         elif auth_type is not AuthType.NONE:
             ctx.error(
-                f"({name}) auth_hmac and authentication are mutually exclusive - ignoring authentication",
+                (
+                    f"({name}) auth_hmac and authentication are mutually exclusive - ignoring "
+                    "authentication"
+                ),
                 "semantic",
                 st,
             )
@@ -1079,7 +1101,11 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
             pass
         else:
             ctx.error(
-                f"({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.",
+                (
+                    f"({name}) A unicast keyword has been specified without any unicast peers. "
+                    "Defaulting to multicast. This usage is deprecated - please update "
+                    "your configuration."
+                ),
                 "deprecated",
                 st,
             )
