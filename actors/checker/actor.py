@@ -130,6 +130,18 @@ class CheckRun:
             self.probe = None
 
 
+def keepalived_service(spec: CheckSpec) -> str:
+    """A real server as keepalived logs it: ``[10.0.0.1]:tcp:80``."""
+    rs = spec.key.real_server
+    if rs.startswith("["):
+        host, _, port = rs[1:].partition("]:")
+    elif rs.count(":") == 1:
+        host, _, port = rs.partition(":")
+    else:
+        host, port = rs, ""
+    return f"[{host}]:{spec.key.protocol}:{port}" if port else f"[{host}]"
+
+
 def address_is_local(address: str) -> bool:
     """True when ``address`` is configured on this host (a bind to it succeeds)."""
     fam = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -241,7 +253,7 @@ class CheckerActor(Actor):
         for i, run in enumerate(runs, 1):
             for cmd in run.fsm.start(now, self._rand.random()):
                 if isinstance(cmd, Verdict):
-                    self._publish(run, cmd.up, cmd.reason, cmd.weight)
+                    self._publish(run, cmd.up, cmd.reason, cmd.weight, initial=True)
             if i % PUBLISH_BATCH == 0:
                 await asyncio.sleep(0.002)
         now = self.loop.time()
@@ -292,21 +304,24 @@ class CheckerActor(Actor):
             elif isinstance(cmd, Ignored):
                 self.count("checks.ignored_results")
 
-    def _publish(self, run: CheckRun, up: bool, reason: str, weight: int | None) -> None:
+    def _publish(
+        self, run: CheckRun, up: bool, reason: str, weight: int | None, initial: bool = False
+    ) -> None:
         body = dict(run.body_base)
         body["up"] = up
         body["reason"] = reason
         body["weight"] = weight
         self.publish("check.result", body)
-        k = run.spec.key
-        self.log.info(
-            "%s on service %s of VS %s %s: %s",
-            k.checker,
-            k.real_server,
-            k.virtual_server,
-            "succeeded" if up else "failed",
-            reason,
-        )
+        # keepalived's wording: "TCP_CHECK on service [10.0.0.1]:tcp:80 failed."
+        service = keepalived_service(run.spec)
+        if initial:
+            self.log.debug(
+                "%s on service %s starts %s", run.spec.kind, service, "up" if up else "down"
+            )
+        elif up:
+            self.log.info("%s on service %s success (%s).", run.spec.kind, service, reason)
+        else:
+            self.log.warning("%s on service %s failed: %s.", run.spec.kind, service, reason)
 
     # ---- probes --------------------------------------------------------------------------
     def probe_factory(self, spec: CheckSpec, config: m.Config) -> Any:
