@@ -57,6 +57,7 @@ class NotifierActor(Actor):
 
     # ---- lifecycle -------------------------------------------------------------------
     async def setup(self) -> None:
+        self._set_umask(self.config)
         settings = self._settings(self.config)
         self._vet_all(self.config, settings)
         self.mailer.settings = self._mail_settings(self.config)
@@ -72,6 +73,7 @@ class NotifierActor(Actor):
         )
 
     async def apply_config(self, new: m.Config) -> None:
+        self._set_umask(new)
         settings = self._settings(new)
         self._vet_all(new, settings)
         self.mailer.settings = self._mail_settings(new)
@@ -157,6 +159,11 @@ class NotifierActor(Actor):
         }
 
     # ---- configuration ---------------------------------------------------------------
+    def _set_umask(self, config: m.Config) -> None:
+        um = config.global_defs.umask
+        mask = driver.DEFAULT_UMASK if um is None else um & 0o777
+        self.runner.umask = self.fifos.umask = mask
+
     def _settings(self, config: m.Config) -> policy.Settings:
         return policy.settings_from_config(config, socket.gethostname(), self.script_timeout)
 
@@ -210,7 +217,7 @@ class NotifierActor(Actor):
             host=host,
             port=gd.smtp_port,
             helo_name=gd.smtp_helo_name or local,
-            mail_from=gd.notification_email_from or f"root@{local}",
+            mail_from=gd.notification_email_from or driver.default_mail_from(local),
             recipients=tuple(gd.notification_email),
             timeout=max(gd.smtp_connect_timeout, 1.0),
         )

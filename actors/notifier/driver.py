@@ -43,6 +43,8 @@ from pykeepalived.actors.notifier.smtp import SmtpDialogue
 
 #: how many finished runs each queue remembers for status / tests
 HISTORY = 64
+#: keepalived's default umask (``IXUSR|IRWXG|IRWXO``): FIFOs 0600, script files 0600
+DEFAULT_UMASK = 0o177
 #: at most this many alerts talk to the relay at once; more wait their turn
 MAIL_CONCURRENCY = 16
 
@@ -198,6 +200,7 @@ class ScriptRunner:
     history: deque[Finished] = field(default_factory=lambda: deque(maxlen=HISTORY))
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     on_finish: Callable[[Finished], None] | None = None
+    umask: int = DEFAULT_UMASK
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -268,6 +271,7 @@ class ScriptRunner:
             start_new_session=True,  # own process group: a timeout kills its children too
             close_fds=True,
             cwd="/",
+            umask=self.umask,
             user=v.uid if change_ids else None,
             group=v.gid if change_ids else None,
             extra_groups=[v.gid] if change_ids else None,
@@ -370,6 +374,7 @@ class FifoSet:
     counters: Counter[str]
     fifos: dict[str, _Fifo] = field(default_factory=dict)  # path → fifo
     roles: dict[str, str] = field(default_factory=dict)  # role → path
+    umask: int = DEFAULT_UMASK
 
     def open(
         self,
@@ -386,6 +391,7 @@ class FifoSet:
         try:
             os.mkfifo(path, 0o644)
             created = True
+            os.chmod(path, 0o644 & ~self.umask)  # keepalived's mode after its umask
         except FileExistsError:
             pass
         except OSError as exc:
@@ -436,6 +442,7 @@ class FifoSet:
                 start_new_session=True,
                 close_fds=True,
                 cwd="/",
+                umask=self.umask,
                 user=v.uid if change_ids else None,
                 group=v.gid if change_ids else None,
                 extra_groups=[v.gid] if change_ids else None,
@@ -510,6 +517,15 @@ class MailSettings:
     @property
     def label(self) -> str:
         return f"[{self.host}]:{self.port}"
+
+
+def default_mail_from(local_name: str) -> str:
+    """keepalived's default sender: ``<our user name>@<local name>``."""
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        user = str(os.getuid())
+    return f"{user}@{local_name}"
 
 
 def resolve_smtp_server(server: str) -> str:
