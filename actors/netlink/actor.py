@@ -801,6 +801,11 @@ class NetlinkActor(Actor):
     name = "netlink"
     subscriptions = ()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ready = asyncio.Event()
+        self.reflector: Reflector | None = None
+
     async def setup(self) -> None:
         g = self.config.global_defs
         self.reflector = Reflector(
@@ -815,26 +820,36 @@ class NetlinkActor(Actor):
             rcvbuf_force=g.vrrp_netlink_monitor_rcv_bufs_force,
         )
         await self.reflector.start(static_items(self.config))
+        self._ready.set()
+
+    async def _started(self) -> Reflector:
+        """Commands that arrive while the first dump is being read wait for it."""
+        await self._ready.wait()
+        assert self.reflector is not None
+        return self.reflector
 
     async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         if command == "addresses.set":
-            return await self.reflector.addresses_set(body)
+            return await (await self._started()).addresses_set(body)
         if command == "link.vmac":
-            return await self.reflector.link_vmac(body)
+            return await (await self._started()).link_vmac(body)
         if command in ("netlink.snapshot", "snapshot"):
-            return self.reflector.snapshot()
+            return (await self._started()).snapshot()
         if command == "owned":
             owner = body.get("owner")
-            return self.reflector.owned(owner if isinstance(owner, str) else None)
+            return (await self._started()).owned(owner if isinstance(owner, str) else None)
         raise CommandError(f"unknown command {command!r} for netlink")
 
     async def apply_config(self, new: Config) -> None:
-        result = await self.reflector.apply_static(static_items(new))
+        result = await (await self._started()).apply_static(static_items(new))
         for err in result["errors"]:
             self.log.error("static (reload): %s", err)
 
     def status(self) -> dict[str, Any]:
+        if self.reflector is None or not self._ready.is_set():
+            return {"starting": True}
         return self.reflector.status()
 
     async def shutdown(self) -> None:
-        await self.reflector.stop()
+        if self.reflector is not None and self._ready.is_set():
+            await self.reflector.stop()

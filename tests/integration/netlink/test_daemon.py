@@ -1,0 +1,81 @@
+"""The netlink actor inside the real daemon: commands over the bus, kill -9 and resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from pykeepalived.bus.codec import to_wire
+from pykeepalived.conf.model import IPAddress
+from tests.daemon import Daemon
+from tests.integration.netlink.busclient import BusClient
+from tests.lab import Lab
+
+pytestmark = pytest.mark.netns
+
+
+def test_kill_9_netlink_actor_resumes_without_touching_vips(lab: Lab) -> None:
+    a = lab["a"]
+    static, vip = f"{lab.vip(40)}/32", f"{lab.vip(41)}/32"
+    conf = f"global_defs {{\n router_id a\n}}\nstatic_ipaddress {{\n {static} dev eth0\n}}\n"
+    with Daemon(a, conf) as d:
+        d.wait_ready()
+        bus = BusClient(d.runtime_dir)
+        try:
+            item = to_wire(IPAddress(address=vip, dev="eth0"))
+            reply = bus.request(
+                "netlink",
+                "addresses.set",
+                {"owner": "vrrp/VI_T", "present": True, "addresses": [item]},
+            )
+            assert reply == {"ok": True, "result": {"applied": 1, "errors": []}}, reply
+            addrs = a.run(["ip", "-o", "addr", "show", "dev", "eth0"])
+            assert static in addrs and vip in addrs
+            watch = a.popen(["ip", "monitor", "address"], description="ip monitor")
+            time.sleep(0.2)
+            old_pid = d.child_pid("netlink")
+            os.kill(old_pid, signal.SIGKILL)
+            d.wait_event("watchdog.restart", lambda e: e.body.get("child") == "netlink", timeout=20)
+            deadline = time.monotonic() + 20
+            while True:  # the new actor answers once its dump and ledger check are done
+                owned = bus.request("netlink", "owned", {"owner": "vrrp/VI_T"})
+                if owned.get("ok"):
+                    break
+                assert time.monotonic() < deadline, owned
+                time.sleep(0.2)
+            assert d.child_pid("netlink") != old_pid
+            assert owned["result"]["owners"]["vrrp/VI_T"]["addresses"] == [item]
+            time.sleep(0.3)
+            watch.stop()
+            assert "Deleted" not in watch.output(), watch.output()
+            addrs = a.run(["ip", "-o", "addr", "show", "dev", "eth0"])
+            assert static in addrs and vip in addrs
+            snap = bus.request("netlink", "netlink.snapshot", {})["result"]
+            assert static in {x["address"] for x in snap["addrs"]}
+        finally:
+            bus.close()
+        d.stop()
+    addrs = a.run(["ip", "-o", "addr", "show", "dev", "eth0"])
+    assert static not in addrs and vip not in addrs
+
+
+def test_bad_command_bodies_get_clear_errors(lab: Lab) -> None:
+    a = lab["a"]
+    conf = f"static_ipaddress {{\n {lab.vip(42)}/32 dev eth0\n}}\n"
+    with Daemon(a, conf) as d:
+        d.wait_ready()
+        bus = BusClient(d.runtime_dir)
+        try:
+            r = bus.request("netlink", "addresses.set", {"present": True})
+            assert r["ok"] is False and "owner" in r["error"]
+            r = bus.request("netlink", "link.vmac", {"owner": "x", "present": True, "name": ""})
+            assert r["ok"] is False and "name" in r["error"]
+            r = bus.request("netlink", "no.such", {})
+            assert r["ok"] is False and "unknown command" in r["error"]
+            st = d.status()["children"]["netlink"]
+            assert st["alive"]
+        finally:
+            bus.close()
