@@ -60,7 +60,13 @@ from pykeepalived.actors.checker.probes_net import (
     sockaddr,
 )
 from pykeepalived.actors.checker.probes_proc import FileProbe, MiscProbe
-from pykeepalived.actors.checker.probes_stream import HttpProbe, SmtpProbe, UrlCheck, tls_context
+from pykeepalived.actors.checker.probes_stream import (
+    HttpProbe,
+    PlainHttpProbe,
+    SmtpProbe,
+    UrlCheck,
+    tls_context,
+)
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf import model as m
 
@@ -398,6 +404,9 @@ class CheckerActor(Actor):
             sni = chk.sni_name or rs_vhost or None
         proto = chk.http_protocol
         compliant = chk.tls_compliant
+        if tls is None:  # plain HTTP: the callback probe (no task per attempt)
+            addr = None if target.bind_if else sockaddr(target)
+            return lambda: PlainHttpProbe(loop, target, frozen, proto, addr=addr)
         return lambda: HttpProbe(loop, target, frozen, proto, tls, sni, compliant)
 
     def _misc_factory(self, chk: m.MiscCheck, config: m.Config) -> Any:

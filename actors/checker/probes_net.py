@@ -171,23 +171,22 @@ class SocketProbe:
         self._release(rst=True)
 
 
-class TcpMux:
-    """Every TCP_CHECK connect in flight on one loop: one epoll set, one deadline sweep.
+class Mux:
+    """Sockets of callback probes in flight on one loop: one epoll set, one deadline sweep.
 
     asyncio's ``add_writer``/``remove_writer`` and a ``call_at`` per attempt cost more
-    Python than the connect itself. Here each waiting socket is registered once with
-    ``EPOLLONESHOT`` in a private epoll whose fd is the only one the loop watches (closing
-    a socket removes it from the set, so nothing is unregistered), and deadlines sit in
-    one FIFO per connect_timeout value, swept every ``SWEEP`` seconds.
+    Python than a loopback connect itself. Here a waiting socket is registered with
+    ``EPOLLONESHOT`` in a private epoll whose fd is the only one the loop watches (each
+    readiness disarms it; closing a socket drops it from the set), and deadlines sit in
+    one FIFO per timeout value (so each FIFO is in deadline order), swept every
+    ``SWEEP`` seconds. Clients have ``finished``, ``ready(events)`` and ``timed_out(token)``.
     """
 
     SWEEP = 0.02
-    _muxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TcpMux] = (
-        weakref.WeakKeyDictionary()
-    )
+    _muxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Mux] = weakref.WeakKeyDictionary()
 
     @classmethod
-    def of(cls, loop: asyncio.AbstractEventLoop) -> TcpMux:
+    def of(cls, loop: asyncio.AbstractEventLoop) -> Mux:
         mux = cls._muxes.get(loop)
         if mux is None or mux.closed:
             mux = cls._muxes[loop] = cls(loop)
@@ -197,39 +196,47 @@ class TcpMux:
         self.loop = loop
         self.ep = select.epoll()
         self.closed = False
-        self.waiting: dict[int, TcpProbe] = {}
-        self.deadlines: dict[float, deque[tuple[float, TcpProbe]]] = {}
+        self.waiting: dict[int, Any] = {}
+        self.deadlines: dict[float, deque[tuple[float, Any, int]]] = {}
         self.sweeper: asyncio.TimerHandle | None = None
         loop.add_reader(self.ep.fileno(), self._ready)
 
-    def wait(self, probe: TcpProbe, fd: int, timeout: float) -> None:
-        self.ep.register(fd, select.EPOLLOUT | select.EPOLLONESHOT)
-        self.waiting[fd] = probe
+    def watch(self, fd: int, events: int, client: Any) -> None:
+        """Call ``client.ready(events)`` once when ``fd`` is ready for ``events``."""
+        try:
+            self.ep.register(fd, events | select.EPOLLONESHOT)
+        except FileExistsError:  # watched before: re-arm
+            self.ep.modify(fd, events | select.EPOLLONESHOT)
+        self.waiting[fd] = client
+
+    def expire(self, client: Any, timeout: float, token: int = 0) -> None:
+        """Call ``client.timed_out(token)`` after ``timeout`` unless it has finished."""
         q = self.deadlines.get(timeout)
         if q is None:
             q = self.deadlines[timeout] = deque()
-        q.append((self.loop.time() + timeout, probe))
+        q.append((self.loop.time() + timeout, client, token))
         if self.sweeper is None:
             self.sweeper = self.loop.call_later(self.SWEEP, self._sweep)
 
     def forget(self, fd: int) -> None:
+        """The client is done with ``fd`` (call before closing it)."""
         self.waiting.pop(fd, None)
 
     def _ready(self) -> None:
         waiting = self.waiting
-        for fd, _events in self.ep.poll(0):
-            probe = waiting.pop(fd, None)
-            if probe is not None:
-                probe.writable()
+        for fd, events in self.ep.poll(0):
+            client = waiting.pop(fd, None)
+            if client is not None:
+                client.ready(events)
 
     def _sweep(self) -> None:
         now = self.loop.time()
         pending = False
         for q in self.deadlines.values():
             while q and q[0][0] <= now:
-                probe = q.popleft()[1]
-                if not probe.finished:
-                    probe.timed_out()
+                _, client, token = q.popleft()
+                if not client.finished:
+                    client.timed_out(token)
             pending = pending or bool(q)
         self.sweeper = self.loop.call_later(self.SWEEP, self._sweep) if pending else None
 
@@ -242,14 +249,34 @@ class TcpMux:
                 self.sweeper.cancel()
 
 
-class TcpProbe:
-    """TCP_CHECK: the connect succeeds within connect_timeout → up.
+def connect_now(sock: socket.socket, addr: Any) -> int:
+    """Start a non-blocking connect: 0 connected, -1 in progress, else the errno.
 
-    On loopback and other local paths the kernel completes the handshake (or refuses it)
-    inside ``connect()``; a second ``connect()`` reads that back at once (EISCONN, or the
-    error) and the attempt ends without touching epoll. Otherwise the socket waits in the
-    :class:`TcpMux`.
+    On loopback and other local paths the kernel completes the handshake (or refuses
+    it) inside ``connect()``; a second ``connect()`` reads that back at once (EISCONN,
+    EALREADY while pending, or the error), so most local attempts never wait in epoll.
     """
+    err = sock.connect_ex(addr)
+    if err == errno.EINPROGRESS:
+        err = sock.connect_ex(addr)
+        if err == errno.EISCONN:
+            return 0
+        if err in (errno.EALREADY, errno.EINPROGRESS):
+            return -1
+    return err
+
+
+def close_rst(sock: socket.socket) -> None:
+    """Close with an RST (no TIME_WAIT left behind by a health check)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+    except OSError:
+        pass
+    sock.close()
+
+
+class TcpProbe:
+    """TCP_CHECK: the connect succeeds within connect_timeout → up (see :func:`connect_now`)."""
 
     __slots__ = ("addr", "done", "finished", "loop", "sock", "target")
 
@@ -268,47 +295,40 @@ class TcpProbe:
         except OSError as exc:
             self._end(None, Outcome(False, describe_error(exc)), soon=True)
             return
-        err = sock.connect_ex(self.addr)
-        if err == errno.EINPROGRESS:
-            # asking again tells where the handshake is: EISCONN done, EALREADY pending
-            err = sock.connect_ex(self.addr)
-            if err == errno.EISCONN:
-                err = 0
-            elif err in (errno.EALREADY, errno.EINPROGRESS):
-                self.sock = sock
-                TcpMux.of(self.loop).wait(self, sock.fileno(), self.target.connect_timeout)
-                return
-        if err == 0:
+        err = connect_now(sock, self.addr)
+        if err < 0:
+            self.sock = sock
+            mux = Mux.of(self.loop)
+            mux.watch(sock.fileno(), select.EPOLLOUT, self)
+            mux.expire(self, self.target.connect_timeout)
+        elif err == 0:
             self._end(sock, _CONNECTED, soon=True)
         else:
             self._end(sock, Outcome(False, describe_error(err)), soon=True)
 
-    def writable(self) -> None:
+    def ready(self, events: int) -> None:
         sock = self.sock
         if sock is None or self.finished:
             return
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         self._end(sock, _CONNECTED if err == 0 else Outcome(False, describe_error(err)))
 
-    def timed_out(self) -> None:
-        sock = self.sock
-        if sock is not None:
-            TcpMux.of(self.loop).forget(sock.fileno())
+    def timed_out(self, token: int) -> None:
         t = self.target.connect_timeout
-        self._end(sock, Outcome(False, f"connect timed out after {t:g} s"))
+        self._end(self.sock, Outcome(False, f"connect timed out after {t:g} s"))
 
     def _end(self, sock: socket.socket | None, outcome: Outcome, soon: bool = False) -> None:
         if self.finished:
             return
         self.finished = True
-        self.sock = None
+        if self.sock is not None:  # it waited in the mux
+            Mux.of(self.loop).forget(self.sock.fileno())
+            self.sock = None
         if sock is not None:
             if outcome.ok:
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
-                except OSError:
-                    pass
-            sock.close()
+                close_rst(sock)
+            else:
+                sock.close()
         done, self.done = self.done, None
         if done is not None:
             if soon:
@@ -317,11 +337,8 @@ class TcpProbe:
                 done(outcome)
 
     def cancel(self) -> None:
-        sock = self.sock
-        if sock is not None:
-            TcpMux.of(self.loop).forget(sock.fileno())
         self.done = None
-        self._end(sock, _ABANDONED)
+        self._end(self.sock, _ABANDONED)
 
 
 _CONNECTED = Outcome(True, "TCP connect succeeded")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import select
 import socket
 import ssl
 from dataclasses import dataclass
@@ -25,7 +26,15 @@ from pykeepalived.actors.checker import http as httpcodec
 from pykeepalived.actors.checker import wire
 from pykeepalived.actors.checker.fsm import Outcome
 from pykeepalived.actors.checker.plan import Target
-from pykeepalived.actors.checker.probes_net import Done, describe_error, make_socket, sockaddr
+from pykeepalived.actors.checker.probes_net import (
+    Done,
+    Mux,
+    close_rst,
+    connect_now,
+    describe_error,
+    make_socket,
+    sockaddr,
+)
 
 READ_CHUNK = 65536
 SMTP_LINE_MAX = 8192
@@ -201,6 +210,165 @@ class HttpProbe(TaskProbe):
                     await writer.wait_closed()
         else:
             writer.transport.abort()
+
+
+class PlainHttpProbe:
+    """HTTP_GET without TLS in callback style on the :class:`Mux`: the same requests,
+    limits, verdicts and reasons as :class:`HttpProbe`, without a task, a transport or
+    a future per attempt (that is what lets one process check thousands of servers a
+    second). Each url block gets its own connection and its own deadline."""
+
+    __slots__ = (
+        "addr", "done", "finished", "index", "loop", "max_body", "mux", "parser",
+        "pending", "protocol", "sock", "step", "target", "urls",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        target: Target,
+        urls: tuple[UrlCheck, ...],
+        protocol: str = "1.0",
+        max_body: int = httpcodec.DEFAULT_MAX_BODY,
+        addr: object = None,
+    ) -> None:
+        self.loop = loop
+        self.target = target
+        self.urls = urls
+        self.protocol = protocol
+        self.max_body = max_body
+        self.addr = addr if addr is not None else sockaddr(target)
+        self.mux = Mux.of(loop)
+        self.sock: socket.socket | None = None
+        self.done: Done | None = None
+        self.finished = False
+        self.index = -1
+        self.step = "connect"
+        self.pending = b""
+        self.parser: httpcodec.ResponseParser | None = None
+
+    def start(self, done: Done) -> None:
+        self.done = done
+        if not self.urls:
+            self._end(Outcome(False, "no url block to check"), soon=True)
+            return
+        self._next_url(soon=True)
+
+    def _next_url(self, soon: bool = False) -> None:
+        self._close()
+        self.index += 1
+        if self.index == len(self.urls):
+            n = len(self.urls)
+            self._end(Outcome(True, f"HTTP check of {n} url{'s' if n > 1 else ''} passed"), soon)
+            return
+        url = self.urls[self.index]
+        self.step = "connect"
+        self.parser = httpcodec.ResponseParser(self.max_body)
+        self.pending = httpcodec.build_request(url.rule.path, url.host, self.protocol)
+        try:
+            sock = make_socket(self.target, socket.SOCK_STREAM)
+        except OSError as exc:
+            self._fail(f"{describe_error(exc)} (connect)", soon)
+            return
+        self.sock = sock
+        self.mux.expire(self, self.target.connect_timeout, self.index)
+        err = connect_now(sock, self.addr)
+        if err < 0:
+            self.mux.watch(sock.fileno(), select.EPOLLOUT, self)
+        elif err > 0:
+            self._fail(f"{describe_error(err)} (connect)", soon)
+        else:
+            self._send(soon)
+
+    def ready(self, events: int) -> None:
+        sock = self.sock
+        if sock is None or self.finished:
+            return
+        if self.step == "connect":
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                self._fail(f"{describe_error(err)} (connect)")
+                return
+        if self.step == "waiting for the response":
+            self._recv()
+        else:
+            self._send()
+
+    def _send(self, soon: bool = False) -> None:
+        sock = self.sock
+        assert sock is not None
+        self.step = "sending the request"
+        try:
+            sent = sock.send(self.pending)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._fail(f"{describe_error(exc)} (sending the request)", soon)
+            return
+        self.pending = self.pending[sent:]
+        if self.pending:
+            self.mux.watch(sock.fileno(), select.EPOLLOUT, self)
+            return
+        self.step = "waiting for the response"
+        self.mux.watch(sock.fileno(), select.EPOLLIN, self)
+
+    def _recv(self) -> None:
+        sock, parser = self.sock, self.parser
+        assert sock is not None and parser is not None
+        for _ in range(16):  # bounded work per wake-up; the rest on the next one
+            try:
+                data = sock.recv(READ_CHUNK)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                self._fail(f"{describe_error(exc)} (waiting for the response)")
+                return
+            try:
+                if data:
+                    parser.feed(data)
+                else:
+                    parser.eof()
+            except httpcodec.HttpError as exc:
+                self._fail(str(exc))
+                return
+            if parser.done:
+                url = self.urls[self.index]
+                why = httpcodec.judge(url.rule, parser.response, url.pattern)
+                if why is not None:
+                    self._end(Outcome(False, why))
+                else:
+                    self._next_url()
+                return
+        self.mux.watch(sock.fileno(), select.EPOLLIN, self)
+
+    def timed_out(self, token: int) -> None:
+        if token == self.index:
+            self._fail(f"timed out after {self.target.connect_timeout:g} s ({self.step})")
+
+    def _fail(self, reason: str, soon: bool = False) -> None:
+        self._end(Outcome(False, f"{self.urls[self.index].rule.path}: {reason}"), soon)
+
+    def _close(self) -> None:
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            self.mux.forget(sock.fileno())
+            close_rst(sock)
+
+    def _end(self, outcome: Outcome, soon: bool = False) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self._close()
+        done, self.done = self.done, None
+        if done is not None:
+            if soon:
+                self.loop.call_soon(done, outcome)
+            else:
+                done(outcome)
+
+    def cancel(self) -> None:
+        self.done = None
+        self._end(Outcome(False, "abandoned"))
 
 
 class SmtpProbe(TaskProbe):

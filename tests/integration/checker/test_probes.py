@@ -4,6 +4,7 @@ misbehaving server (hang, reset, garbage, endless body, bad certificate), with i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 import socket
@@ -22,6 +23,7 @@ from pykeepalived.actors.checker.probes_net import DnsProbe, PingProbe, TcpProbe
 from pykeepalived.actors.checker.probes_proc import FileProbe, MiscProbe
 from pykeepalived.actors.checker.probes_stream import (
     HttpProbe,
+    PlainHttpProbe,
     SmtpProbe,
     UrlCheck,
     tls_context,
@@ -115,13 +117,26 @@ def url(path: str = "/", **kw: Any) -> UrlCheck:
     return UrlCheck(rule, httpcodec.compile_regex(rule), "rs.test")
 
 
-async def http_outcome(srv: HttpServer, *urls: UrlCheck, timeout: float = 1.0, **kw: Any) -> Any:
+async def http_outcome(
+    srv: HttpServer, *urls: UrlCheck, timeout: float = 1.0, plain: bool = False, **kw: Any
+) -> Any:
+    """One HTTP attempt: ``plain`` picks the callback probe (plain HTTP in the actor),
+    else the asyncio-streams probe (SSL_GET, genhash); both must give the same answers."""
     loop = asyncio.get_running_loop()
     await srv.start()
     try:
-        return await outcome_of(HttpProbe(loop, target(srv.port, timeout), urls, **kw))
+        if plain:
+            probe: Any = PlainHttpProbe(loop, target(srv.port, timeout), urls, **kw)
+        else:
+            probe = HttpProbe(loop, target(srv.port, timeout), urls, **kw)
+        return await outcome_of(probe)
     finally:
         await srv.close()
+
+
+@pytest.fixture(params=[False, True], ids=["streams", "callback"])
+def plain(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
 
 
 def test_http_up_with_digest_regex_and_status() -> None:
@@ -145,8 +160,11 @@ def test_http_up_with_digest_regex_and_status() -> None:
         (HttpServer(mode="chunked", body=b"chunked body OK"), {"regex": "body OK$"}, None),
     ],
 )
-def test_http_verdicts(server: HttpServer, rule: dict[str, Any], reason: str | None) -> None:
-    out = run(http_outcome(server, url("/", **rule), protocol="1.1"))
+def test_http_verdicts(
+    server: HttpServer, rule: dict[str, Any], reason: str | None, plain: bool
+) -> None:
+    server = dataclasses.replace(server, requests=[], sni_seen=[])
+    out = run(http_outcome(server, url("/", **rule), protocol="1.1", plain=plain))
     if reason is None:
         assert out.ok, out.reason
     else:
@@ -165,18 +183,21 @@ def test_http_verdicts(server: HttpServer, rule: dict[str, Any], reason: str | N
         ("truncated", "connection closed in the body after 5 bytes"),
     ],
 )
-def test_http_misbehaving_servers_are_down_with_their_reason(mode: str, reason: str) -> None:
+def test_http_misbehaving_servers_are_down_with_their_reason(
+    mode: str, reason: str, plain: bool
+) -> None:
     t0 = time.monotonic()
-    out = run(http_outcome(HttpServer(mode=mode), url(), timeout=0.6))
+    out = run(http_outcome(HttpServer(mode=mode), url(), timeout=0.6, plain=plain))
     assert not out.ok
     assert reason in out.reason
     assert time.monotonic() - t0 < 5
 
 
-def test_http_refused() -> None:
+def test_http_refused(plain: bool) -> None:
     async def main() -> Any:
         loop = asyncio.get_running_loop()
-        return await outcome_of(HttpProbe(loop, target(servers.free_port()), (url(),)))
+        cls = PlainHttpProbe if plain else HttpProbe
+        return await outcome_of(cls(loop, target(servers.free_port()), (url(),)))
 
     out = run(main())
     assert not out.ok and "connection refused (connect)" in out.reason
