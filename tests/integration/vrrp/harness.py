@@ -5,7 +5,8 @@ inside a namespace with ``Host.popen``). The actor is the production ``VrrpActor
 the bus is replaced: ``publish`` appends each event as a JSON line (with monotonic and
 wall-clock stamps) to ``WORKDIR/events.jsonl``, and the netlink actor's
 ``addresses.set`` is played by pyroute2 in-process (``netlink.snapshot`` is refused, so
-the actor reads the link table itself, as it does when the netlink actor is absent).
+the actor reads the link table itself, as it does when the netlink actor is absent);
+a poller stands in for the reflector's ``netlink.link`` events (carrier changes).
 SIGUSR1 writes ``status()`` to ``WORKDIR/status.json``; SIGTERM is an orderly stop.
 
 The python helpers at the bottom (``VrrpProc``) start it from a test and read its output.
@@ -28,6 +29,7 @@ from typing import Any
 
 from pykeepalived.actors.base import CommandError, Options
 from pykeepalived.actors.vrrp.actor import VrrpActor
+from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.model import Config
 
 
@@ -69,6 +71,32 @@ class HarnessActor(VrrpActor):
         return {"applied": applied, "errors": errors}
 
 
+async def _reflect_links(actor: HarnessActor, interval: float = 0.02) -> None:
+    """Stand in for the netlink reflector: publish ``netlink.link`` on carrier changes."""
+    seen: dict[str, tuple[bool, bool]] = {}
+    seq = 0
+    while True:
+        for name in socket.if_nameindex():
+            ifname = name[1]
+            base = Path("/sys/class/net") / ifname
+            try:
+                flags = int((base / "flags").read_text(), 16)
+                carrier = (base / "carrier").read_text().strip() == "1"
+            except (OSError, ValueError):
+                continue
+            now = (bool(flags & 1), bool(flags & 1) and carrier)
+            if seen.get(ifname) != now:
+                if ifname in seen:
+                    seq += 1
+                    body = {"ifname": ifname, "ifindex": name[0], "up": now[0],
+                            "running": now[1], "mtu": None, "mac": None, "kind": None,
+                            "master": None}  # fmt: skip
+                    env = Envelope("netlink.link", "netlink", "", 0, seq, time.time(), body)
+                    await actor.on_event(env)
+                seen[ifname] = now
+        await asyncio.sleep(interval)
+
+
 async def _main(config_path: Path, workdir: Path, dont_release: bool) -> None:
     config: Config = pickle.loads(config_path.read_bytes())
     options = Options(runtime_dir=str(workdir / "run"), dont_release_vrrp=dont_release)
@@ -83,8 +111,10 @@ async def _main(config_path: Path, workdir: Path, dont_release: bool) -> None:
     await actor.setup()
     gc.collect()
     gc.freeze()
+    reflector = asyncio.ensure_future(_reflect_links(actor))
     (workdir / "ready").write_text("1")
     await stop.wait()
+    reflector.cancel()
     await actor.shutdown()
 
 
