@@ -524,7 +524,7 @@ def build_checkers(
         if kind in ("MISC_CHECK", "FILE_CHECK", "BFD_CHECK"):
             fields["connect_ip"] = None
             fields["connect_port"] = None
-        if kind == "PING_CHECK":
+        if kind == "PING_CHECK" and "connect_port" not in c:
             fields["connect_port"] = None
         if kind in ("HTTP_GET", "SSL_GET"):
             urls = c.get("_urls", [])
