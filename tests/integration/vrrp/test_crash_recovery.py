@@ -1,0 +1,74 @@
+"""A killed VRRP actor of a master comes back as master with no VIP flap (DESIGN §6)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.integration.vrrp.support import (
+    VrrpProc,
+    config,
+    has_vip,
+    instance,
+    keepalived_conf,
+    wait_for,
+)
+from tests.lab import Lab
+
+pytestmark = [pytest.mark.netns, pytest.mark.interop]
+
+
+def test_kill9_of_a_master_resumes_without_a_vip_flap(lab: Lab) -> None:
+    a, b = lab["a"], lab["b"]
+    vip = lab.vip(110)
+    ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100), "-P")
+    cfg = config(instance(vip, priority=200))
+    ours = VrrpProc(a, cfg)
+    ours.wait_state("MASTER", timeout=6)
+    wait_for(lambda: has_vip(a, vip) and not has_vip(b, vip), 5, "settled: VIP on ours only")
+    ka_log_before = ka.output()
+    # watch the VIP on both sides from now on
+    gaps: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if not has_vip(a, vip):
+                gaps.append("VIP missing on ours")
+            if has_vip(b, vip):
+                gaps.append("VIP on keepalived")
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        n = len(ours.states())
+        ours.kill9()
+        t0 = time.monotonic()
+        again = VrrpProc(a, cfg)  # same workdir: same runtime dir and state file
+        first = again.wait_state("MASTER", timeout=5, after=n)
+        took = time.monotonic() - t0
+        assert first["body"]["reason"] == "resume" and first["body"]["prev"] == "INIT"
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        watcher.join()
+    assert took < 3.6, f"restart took {took:.2f}s: the peer would have taken over"
+    assert not gaps, gaps[:5]
+    assert ka.output()[len(ka_log_before) :].count("Entering MASTER STATE") == 0
+    assert again.states()[n:] == ["MASTER"]
+
+
+def test_clean_stop_does_not_resume(lab: Lab) -> None:
+    a = lab["a"]
+    vip = lab.vip(111)
+    cfg = config(instance(vip, priority=200, version=3, advert_int=0.1))
+    ours = VrrpProc(a, cfg)
+    ours.wait_state("MASTER", timeout=3)
+    ours.stop()
+    n = len(ours.states())
+    again = VrrpProc(a, cfg)
+    first = again.wait_state("BACKUP", timeout=3, after=n)
+    assert first["body"]["reason"] == "init"
