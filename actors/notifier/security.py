@@ -151,6 +151,14 @@ def check_script(
         )
         argv = (found, *argv[1:])
         cmd = found
+    if uid != 0:  # keepalived resolves the path as the script's user: directories must let it in
+        for component, last in path_prefixes(cmd):
+            info = fs.stat(component)
+            if last or info is None or not st.S_ISDIR(info.mode):
+                break
+            if not is_executable(info, uid, gid):
+                msgs.append(f"Script {cmd} cannot be accessed - Permission denied")
+                return Verdict(argv, False, messages=tuple(msgs))
     real = fs.realpath(cmd)
     if real is None:
         msgs.append(f"Script {cmd} cannot be accessed - No such file or directory")

@@ -34,6 +34,18 @@ _NAMES = {
 }
 
 
+def mailbox(entry: str) -> str:
+    """The address of a ``notification_email`` entry: ``"Ops <ops@x>"`` → ``ops@x``.
+
+    keepalived pastes the entry verbatim into ``RCPT TO:<...>``, which relays refuse for
+    the display-name form; the address inside the angle brackets is what they expect.
+    """
+    start, end = entry.rfind("<"), entry.rfind(">")
+    if 0 <= start < end:
+        return entry[start + 1 : end].strip()
+    return entry.strip()
+
+
 @dataclass
 class SmtpDialogue:
     """One alert's conversation. ``server`` only labels messages (``[addr]:port``)."""
@@ -134,7 +146,7 @@ class SmtpDialogue:
                 self._fail("no recipients")
                 return self._quit()
             self.stage = RCPT
-            rcpt = self.recipients[self._next_rcpt]
+            rcpt = mailbox(self.recipients[self._next_rcpt])
             self._next_rcpt += 1
             return f"RCPT TO:<{rcpt}>\r\n".encode()
         if stage == DATA:

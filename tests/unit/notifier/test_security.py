@@ -180,3 +180,14 @@ def test_security_violation_line() -> None:
     assert security_violation(True, True, False).endswith(" There are insecure scripts.")
     assert security_violation(True, True, True) == ""
     assert security_violation(False, False, False) == ""
+
+
+def test_directories_must_let_the_script_user_in() -> None:
+    fs = FakeFs(root_tree(**{
+        "/root": FileInfo(st.S_IFDIR | 0o700, 0, 0),
+        "/root/s.sh": FileInfo(EXE, 0, 0),
+    }))  # fmt: skip
+    v = check_script(("/root/s.sh",), 1000, 1000, True, fs)
+    assert not v.runnable
+    assert v.messages == ("Script /root/s.sh cannot be accessed - Permission denied",)
+    assert check_script(("/root/s.sh",), 0, 0, True, fs).runnable

@@ -83,3 +83,11 @@ def test_garbage_never_raises_and_never_reports_success(chunks: list[bytes]) -> 
     # success needs the exact code sequence; random bytes that happen to spell it are fine
     if d.sent_ok:
         assert d.replies[:6] == [220, 250, 250, 250, 354, 250]
+
+
+def test_display_name_recipients_use_their_address() -> None:
+    d = SmtpDialogue("h", "f@x", ("Ops Team <ops@x>", "b@y"), DATA)
+    d.receive(b"220 x\r\n")
+    d.receive(b"250 x\r\n")
+    assert d.receive(b"250 x\r\n") == b"RCPT TO:<ops@x>\r\n"
+    assert d.receive(b"250 x\r\n") == b"RCPT TO:<b@y>\r\n"
