@@ -21,6 +21,7 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.context
+import multiprocessing.forkserver
 import os
 import pickle
 import signal
@@ -65,7 +66,20 @@ ACTOR_OVERRIDES: dict[str, str] = {}
 def child_entry(
     name: str, class_path: str | None, options: Options, config_blob: bytes, parent_pid: int
 ) -> None:
-    """The forkserver's target: apply an override, then the ordinary ``child_main``."""
+    """The forkserver's target: apply an override, then the ordinary ``child_main``.
+
+    The forkserver hands every child the write end of its "alive" pipe, so that it keeps
+    running while any child lives. Our children never start processes through it, and
+    holding that end would keep the forkserver alive after the parent's death, so the
+    children's PR_SET_PDEATHSIG (armed against the forkserver, their real parent) would
+    never fire. Closing it makes "parent dies → forkserver exits → children get SIGTERM".
+    """
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    alive_fd = getattr(server, "_forkserver_alive_fd", None)
+    if alive_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(alive_fd)
+        server._forkserver_alive_fd = None  # type: ignore[union-attr]
     if class_path:
         ACTOR_CLASSES[name] = class_path
     child_main(name, options, config_blob, parent_pid)

@@ -39,6 +39,7 @@ log = logging.getLogger("pykeepalived.parent")
 
 TAP_HWM = 2_000
 EVENTS_HWM = 50_000
+DRAIN_BATCH = 256
 
 CommandHandler = Callable[[Envelope], Awaitable[dict[str, Any]]]
 EventHook = Callable[[Envelope], None]
@@ -159,13 +160,28 @@ class Broker:
 
     # ---- receiving ---------------------------------------------------------------------
     async def run(self) -> None:
+        """Route forever. After each awaited message, drain what is already queued with
+        plain non-blocking reads (no future per message), up to ``DRAIN_BATCH``, then let
+        the rest of the loop (watchdog, control, metrics) run before the next batch."""
+        raw = zmq.Socket.shadow(self.router.underlying)
         while True:
             frames = await self.router.recv_multipart(copy=True)
-            try:
-                self._route(frames)
-            except Exception as exc:  # a bad frame never ends the broker
-                self.counters["bus.route_errors"] += 1
-                log.error("broker: cannot route a message: %r", exc)
+            self._route_safe(frames)
+            for _ in range(DRAIN_BATCH):
+                try:
+                    frames = raw.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                self._route_safe(frames)
+            else:
+                await asyncio.sleep(0)
+
+    def _route_safe(self, frames: list[bytes]) -> None:
+        try:
+            self._route(frames)
+        except Exception as exc:  # a bad frame never ends the broker
+            self.counters["bus.route_errors"] += 1
+            log.error("broker: cannot route a message: %r", exc)
 
     def _route(self, frames: list[bytes]) -> None:
         if len(frames) < 2:

@@ -29,9 +29,10 @@ STATE_NUMBERS = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3, "STOP": 4}
 
 # ---- reading the gathered status --------------------------------------------------------
 def child_state(status: dict[str, Any], name: str) -> dict[str, Any]:
-    child = status.get("children", {}).get(name) or {}
-    inner = child.get("status") or {}
-    state = inner.get("state")
+    children = status.get("children")
+    child = children.get(name) if isinstance(children, dict) else None
+    inner = child.get("status") if isinstance(child, dict) else None
+    state = inner.get("state") if isinstance(inner, dict) else None
     return state if isinstance(state, dict) else {}
 
 

@@ -41,11 +41,13 @@ class ToyDaemon(daemon_mod.Daemon):
         *extra: str,
         toys_for: dict[str, str] | None = None,
         env: dict[str, str] | None = None,
+        workdir: Path | None = None,
+        start: bool = True,
     ) -> None:
         import tempfile
 
         self.host = None
-        self.dir = Path(tempfile.mkdtemp(prefix="pkr", dir="/tmp"))
+        self.dir = workdir or Path(tempfile.mkdtemp(prefix="pkr", dir="/tmp"))
         self.runtime_dir = self.dir / "run"
         self.conf_path = self.dir / "keepalived.conf"
         self.conf_path.write_text(config)
@@ -58,19 +60,22 @@ class ToyDaemon(daemon_mod.Daemon):
             "-p", str(self.pid_file), "-r", str(self.vrrp_pid_file),
             "-c", str(self.checkers_pid_file), *extra,
         ]  # fmt: skip
-        self.seen = []
-        self._ctx = zmq.Context()
-        self._sub = self._ctx.socket(zmq.SUB)
-        self._sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self._sub.setsockopt(zmq.LINGER, 0)
-        self._sub.connect(topology.endpoint(self.runtime_dir, topology.TAP))
         full_env = dict(os.environ)
         full_env.update(env or {})
         full_env["PYTHONPATH"] = str(REPO)
         full_env["TMPDIR"] = str(self.dir)
         full_env["PKTEST_ACTORS"] = json.dumps(toys.ALL if toys_for is None else toys_for)
+        self.env = full_env
         self.log_path = self.dir / "daemon.log"
-        with self.log_path.open("wb") as log:
+        self.seen = []
+        if not start:
+            return
+        self._ctx = zmq.Context()
+        self._sub = self._ctx.socket(zmq.SUB)
+        self._sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self._sub.setsockopt(zmq.LINGER, 0)
+        self._sub.connect(topology.endpoint(self.runtime_dir, topology.TAP))
+        with self.log_path.open("ab") as log:
             popen = subprocess.Popen(
                 self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, env=full_env, cwd=REPO,
@@ -88,11 +93,12 @@ class ToyDaemon(daemon_mod.Daemon):
 
 
 def alive(pid: int) -> bool:
+    """True for a live process (a zombie waiting for its reaper counts as gone)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def wait_until(pred, timeout: float = 10.0, step: float = 0.05) -> bool:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ render.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -36,6 +37,8 @@ class Toy(Actor):
             dropped_before = self.counters["bus.tx_dropped_hwm"]
             for i in range(n):
                 self.publish("toy.flood", {"i": i, "ts": time.perf_counter()})
+                if i % 200 == 199:
+                    await asyncio.sleep(0)  # a well-behaved actor lets hello through
             return {"sent": n, "dropped": self.counters["bus.tx_dropped_hwm"] - dropped_before}
         if command == "ping":
             # publish a ping the other toys answer (bus latency between two actors)
