@@ -54,6 +54,16 @@ virtual_server {vip} 80 {{
 """
 
 
+EXTRA_RS = """
+    real_server {b} 8082 {{
+        TCP_CHECK {{
+            connect_timeout 1
+            warmup 0
+        }}
+    }}
+"""
+
+
 def checks(d: Daemon, rs: str) -> list[dict[str, object]]:
     return [e.body for e in d.events("check.result") if e.body["real_server"] == rs]
 
@@ -81,8 +91,7 @@ def test_checker_in_the_daemon(lab: Lab) -> None:
         assert down.body["checker"] == "TCP_CHECK" and down.body["protocol"] == "tcp"
         n_http = len(checks(d, http_rs))
         # reload: one more real server; the others keep running quietly
-        extra = (f"    real_server {b.ipv4} 8082 {{\n        TCP_CHECK {{\n"
-                 "            connect_timeout 1\n            warmup 0\n        }\n    }\n")  # fmt: skip
+        extra = EXTRA_RS.format(b=b.ipv4)
         d.conf_path.write_text(CONF.format(vip=lab.vip(100), b=b.ipv4, extra=extra))
         d.proc.signal(signal.SIGHUP)
         new = d.wait_event("check.result", lambda e: e.body["real_server"] == f"{b.ipv4}:8082")
