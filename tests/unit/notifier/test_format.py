@@ -174,7 +174,7 @@ def test_mail_data_bytes_as_keepalived() -> None:
 
 
 @settings(deadline=None, max_examples=200)
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80))
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=80))
 def test_mail_data_never_ends_early(body: str) -> None:
     """Whatever the body, the only line that is a lone dot is the terminator."""
     body = body.replace("\r", "").replace("\n", "\r\n")
