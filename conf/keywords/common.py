@@ -173,28 +173,21 @@ def track_entry(field: str, lo: int, hi: int, *, what: str, exists: str | None =
                     return
                 v = V.integer(ctx, w[i + 1], -254, 254)
                 if v is None:
-                    return
-                if v < lo or v > hi:
-                    if abs(v) == 254 and hi == 253:
-                        ctx.warning(
-                            (
-                                f"({owner}) {what} {name} weight {v} out of range, using "
-                                f"{253 if v > 0 else -253}"
-                            ),
-                            "invalid-number",
-                            st,
-                        )
-                        v = 253 if v > 0 else -253
-                    else:
+                    if V._strtol(w[i + 1]) is not None:
                         ctx.error(
-                            (
-                                f"({owner}) weight for {name} must be between [{lo}:{hi}] "
-                                "inclusive. Ignoring..."
-                            ),
+                            f"({owner}) weight {w[i + 1]} for {name} must be between "
+                            f"[{lo}..{hi}] inclusive. Ignoring...",
                             "invalid-number",
                             st,
                         )
-                        return
+                    return
+                if abs(v) == 254 and hi == 253:
+                    ctx.error(
+                        f"({owner}) weight for {name} cannot be +/-254. Setting to +/-253",
+                        "invalid-number",
+                        st,
+                    )
+                    v = 253 if v > 0 else -253
                 weight = v
                 i += 2
             elif w[i] == "reverse":
@@ -211,5 +204,6 @@ def track_entry(field: str, lo: int, hi: int, *, what: str, exists: str | None =
             ctx.warning(f"({owner}) duplicate {what} {name} - ignoring", "duplicate", st)
             return
         refs.append(TrackRef(name=name, weight=weight, reverse=reverse))
+        d.setdefault("_track_lines", {})[(field, name)] = st
 
     return h

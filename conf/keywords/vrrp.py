@@ -74,6 +74,7 @@ def _interface(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
+    C.extra(ctx, st, 1)
     if w == "lo":
         ctx.error(
             f"({_name(d)}) cannot use a loopback interface ({w}) for vrrp - ignoring",
@@ -92,6 +93,7 @@ def _vrid(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
+    C.extra(ctx, st, 1)
     v = V.uint(ctx, w, 1, 255)
     if v is None:
         ctx.error(
@@ -107,6 +109,7 @@ def _priority(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
+    C.extra(ctx, st, 1)
     v = V.uint(ctx, w, 1, 255)
     if v is None:
         ctx.error(
@@ -123,6 +126,7 @@ def _advert_int(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
+    C.extra(ctx, st, 1)
     v = V.decimal(ctx, w, 0.01, 255)
     if v is None:
         ctx.error(
@@ -139,6 +143,7 @@ def _version(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
+    C.extra(ctx, st, 1)
     v = V.uint(ctx, w, 2, 3)
     if v is None:
         ctx.error(f"({_name(d)}) Version not valid! must be either 2 or 3", "invalid-value", st)
@@ -156,6 +161,7 @@ def _ip(field: str, what: str) -> C.Handler:
         w = C.arg(ctx, st)
         if w is None:
             return
+        C.extra(ctx, st, 1)
         a = V.ip_address(ctx, w, what)
         if a is not None:
             d[field] = a
@@ -169,6 +175,7 @@ def _mcast_dst(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
+    C.extra(ctx, st, 1)
     a = V.ip_address(ctx, w, "mcast_dst_ip")
     if a is None:
         return
@@ -186,6 +193,7 @@ def _unicast_ttl(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
+    C.extra(ctx, st, 1)
     v = V.uint(ctx, w, 0, 255)
     if v is not None:
         d["unicast_ttl"] = v
@@ -207,6 +215,7 @@ def _preempt_delay(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
+    C.extra(ctx, st, 1)
     v = V.decimal(ctx, w, 0, 1000)
     if v is None:
         ctx.error(
@@ -846,7 +855,7 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
                 ctx.error(
                     f"({inst.name}) tracked interface {t.name} doesn't exist",
                     "interface",
-                    d["_stmt"],
+                    d.get("_track_lines", {}).get(("track_interface", t.name), d["_stmt"]),
                 )
                 missing_if = True
         for vip in (*inst.virtual_ipaddress, *inst.virtual_ipaddress_excluded):

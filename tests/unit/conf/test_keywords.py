@@ -909,9 +909,21 @@ def test_catalogue_keywords_are_registered() -> None:
     from pykeepalived.conf.loader import _keyword_set
 
     known = _keyword_set()
-    line_options = set(
-        ["-nodad", "autojoin", "broadcast", "dev", "home", "label", "mngtmpaddr", "no_track", "noprefixroute", "peer", "preferred_lft", "scope", "START-END"]
-    )
+    line_options = {
+        "-nodad",
+        "autojoin",
+        "broadcast",
+        "dev",
+        "home",
+        "label",
+        "mngtmpaddr",
+        "no_track",
+        "noprefixroute",
+        "peer",
+        "preferred_lft",
+        "scope",
+        "START-END",
+    }
     missing = set()
     for row in body.splitlines():
         if row.startswith("|") and not row.startswith("|---"):
