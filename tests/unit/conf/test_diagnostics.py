@@ -5,7 +5,10 @@ from __future__ import annotations
 from pykeepalived.conf.diagnostics import Diagnostic, LoadResult
 from tests.unit.conf.helpers import messages, parse, problems
 
-INST = "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 5\n{}\n virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
+INST = (
+    "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 5\n{}\n "
+    "virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
+)
 
 
 def one(text: str) -> Diagnostic:

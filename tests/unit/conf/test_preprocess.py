@@ -109,7 +109,10 @@ def test_missing_closing_braces_added_and_reported() -> None:
      ("other", [["peer", "a"], ["peer", "b"]])],
 )  # fmt: skip
 def test_conditional_lines(cid: str, expected: list[list[str]]) -> None:
-    text = "@main router_id main_router\n@backup\trouter_id backup_router\n@^main peer a\n@^backup peer b\n"
+    text = (
+        "@main router_id main_router\n@backup\trouter_id backup_router\n@^main peer "
+        "a\n@^backup peer b\n"
+    )
     assert words(text, config_id=cid) == expected
 
 
@@ -174,7 +177,10 @@ def test_multiline_definition() -> None:
 
 
 def test_multiline_definitions_nest() -> None:
-    text = "$RS=\\\nreal_server 10.0.0.${R} 80 \\\nweight ${R}\n$VS=\\\n$R=1 \\\n$RS \\\n$R=2 \\\n$RS\n$VS\n"
+    text = (
+        "$RS=\\\nreal_server 10.0.0.${R} 80 \\\nweight ${R}\n$VS=\\\n$R=1 \\\n$RS "
+        "\\\n$R=2 \\\n$RS\n$VS\n"
+    )
     assert words(text) == [["real_server", "10.0.0.1", "80"], ["weight", "1"],
                            ["real_server", "10.0.0.2", "80"], ["weight", "2"]]  # fmt: skip
 

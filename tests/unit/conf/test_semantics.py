@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (configuration snippets read better on one line)
 """keepalived's defaults and completion rules, as the model resolves them."""
 
 from __future__ import annotations
