@@ -8,8 +8,9 @@ Owns the notifier's decisions, as keepalived 2.2.7 takes them in ``vrrp_notify.c
   keepalived remembers the last state it mailed; ``no_email_faults`` silences FAULT).
   INIT has no notifies; DELETED is reported as FAULT unless ``notify_deleted`` is set.
 * ``vrrp.group`` → the group's scripts (``GROUP name STATE 0``), FIFO line, mail.
-* ``vrrp.rx_lower_pri`` → ``notify_master_rx_lower_pri`` and a ``MASTER_RX_LOWER_PRI``
-  FIFO line (no generic notify, no mail, as keepalived).
+* ``vrrp.rx_lower_pri`` (``{instance, src, priority}``, the priority being the advert's)
+  → ``notify_master_rx_lower_pri`` and a ``MASTER_RX_LOWER_PRI`` FIFO line with the
+  instance's own effective priority (no generic notify, no mail, as keepalived).
 * ``vrrp.priority`` (body ``{instance, state, priority}``; optional, sent by the vrrp actor
   when an effective priority changes) → ``MASTER_PRIORITY``/``BACKUP_PRIORITY`` FIFO
   lines when ``notify_priority_changes`` (or the global ``vrrp_notify_priority_changes``).
@@ -458,7 +459,8 @@ class NotifierCore:
         if inst is None:
             self.unknown += 1
             inst = InstanceSettings(name=name)
-        prio = _int(body, "priority", self.priorities.get(name, inst.priority))
+        # the line carries our own effective priority (the body's is the advert's)
+        prio = self.priorities.get(name, inst.priority)
         out: list[Command] = []
         if inst.rx_lower_pri is not None:
             out.append(

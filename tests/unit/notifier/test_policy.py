@@ -143,7 +143,8 @@ def test_group_transition() -> None:
 def test_rx_lower_pri_and_priority_changes() -> None:
     core = core_for(vrrp_config(vrrp_notify_priority_changes=True))
     core.on_vrrp_state(state("VI_1", "MASTER", 140))
-    assert describe(core.on_rx_lower_pri({"instance": "VI_1"})) == [
+    rx = {"instance": "VI_1", "src": "10.0.0.9", "priority": 50}  # the advert's priority
+    assert describe(core.on_rx_lower_pri(rx)) == [
         ("run", "instance/VI_1", ("/bin/lower",), p.DEFAULT_SCRIPT_TIMEOUT),
         ("fifo", "vrrp", 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 140\n'),
     ]

@@ -1,0 +1,168 @@
+"""The whole daemon in a lab host: a VRRP instance's transitions reach notify scripts, the
+vrrp notify FIFO and a mail server, and the FIFO lines are the ones Debian's keepalived
+writes for the same configuration in the same place."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.daemon import Daemon
+from tests.lab import Host, Lab
+
+pytestmark = [pytest.mark.netns]
+
+SMTP_PORT = 2525
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def conf(workdir: Path, vip: str, *, fifo: str, log: Path, with_mail: bool) -> str:
+    script = workdir / "notify.sh"
+    if not script.exists():
+        script.write_text(
+            f'#!/bin/sh\nout="$(basename $0)"\nfor a in "$@"; do out="$out [$a]"; done\n'
+            f'echo "$out" >> {log}\n'
+        )
+        script.chmod(0o755)
+    mail = (
+        f"    smtp_server 127.0.0.1 {SMTP_PORT}\n    smtp_connect_timeout 5\n"
+        "    notification_email_from ka@lb1.test\n"
+        "    notification_email {\n        ops@x.test\n    }\n"
+        if with_mail
+        else ""
+    )
+    return f"""global_defs {{
+    router_id lb1
+    script_user root
+    enable_script_security
+    vrrp_notify_fifo {fifo}
+    vrrp_garp_master_delay 0
+{mail}}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 61
+    priority 150
+    advert_int 1
+    virtual_ipaddress {{
+        {vip}/24
+    }}
+    notify_master "{script} master"
+    notify "{script} generic"
+    smtp_alert
+}}
+"""
+
+
+def read_fifo_until(fd: int, done: Callable[[str], bool], timeout: float) -> str:
+    data = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            chunk = b""
+        data += chunk
+        if done(data.decode()):
+            break
+        if not chunk:
+            time.sleep(0.05)
+    return data.decode()
+
+
+def open_fifo(path: str, timeout: float = 10) -> int:
+    wait_until(lambda: os.path.exists(path), timeout, f"FIFO {path}")
+    return os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+
+
+def start_mail_sink(host: Host, maildir: Path) -> None:
+    host.popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_PORT}",
+         "-c", "aiosmtpd.handlers.Mailbox", str(maildir)],
+        description="aiosmtpd sink",
+    )  # fmt: skip
+    wait_until(
+        lambda: (
+            "LISTEN" in host.run(["ss", "-ltn", f"sport = :{SMTP_PORT}"], check=False)
+            and f":{SMTP_PORT}" in host.run(["ss", "-ltn"], check=False)
+        ),
+        10,
+        "the SMTP sink to listen",
+    )
+
+
+def test_transitions_reach_scripts_fifo_and_mail(lab: Lab) -> None:
+    a = lab["a"]
+    work = lab.workdir
+    work.chmod(0o755)
+    fifo, log, maildir = str(work / "ours.fifo"), work / "ours.log", work / "maildir"
+    start_mail_sink(a, maildir)
+    d = Daemon(a, conf(work, lab.vip(61), fifo=fifo, log=log, with_mail=True), "-P")
+    try:
+        fd = open_fifo(fifo)
+        d.wait_event("vrrp.state", lambda e: e.body["state"] == "MASTER", timeout=15)
+        head = read_fifo_until(fd, lambda s: "MASTER" in s, 5)
+        wait_until(lambda: log.exists() and len(log.read_text().splitlines()) >= 3, 5, "scripts")
+        box = mailbox.Maildir(str(maildir), create=False)
+        wait_until(lambda: len(box) >= 1, 10, "the MASTER alert")
+        subjects = sorted(str(msg["Subject"]) for msg in box)
+    finally:
+        d.stop()
+    tail = read_fifo_until(fd, lambda s: "STOP" in s, 5)
+    os.close(fd)
+    assert head + tail == (
+        'INSTANCE "VI_1" BACKUP 150\nINSTANCE "VI_1" MASTER 150\nINSTANCE "VI_1" STOP 150\n'
+    )
+    got = log.read_text().splitlines()
+    assert got[:3] == [
+        "notify.sh [generic] [INSTANCE] [VI_1] [BACKUP] [150]",
+        "notify.sh [master]",
+        "notify.sh [generic] [INSTANCE] [VI_1] [MASTER] [150]",
+    ]
+    assert "[lb1] VRRP Instance VI_1 - Entering MASTER state" in subjects
+    msg = next(
+        m for m in mailbox.Maildir(str(maildir), create=False) if "MASTER" in str(m["Subject"])
+    )
+    assert msg["From"] == "ka@lb1.test" and msg["X-Mailer"] == "Keepalived"
+    assert "=> VRRP Instance is now owning VRRP VIPs <=" in msg.get_payload()
+    assert not os.path.exists(fifo)  # removed at stop
+
+
+@pytest.mark.interop
+def test_fifo_lines_equal_keepalived_for_the_same_config(lab: Lab) -> None:
+    a = lab["a"]
+    work = lab.workdir
+    work.chmod(0o755)
+    outputs: dict[str, str] = {}
+    for who in ("keepalived", "pykeepalived"):
+        fifo, log = str(work / f"{who}.fifo"), work / f"{who}.log"
+        text = conf(work, lab.vip(62), fifo=fifo, log=log, with_mail=False)
+        if who == "keepalived":
+            proc = a.start_keepalived(text, "-P")
+            fd = open_fifo(fifo)
+            head = read_fifo_until(fd, lambda s: "MASTER" in s, 15)
+            proc.stop(grace=5)
+        else:
+            d = Daemon(a, text, "-P")
+            try:
+                fd = open_fifo(fifo)
+                head = read_fifo_until(fd, lambda s: "MASTER" in s, 15)
+            finally:
+                d.stop()
+        outputs[who] = head + read_fifo_until(fd, lambda s: "STOP" in s, 5)
+        os.close(fd)
+    assert outputs["pykeepalived"] == outputs["keepalived"]
+    assert outputs["keepalived"].endswith('INSTANCE "VI_1" STOP 150\n')
