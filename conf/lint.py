@@ -5,8 +5,7 @@ use the advisory code ``lint`` and never change the ``-t`` exit code.
 Rules:
 * tracking weights too small to move mastership (a MASTER at priority P whose largest
   possible decrease cannot bring it below the default backup priority 100, or a BACKUP
-  whose increase cannot lift it above 100), and weights that are silently ignored
-  (members of a sync group without ``sync_group_tracking_weight``, address owners);
+  whose increase cannot lift it above 100);
 * a track_script whose script has weight 0 and no weight override: a failure puts the
   instance in FAULT rather than lowering its priority;
 * ``vrrp_strict`` (or ``strict_mode``) without ``accept``: the VIPs answer no traffic;
@@ -14,9 +13,11 @@ Rules:
 * the same VRID twice on one interface (also across unicast instances, which keepalived
   does not check).
 
-Two more are raised while instances are completed (``keywords/vrrp.py``), because the
+Three more are raised while instances are completed (``keywords/vrrp.py``), because the
 model no longer shows them: ``nopreempt`` with ``state MASTER`` (keepalived clears
-nopreempt) and a fractional VRRPv2 ``advert_int`` (keepalived rounds it).
+nopreempt), a fractional VRRPv2 ``advert_int`` (keepalived rounds it), and tracking
+weights that are silently ignored (members of a sync group without
+``sync_group_tracking_weight``, address owners).
 """
 
 from __future__ import annotations
@@ -92,9 +93,6 @@ def lint(config: Config) -> list[Diagnostic]:
                         "take over mastership",
                     )
                 )
-        raw_weights = [r.weight for r in (*inst.track_interface, *inst.track_script) if r.weight]
-        if inst.priority == 255 and (raw_weights or weights):
-            out.append(_d(inst, "tracking weights are ignored for an address owner (priority 255)"))
         for ref in inst.track_script:
             s = scripts.get(ref.name)
             if s is not None and ref.weight is None and s.weight == 0:

@@ -1133,6 +1133,11 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
                     st,
                 )
                 refs.remove(r)
+        if zero_weights and any(r.weight for r in refs):
+            why = (
+                "an address owner (priority 255)" if priority == 255 else f"sync group {sg['name']}"
+            )  # type: ignore[index]
+            ctx.warning(f"({name}) {field} weights are ignored for {why}", "lint", st)
         if zero_weights:
             refs = [
                 TrackRef(name=r.name, weight=0, reverse=r.reverse)
