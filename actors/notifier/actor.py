@@ -227,7 +227,11 @@ class NotifierActor(Actor):
         wanted: dict[str, tuple[Any, ...]] = {}
         for role, fifo_kw, script_kw in _FIFO_ROLES:
             fifo: m.NotifyFifo | None = getattr(gd, fifo_kw)
-            if fifo is None:
+            # as keepalived: -P has no checker process to open the lvs FIFO, -C no vrrp one
+            skip = (role == "lvs" and self.options.vrrp_only) or (
+                role == "vrrp" and self.options.check_only
+            )
+            if fifo is None or skip:
                 continue
             wanted[role] = (
                 fifo.path,

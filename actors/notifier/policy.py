@@ -24,7 +24,9 @@ Owns the notifier's decisions, as keepalived 2.2.7 takes them in ``vrrp_notify.c
 * ``lb.quorum`` → on a change of the virtual server's quorum state (the ipvs actor
   decides it; the initial state is keepalived's ``set_quorum_states``): ``quorum_up`` /
   ``quorum_down``, the ``VS`` FIFO line, the mail (``Gained quorum q+h=t <= sum``).
-* A reload that removes a live real server announces it down (mail ``=> Removing <=``).
+* A reload that removes a live real server announces it down (mail ``=> Removing <=``);
+  with ``fifo_write_vrrp_states_on_reload`` it writes every group's and instance's current
+  state to the FIFOs again.
 
 Design: events are bus bodies (dicts), validated here (``ValueError`` on a malformed
 one); the output is a list of :class:`RunScript`, :class:`WriteFifo` and
@@ -114,6 +116,7 @@ class Settings:
     no_checker_emails: bool = False
     rs_init_notifies: bool = False
     priority_changes: bool = False
+    fifo_states_on_reload: bool = False
     script_timeout: float = DEFAULT_SCRIPT_TIMEOUT
     instances: Mapping[str, InstanceSettings] = field(default_factory=dict)
     groups: Mapping[str, GroupSettings] = field(default_factory=dict)
@@ -222,6 +225,7 @@ def settings_from_config(
         no_checker_emails=gd.no_checker_emails,
         rs_init_notifies=gd.rs_init_notifies,
         priority_changes=gd.vrrp_notify_priority_changes,
+        fifo_states_on_reload=gd.fifo_write_vrrp_states_on_reload,
         script_timeout=script_timeout,
         instances=instances,
         groups=groups,
@@ -386,6 +390,22 @@ class NotifierCore:
                     )
         self.settings = settings
         self._init_servers(settings, keep=True)
+        if settings.fifo_states_on_reload:
+            out += self._current_states()
+        return out
+
+    def _current_states(self) -> list[Command]:
+        """``fifo_write_vrrp_states_on_reload``: every group's, then instance's, state again."""
+        out: list[Command] = []
+        for name in self.settings.groups:
+            st = self.states.get(f"group/{name}")
+            if st in fmt.VRRP_NOTIFY_STATES:
+                out.append(WriteFifo(fmt.fifo_vrrp_line(True, name, st, 0), "vrrp"))
+        for name in self.settings.instances:
+            st = self.states.get(f"instance/{name}")
+            if st in fmt.VRRP_NOTIFY_STATES:
+                prio = self.priorities.get(name, self.settings.instances[name].priority)
+                out.append(WriteFifo(fmt.fifo_vrrp_line(False, name, st, prio), "vrrp"))
         return out
 
     # ---- VRRP ------------------------------------------------------------------------

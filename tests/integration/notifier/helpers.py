@@ -52,8 +52,10 @@ def check_result(vs: str, rs: str, checker: str, up: bool, proto: str = "tcp") -
     return event("check.result", body, "checker")
 
 
-async def make_actor(config: m.Config, script_timeout: float | None = None) -> NotifierActor:
-    actor = NotifierActor(config, Options(runtime_dir="/nonexistent"))
+async def make_actor(
+    config: m.Config, script_timeout: float | None = None, **options: Any
+) -> NotifierActor:
+    actor = NotifierActor(config, Options(runtime_dir="/nonexistent", **options))
     if script_timeout is not None:
         actor.script_timeout = script_timeout
     actor.bus = RecordingBus()  # type: ignore[assignment]

@@ -153,6 +153,22 @@ def test_reload_moves_a_fifo(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_vrrp_only_mode_opens_no_lvs_fifo(tmp_path: Path) -> None:
+    vrrp_f, lvs_f = str(tmp_path / "v.fifo"), str(tmp_path / "l.fifo")
+    gd = m.GlobalDefs(vrrp_notify_fifo=m.NotifyFifo(path=vrrp_f),
+                      lvs_notify_fifo=m.NotifyFifo(path=lvs_f))  # fmt: skip
+
+    async def main() -> None:
+        actor = await make_actor(m.Config(global_defs=gd), vrrp_only=True)
+        assert os.path.exists(vrrp_f) and not os.path.exists(lvs_f)
+        await actor.shutdown()
+        actor = await make_actor(m.Config(global_defs=gd), check_only=True)
+        assert os.path.exists(lvs_f) and not os.path.exists(vrrp_f)
+        await actor.shutdown()
+
+    asyncio.run(main())
+
+
 def mail_config(port: int, **gd_kw: object) -> m.Config:
     gd = m.GlobalDefs(
         router_id="lb1",

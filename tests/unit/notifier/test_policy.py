@@ -337,3 +337,18 @@ def test_all_scripts_lists_every_script() -> None:
         "/bin/qup",
         "/bin/up",
     ]
+
+
+def test_fifo_write_vrrp_states_on_reload() -> None:
+    cfg = vrrp_config(fifo_write_vrrp_states_on_reload=True)
+    core = core_for(cfg)
+    core.on_vrrp_state(state("VI_1", "MASTER", 140))
+    core.on_vrrp_group({"group": "G1", "state": "MASTER", "prev": "BACKUP"})
+    cmds = describe(core.reconfigure(p.settings_from_config(cfg, "host1")))
+    assert cmds == [
+        ("fifo", "vrrp", 'GROUP "G1" MASTER 0\n'),
+        ("fifo", "vrrp", 'INSTANCE "VI_1" MASTER 140\n'),
+    ]
+    quiet = core_for(vrrp_config())
+    quiet.on_vrrp_state(state("VI_1", "MASTER", 140))
+    assert quiet.reconfigure(p.settings_from_config(vrrp_config(), "host1")) == []
