@@ -379,14 +379,16 @@ def child_main(name: str, options: Options, config_blob: bytes, parent_pid: int)
     from pykeepalived.actors.logs import setup_logging
 
     setup_logging(name, options)
-    if options.mem_check:
-        tracemalloc.start(10)
     try:
         config = pickle.loads(config_blob)
         cls = load_actor_class(name)
     except Exception:
         log.exception("%s: cannot start", name)
         sys.exit(EXIT_FATAL)
+    if options.mem_check:
+        # after the imports (tracing makes them several times slower) and with one frame:
+        # the report groups growth by the allocating line, which is all it needs
+        tracemalloc.start(1)
     code = asyncio.run(_child_async(cls, config, options))
     sys.exit(code)
 

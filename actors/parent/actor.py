@@ -333,15 +333,22 @@ class Parent:
     # ---- watchdog ----------------------------------------------------------------------
     async def _watchdog(self) -> None:
         assert self.broker is not None
+        last_tick = time.monotonic()
         while True:
             await asyncio.sleep(self.interval)
             now = time.monotonic()
+            # if the parent's own loop stalled, the replies are still queued in the broker:
+            # judge nobody this round (the hellos still go out)
+            stalled = now - last_tick > 2 * self.interval
+            last_tick = now
+            if stalled:
+                self.counters["watchdog.parent_stalls"] += 1
             for child in list(self.children.values()):
                 if not child.alive() or child.killing or self.stopping:
                     continue
                 self.broker.send_hello(child.name)
                 assert child.liveness is not None
-                if child.liveness.is_hung(now):
+                if not stalled and child.liveness.is_hung(now):
                     self._handle_silent(child, child.liveness.silent_for(now))
 
     def _on_hello_reply(self, sender: str, env: Envelope) -> None:
@@ -350,6 +357,7 @@ class Parent:
             self.counters["watchdog.stray_replies"] += 1
             return
         child.liveness.last_reply = time.monotonic()
+        child.liveness.answered = True
         child.ready = True
 
     def _handle_silent(self, child: Child, silent: float) -> None:

@@ -54,8 +54,6 @@ def run_daemon(options: Options, args: argparse.Namespace | None = None) -> int:
     set_process_title("parent")
     setup_logging("parent", options)
     notifier = SdNotifier.from_environment()
-    if options.mem_check:
-        tracemalloc.start(10)
     try:
         return asyncio.run(_main(options, pid_files, notifier))
     finally:
@@ -82,6 +80,8 @@ async def _main(options: Options, pid_files: DaemonPidFiles, notifier: SdNotifie
             log.info("%s", line)
     parent = Parent(options, result.config)
     if options.mem_check:
+        # started after the first load: tracing slows imports and unpickling severalfold
+        tracemalloc.start(1)
         parent.mem_baseline = tracemalloc.take_snapshot()
     Services(parent, pid_files, notifier)
     code = await parent.run()

@@ -67,9 +67,16 @@ class Liveness:
     last_reply: float
     interval: float
     missed_limit: int = 3
+    #: until its first answer a starting child may take this long (imports, a loaded
+    #: machine, --mem-check's tracing): a slow start is not a hang
+    startup_grace: float = 10.0
+    answered: bool = False
 
     def silent_for(self, now: float) -> float:
         return now - self.last_reply
 
     def is_hung(self, now: float) -> bool:
-        return self.silent_for(now) > self.missed_limit * self.interval
+        limit = self.missed_limit * self.interval
+        if not self.answered:
+            limit = max(limit, self.startup_grace)
+        return self.silent_for(now) > limit
