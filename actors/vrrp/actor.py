@@ -51,6 +51,7 @@ from pykeepalived.conf.model import Config, VrrpInstance
 
 STATE_FILE = "vrrp-state.json"
 GC_THRESHOLD = (20_000, 20, 50)
+SNAPSHOT_WAIT = 2.0  # seconds to wait for the netlink actor's table at start
 LOG_EVERY = 10.0  # seconds between repeated logs of the same receive error
 
 
@@ -238,12 +239,19 @@ class VrrpActor(Actor):
 
     # ---- interfaces ----------------------------------------------------------------------
     async def _load_links(self) -> None:
-        try:
-            snap = await self.request("netlink", "netlink.snapshot", {}, timeout=1.0)
-        except Exception as exc:  # no netlink actor (yet): read the table ourselves
-            self.log.debug("netlink.snapshot unavailable (%s); reading links locally", exc)
-            self.count("links.local_read")
-            snap = await read_links()
+        snap: dict[str, Any] | None = None
+        deadline = self.loop.time() + SNAPSHOT_WAIT
+        while snap is None:
+            try:
+                snap = await self.request("netlink", "netlink.snapshot", {}, timeout=1.0)
+            except Exception as exc:
+                if self.loop.time() < deadline:  # the netlink actor may still be starting
+                    await asyncio.sleep(0.05)
+                    continue
+                # no netlink actor (-P without it, or a test harness): read it ourselves
+                self.log.info("netlink.snapshot unavailable (%s); reading links locally", exc)
+                self.count("links.local_read")
+                snap = await read_links()
         for link in snap.get("links", []):
             self._update_link(link)
         for addr in snap.get("addrs", []):
@@ -257,8 +265,9 @@ class VrrpActor(Actor):
         if link is None:
             link = self.links[name] = Link(name, int(body.get("ifindex") or 0))
         link.ifindex = int(body.get("ifindex") or link.ifindex)
-        link.up = bool(body.get("up", True))
-        link.running = bool(body.get("running", link.up))
+        gone = body.get("present") is False  # the link was deleted
+        link.up = bool(body.get("up", True)) and not gone
+        link.running = bool(body.get("running", link.up)) and not gone
         link.mac = body.get("mac") or link.mac
         return link
 

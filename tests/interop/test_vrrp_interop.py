@@ -3,30 +3,35 @@
 Both directions of mastership, v2 and v3, IPv4 and IPv6, multicast and unicast, PASS and
 AH (a wrong key is not accepted), preemption and nopreempt, priority-0 handover, silent
 failure (outgoing VRRP dropped on the bridge) and link cut. v3 cases use 0.1 s adverts to
-keep the suite short; v2 needs whole seconds.
+keep the suite short; v2 needs whole seconds. Our side is the real daemon
+(``pykeepalived -P``: parent, vrrp, netlink and notifier actors) reading the same
+keepalived.conf syntax as its peer.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
-from tests.integration.vrrp.support import (
-    VrrpProc,
-    config,
+from tests.integration.vrrp.support import (  # noqa: F401 - stop_daemons is a fixture
+    DaemonProc,
     has_vip,
-    instance,
     keepalived_conf,
+    stop_daemons,
     wait_for,
 )
-from tests.lab import Lab, Proc
+from tests.lab import Host, Lab, Proc
 
-pytestmark = [pytest.mark.interop, pytest.mark.netns]
+pytestmark = [pytest.mark.interop, pytest.mark.netns, pytest.mark.usefixtures("stop_daemons")]
 
 
-def ka_master(ka: Proc) -> bool:
-    return ka.output().count("Entering MASTER STATE") > 0
+def start_ours(host: Host, vip: str, **kw: Any) -> DaemonProc:
+    """Our daemon with a keepalived.conf for one instance (same generator as the peer's)."""
+    if "/" not in vip:
+        vip += "/64" if ":" in vip else "/24"
+    return DaemonProc(host, keepalived_conf(vip, **kw))
 
 
 def ka_states(ka: Proc) -> list[str]:
@@ -48,7 +53,7 @@ def test_we_win_then_hand_over_with_priority_zero_then_preempt_back(lab: Lab, ve
     adv = 1 if version == 2 else 0.1
     ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100, version=version,
                                             advert_int=adv), "-P")  # fmt: skip
-    ours = VrrpProc(a, config(instance(vip, priority=200, version=version, advert_int=adv)))
+    ours = start_ours(a, vip, priority=200, version=version, advert_int=adv)
     ours.wait_state("MASTER", timeout=3.7 * adv + 2)
     wait_for(lambda: has_vip(a, vip), 3, "VIP on ours")
     # keepalived may have timed out first while our process started: it must step down
@@ -62,8 +67,7 @@ def test_we_win_then_hand_over_with_priority_zero_then_preempt_back(lab: Lab, ve
     assert time.monotonic() - t0 < 0.609 * (1 if version == 2 else adv) + 0.8
     assert not has_vip(a, vip)
     # we come back with a higher priority: we preempt, keepalived steps down
-    ours2 = VrrpProc(a, config(instance(vip, priority=200, version=version, advert_int=adv)),
-                     tag="again")  # fmt: skip
+    ours2 = start_ours(a, vip, priority=200, version=version, advert_int=adv)  # fmt: skip
     ours2.wait_state("MASTER", timeout=3.7 * adv + 2)
     wait_for(lambda: not has_vip(b, vip), 3, "keepalived releases the VIP")
     assert ka_states(ka)[-1] == "BACKUP"
@@ -79,7 +83,7 @@ def test_keepalived_wins_and_silent_failure_moves_the_vip_to_us(lab: Lab, family
     b.start_keepalived(keepalived_conf(vip + plen, priority=200, version=3,
                                             advert_int=0.1), "-P")  # fmt: skip
     wait_for(lambda: has_vip(b, vip), 5, "keepalived master")
-    ours = VrrpProc(a, config(instance(vip, priority=100, version=3, advert_int=0.1)))
+    ours = start_ours(a, vip, priority=100, version=3, advert_int=0.1)
     time.sleep(1.0)
     assert ours.states() == ["BACKUP"] and not has_vip(a, vip)
     b.drop_vrrp()
@@ -105,9 +109,8 @@ def test_unicast_both_ways(lab: Lab, version: int) -> None:
     ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=200, version=version,
                                             advert_int=adv, extra=extra), "-P")  # fmt: skip
     wait_for(lambda: has_vip(b, vip), 3.7 * adv + 3, "keepalived master")
-    inst = instance(vip, priority=100, version=version, advert_int=adv,
-                    unicast_src_ip=a.ipv4, unicast_peers=(b.ipv4,))  # fmt: skip
-    ours = VrrpProc(a, config(inst))
+    mine = f"    unicast_src_ip {a.ipv4}\n    unicast_peer {{\n        {b.ipv4}\n    }}"
+    ours = start_ours(a, vip, priority=100, version=version, advert_int=adv, extra=mine)
     time.sleep(4 * adv + 0.5)
     assert ours.states() == ["BACKUP"]
     ka.stop()  # priority 0 by unicast
@@ -131,8 +134,7 @@ def test_authentication_good_key_is_stable(lab: Lab, auth: str) -> None:
     vip = lab.vip(103)
     extra = f"    authentication {{\n        auth_type {auth}\n        auth_pass s3cret\n    }}"
     ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100, extra=extra), "-P")
-    inst = instance(vip, priority=200, auth_type=auth, auth_pass="s3cret")
-    ours = VrrpProc(a, config(inst))
+    ours = start_ours(a, vip, priority=200, extra=extra)
     ours.wait_state("MASTER", timeout=6)
     wait_for(lambda: ka_states(ka)[-1] == "BACKUP" and not has_vip(b, vip), 3, "ka backup")
     time.sleep(2.5)
@@ -149,7 +151,7 @@ def test_ah_wrong_key_is_rejected_both_ways(lab: Lab) -> None:
     extra = "    authentication {\n        auth_type AH\n        auth_pass right\n    }"
     ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=200, extra=extra), "-P")
     wait_for(lambda: has_vip(b, vip), 6, "keepalived master")
-    ours = VrrpProc(a, config(instance(vip, priority=100, auth_type="AH", auth_pass="wrong")))
+    ours = start_ours(a, vip, priority=100, extra=extra.replace("right", "wrong"))
     ours.wait_state("MASTER", timeout=6)  # keepalived's adverts do not count: both master
     counters = ours.status()["instances"]["VI_1"]["counters"]
     assert counters.get("rx_drop.ah_bad_icv", 0) >= 2
@@ -163,7 +165,7 @@ def test_pass_wrong_password_is_rejected(lab: Lab) -> None:
     extra = "    authentication {\n        auth_type PASS\n        auth_pass right\n    }"
     b.start_keepalived(keepalived_conf(f"{vip}/24", priority=200, extra=extra), "-P")
     wait_for(lambda: has_vip(b, vip), 6, "keepalived master")
-    ours = VrrpProc(a, config(instance(vip, priority=100, auth_type="PASS", auth_pass="wrong")))
+    ours = start_ours(a, vip, priority=100, extra=extra.replace("right", "wrong"))
     ours.wait_state("MASTER", timeout=6)
     assert ours.status()["instances"]["VI_1"]["counters"].get("rx_drop.auth_failed", 0) >= 2
 
@@ -174,13 +176,12 @@ def test_nopreempt_higher_priority_stays_backup(lab: Lab) -> None:
     b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100, version=3,
                                        advert_int=0.1), "-P")  # fmt: skip
     wait_for(lambda: has_vip(b, vip), 5, "keepalived master")
-    ours = VrrpProc(a, config(instance(vip, priority=200, version=3, advert_int=0.1,
-                                       nopreempt=True)))  # fmt: skip
+    ours = start_ours(a, vip, priority=200, version=3, advert_int=0.1, extra="    nopreempt")
     time.sleep(1.5)
     assert ours.states() == ["BACKUP"] and has_vip(b, vip) and not has_vip(a, vip)
     # and with preemption it takes over from the lower-priority keepalived
     ours.stop()
-    pre = VrrpProc(a, config(instance(vip, priority=200, version=3, advert_int=0.1)), tag="p")
+    pre = start_ours(a, vip, priority=200, version=3, advert_int=0.1)
     pre.wait_state("MASTER", timeout=3)
     wait_for(lambda: not has_vip(b, vip), 3, "keepalived steps down")
 
@@ -191,7 +192,7 @@ def test_equal_priority_higher_address_wins(lab: Lab) -> None:
     ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100, version=3,
                                             advert_int=0.1), "-P")  # fmt: skip
     wait_for(lambda: has_vip(b, vip), 5, "keepalived master")
-    ours = VrrpProc(a, config(instance(vip, priority=100, version=3, advert_int=0.1)))
+    ours = start_ours(a, vip, priority=100, version=3, advert_int=0.1)
     time.sleep(1.5)
     assert ours.states() == ["BACKUP"]
     assert ka_states(ka).count("MASTER") == 1
@@ -202,7 +203,7 @@ def test_link_cut_sends_us_to_fault_and_back(lab: Lab) -> None:
     vip = lab.vip(108)
     ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100, version=3,
                                             advert_int=0.1), "-P")  # fmt: skip
-    ours = VrrpProc(a, config(instance(vip, priority=200, version=3, advert_int=0.1)))
+    ours = start_ours(a, vip, priority=200, version=3, advert_int=0.1)
     ours.wait_state("MASTER", timeout=3)
     n = len(ours.states())
     a.cut_link()  # a's eth0 loses carrier: FAULT, VIP removed; keepalived times out

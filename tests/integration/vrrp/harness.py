@@ -48,6 +48,10 @@ class HarnessActor(VrrpActor):
     async def request(
         self, to: str, command: str, body: dict[str, Any], timeout: float = 2.0
     ) -> dict[str, Any]:
+        if command == "netlink.snapshot":
+            from pykeepalived.actors.vrrp.io import read_links
+
+            return await read_links()
         if command != "addresses.set":
             raise CommandError(f"harness: no {to} actor for {command}")
         if self.ipr is None:

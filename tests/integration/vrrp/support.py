@@ -8,9 +8,11 @@ import pickle
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from pykeepalived.conf.model import (
     AuthType,
@@ -162,3 +164,54 @@ def wait_for(pred: Callable[[], bool], timeout: float, what: str) -> float:
 
 def has_vip(host: Host, vip: str) -> bool:
     return any(a.split("/")[0] == vip for a in host.addresses())
+
+
+#: every DaemonProc not yet stopped (the ``stop_daemons`` fixture ends them)
+LIVE_DAEMONS: list[DaemonProc] = []
+
+
+class DaemonProc:
+    """The real daemon (``pykeepalived -P``) in ``host``, with VrrpProc's interface."""
+
+    def __init__(self, host: Host, conf_text: str, *args: str) -> None:
+        from tests.daemon import Daemon
+
+        self.host = host
+        self.daemon = Daemon(host, conf_text, "-P", *args)
+        LIVE_DAEMONS.append(self)
+        self.daemon.wait_event("vrrp.state", timeout=20)
+
+    def states(self) -> list[str]:
+        return [e.body["state"] for e in self.daemon.events("vrrp.state")]
+
+    def wait_state(self, state: str, timeout: float = 10.0, after: int = 0) -> dict[str, Any]:
+        self.daemon.events()
+        index = [i for i, e in enumerate(self.daemon.seen) if e.type == "vrrp.state"]
+        start = index[after] if after < len(index) else len(self.daemon.seen)
+        env = self.daemon.wait_event(
+            "vrrp.state", lambda e: e.body["state"] == state, timeout=timeout, after=start
+        )
+        return {"type": env.type, "ts": env.ts, "body": env.body}
+
+    def status(self) -> dict[str, Any]:
+        st: dict[str, Any] = self.daemon.status()["children"]["vrrp"]["status"]["state"]
+        return st
+
+    def vrrp_pid(self) -> int:
+        return self.daemon.child_pid("vrrp")
+
+    def stop(self) -> None:
+        if self in LIVE_DAEMONS:
+            LIVE_DAEMONS.remove(self)
+            self.daemon.stop()
+
+    def log(self) -> str:
+        return self.daemon.proc.output()
+
+
+@pytest.fixture
+def stop_daemons() -> Iterator[None]:
+    """Stop every DaemonProc a test started (before its lab goes away)."""
+    yield
+    while LIVE_DAEMONS:
+        LIVE_DAEMONS[-1].stop()
