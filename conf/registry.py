@@ -249,7 +249,8 @@ def walk(ctx: Ctx, nodes: list[Node], bdef: BlockDef, draft: Draft) -> None:
             if child is None:
                 continue
             walk(ctx, node.children, kw.block, child)  # type: ignore[arg-type]
-            ctx.stmt = head
+            ctx.stmt = node.close  # keepalived reports block-level problems at the '}'
+
             kw.close(ctx, child, draft)  # type: ignore[misc]
             continue
         # value block

@@ -85,7 +85,7 @@ def _interval(field: str) -> C.Handler:
 def _close_script(ctx: Ctx, d: Draft, root: Draft) -> None:
     name = d["name"]
     if "script" not in d:
-        ctx.error(f"No script set for vrrp_script {name} - removing", "missing", d["_stmt"])
+        ctx.error(f"No script set for vrrp_script {name} - removing", "missing")
         return
     s = d["script"]
     if "_user" in d:
@@ -133,7 +133,7 @@ def _init_file(ctx: Ctx, d: Draft, st: Stmt) -> None:
 def _close_track_file(ctx: Ctx, d: Draft, root: Draft) -> None:
     name = d["name"]
     if "file" not in d:
-        ctx.error(f"No file set for track_file {name} - removing", "missing", d["_stmt"])
+        ctx.error(f"No file set for track_file {name} - removing", "missing")
         return
     tf = TrackFile(
         name=name,

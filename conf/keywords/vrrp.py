@@ -858,12 +858,15 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
                     d.get("_track_lines", {}).get(("track_interface", t.name), d["_stmt"]),
                 )
                 missing_if = True
+        where = {
+            id(obj): est for key in ("_vips", "_evips", "_vroutes") for obj, est in d.get(key, ())
+        }
         for vip in (*inst.virtual_ipaddress, *inst.virtual_ipaddress_excluded):
             if vip.dev and ctx.interfaces is not None and vip.dev not in ctx.interfaces:
                 ctx.error(
-                    f"WARNING - interface {vip.dev} for ip address {vip.ip} doesn't exist",
+                    f"WARNING - interface {vip.dev} for ip address {vip.address} doesn't exist",
                     "interface",
-                    d["_stmt"],
+                    where.get(id(vip), d["_stmt"]),
                 )
                 missing_if = True
         for r in inst.virtual_routes:
@@ -872,7 +875,7 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
                     ctx.error(
                         f"WARNING - interface {dev} for VROUTE nexthop doesn't exist",
                         "interface",
-                        d["_stmt"],
+                        where.get(id(r), d["_stmt"]),
                     )
                     missing_if = True
             if not r.no_track and not r.dev and not any(nh.dev for nh in r.nexthops):
@@ -880,7 +883,7 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
                     f"Warning - cannot track route {route_dest(r)} with no interface "
                     "specified, not tracking",
                     "semantic",
-                    d["_stmt"],
+                    where.get(id(r), d["_stmt"]),
                 )
         key_if = inst.interface or inst.unicast_src_ip or ""
         key = (key_if, inst.virtual_router_id, inst.family)
