@@ -45,11 +45,10 @@ class Namespace:
         return frozenset(out.split())
 
     def keepalived_test(self, path: Path, *extra: str) -> tuple[int, str]:
+        argv = ["ip", "netns", "exec", self.name, lab_mod.KEEPALIVED, "-t", "-l", "-n"]
         proc = subprocess.run(
-            ["ip", "netns", "exec", self.name, lab_mod.KEEPALIVED, "-t", "-l", "-n", "-f", str(path),
-             *extra],
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+            [*argv, "-f", str(path), *extra], capture_output=True, text=True, timeout=30
+        )
         return proc.returncode, proc.stdout + proc.stderr
 
     def close(self) -> None:
@@ -112,6 +111,7 @@ def test_security_violation_exit_code_matches(
     conf = tmp_path / "k.conf"
     conf.write_text(
         "global_defs {\n script_user root\n}\nvrrp_instance VI_1 {\n interface eth0\n"
-        " virtual_router_id 5\n notify_master /bin/true\n foo\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n"
+        " virtual_router_id 5\n notify_master /bin/true\n foo\n"
+        " virtual_ipaddress {\n 10.0.0.1\n }\n}\n"
     )
     _compare(namespaces["eth"], conf, "pyk")
