@@ -20,6 +20,7 @@ still running is killed, FIFO scripts are stopped and FIFOs this actor created r
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
@@ -54,6 +55,7 @@ class NotifierActor(Actor):
         self.fifos = driver.FifoSet(self.log, self.counters)
         self.mailer = driver.Mailer(self.loop, self.log, self.counters)
         self._fifo_spec: dict[str, tuple[Any, ...]] = {}
+        self._umask_before: int | None = None
 
     # ---- lifecycle -------------------------------------------------------------------
     async def setup(self) -> None:
@@ -90,6 +92,8 @@ class NotifierActor(Actor):
         await self.mailer.drain(STOP_GRACE)
         self.mailer.cancel_all()
         self.fifos.close()
+        if self._umask_before is not None:
+            os.umask(self._umask_before)
 
     # ---- events ----------------------------------------------------------------------
     async def on_event(self, env: Envelope) -> None:
@@ -163,6 +167,10 @@ class NotifierActor(Actor):
         um = config.global_defs.umask
         mask = driver.DEFAULT_UMASK if um is None else um & 0o777
         self.runner.umask = self.fifos.umask = mask
+        # this process's files (FIFOs) and every script inherit it, as in keepalived
+        before = os.umask(mask)
+        if self._umask_before is None:
+            self._umask_before = before
 
     def _settings(self, config: m.Config) -> policy.Settings:
         return policy.settings_from_config(config, socket.gethostname(), self.script_timeout)

@@ -270,8 +270,7 @@ class ScriptRunner:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # own process group: a timeout kills its children too
             close_fds=True,
-            cwd="/",
-            umask=self.umask,
+            cwd="/",  # the process umask is keepalived's (set by the actor): vfork stays usable
             user=v.uid if change_ids else None,
             group=v.gid if change_ids else None,
             extra_groups=[v.gid] if change_ids else None,
@@ -442,7 +441,6 @@ class FifoSet:
                 start_new_session=True,
                 close_fds=True,
                 cwd="/",
-                umask=self.umask,
                 user=v.uid if change_ids else None,
                 group=v.gid if change_ids else None,
                 extra_groups=[v.gid] if change_ids else None,

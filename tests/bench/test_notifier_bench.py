@@ -17,6 +17,7 @@ import asyncio
 import os
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,15 @@ from tests.integration.notifier.helpers import (
 )
 
 pytestmark = [pytest.mark.bench]
+
+
+@pytest.fixture(autouse=True)
+def keep_umask() -> Iterator[None]:
+    """The notifier sets its process umask (keepalived's); give it back after each test."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
 
 
 def report(name: str, value: float, unit: str) -> None:

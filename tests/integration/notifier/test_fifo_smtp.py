@@ -283,3 +283,19 @@ def test_hanging_or_dead_mail_server_delays_nothing_and_is_reported(tmp_path: Pa
     assert marks["handled"] < 0.2, marks
     assert marks["script"] < 1.0, marks
     assert 0.9 <= marks["failed"] < 4.5, marks  # read timeout 1 s, then QUIT's 1 s
+
+
+def test_umask_is_keepalived_s_while_running_and_restored_at_stop(tmp_path: Path) -> None:
+    async def main() -> None:
+        before = os.umask(0o022)
+        os.umask(before)
+        actor = await make_actor(m.Config(global_defs=m.GlobalDefs(umask=0o077)))
+        current = os.umask(0o022)
+        os.umask(current)
+        assert current == 0o077
+        await actor.shutdown()
+        after = os.umask(0o022)
+        os.umask(after)
+        assert after == before
+
+    asyncio.run(main())
