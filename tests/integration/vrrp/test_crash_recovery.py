@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
 import pytest
 
-from tests.integration.vrrp.support import (
+from tests.integration.vrrp.support import (  # noqa: F401 - stop_daemons is a fixture
+    DaemonProc,
     VrrpProc,
     config,
     has_vip,
     instance,
     keepalived_conf,
+    stop_daemons,
     wait_for,
 )
 from tests.lab import Lab
@@ -72,3 +76,45 @@ def test_clean_stop_does_not_resume(lab: Lab) -> None:
     again = VrrpProc(a, cfg)
     first = again.wait_state("BACKUP", timeout=3, after=n)
     assert first["body"]["reason"] == "init"
+
+
+@pytest.mark.usefixtures("stop_daemons")
+def test_daemon_watchdog_restart_of_a_master_vrrp_actor_keeps_the_vip(lab: Lab) -> None:
+    """The whole daemon: kill -9 its vrrp child; the parent restarts it; no flap."""
+    a, b = lab["a"], lab["b"]
+    vip = lab.vip(112)
+    ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100), "-P")
+    ours = DaemonProc(a, keepalived_conf(f"{vip}/24", priority=200))
+    ours.wait_state("MASTER", timeout=8)
+    wait_for(lambda: has_vip(a, vip) and not has_vip(b, vip), 5, "settled: VIP on ours only")
+    ka_log_before = ka.output()
+    n = len(ours.states())
+    gaps: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if not has_vip(a, vip):
+                gaps.append("VIP missing on ours")
+            if has_vip(b, vip):
+                gaps.append("VIP on keepalived")
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        old = ours.vrrp_pid()
+        os.kill(old, signal.SIGKILL)
+        t0 = time.monotonic()
+        first = ours.wait_state("MASTER", timeout=6, after=n)
+        took = time.monotonic() - t0
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        watcher.join()
+    assert first["body"]["reason"] == "resume", first
+    restart = ours.daemon.wait_event("watchdog.restart", timeout=1)
+    assert restart.body["old_pid"] == old
+    assert took < 3.6, f"restart took {took:.2f}s: the peer would have taken over"
+    assert not gaps, gaps[:5]
+    assert ka.output()[len(ka_log_before) :].count("Entering MASTER STATE") == 0
