@@ -75,7 +75,9 @@ from pykeepalived.conf.model import IPAddress, Route, Rule
 if TYPE_CHECKING:
     from pykeepalived.conf.model import Config
 
-LEDGER_FILE = "netlink-owned.json"
+LEDGER_FILE = "netlink-owned.jsonl"
+#: the journal is rewritten once it has this many lines more than 4 per installed item
+COMPACT_MIN = 10_000
 ITEM_CLASSES: dict[str, type[Any]] = {"addresses": IPAddress, "routes": Route, "rules": Rule}
 INSTALL_ORDER = ("links", "addresses", "routes", "rules")
 REMOVE_ORDER = ("rules", "routes", "addresses", "links")
@@ -151,7 +153,8 @@ class Reflector:
         self._resync_task: asyncio.Task[Any] | None = None
         self._restore_keys: set[str] = set()
         self._restore_task: asyncio.Task[Any] | None = None
-        self._save_handle: asyncio.Handle | None = None
+        self._journal_fd: int | None = None
+        self._journal_lines = 0
         self._loop = asyncio.get_running_loop()
 
     # ------------------------------------------------------------------ life cycle
@@ -161,6 +164,7 @@ class Reflector:
         self.monitor.open()
         await self._dump_into_table()
         self._load_ledger()
+        self._save_now()  # start a fresh, compact journal
         await self._check_ledger()
         if static is not None:
             result = await self.apply_static(static)
@@ -185,6 +189,7 @@ class Reflector:
                     self.log.warning("on stop: %s", err)
                 self.ledger.forget(key)
         self._save_now()
+        self._close_journal()
         self.monitor.close()
         if self.kernel is not None:
             self.kernel.close()
@@ -193,9 +198,7 @@ class Reflector:
     def close(self) -> None:
         """Drop the sockets without touching the kernel (tests, crash simulation)."""
         self._stop_reading()
-        if self._save_handle is not None:
-            self._save_handle.cancel()
-            self._save_handle = None
+        self._close_journal()
         self.monitor.close()
         if self.kernel is not None:
             self.kernel.close()
@@ -540,7 +543,7 @@ class Reflector:
                 for key, obj, _ in parsed.get(kind, []):
                     entry = self.ledger.get(key)
                     if entry is not None and entry.owners - {owner}:
-                        entry.owners.discard(owner)  # still wanted by someone else
+                        self.ledger.release(owner, key)  # still wanted by someone else
                         applied += 1
                         continue
                     self.ledger.forget(key)
@@ -549,7 +552,7 @@ class Reflector:
                         errors.append(err)
                     else:
                         applied += 1
-        self._save_soon()
+        self._persist()
         return {"applied": applied, "errors": errors}
 
     async def _release_keys(self, owner: str, keys: list[str], errors: list[str]) -> int:
@@ -592,7 +595,7 @@ class Reflector:
             done = await self._release_keys(owner, [key], errors) if entry else 1
             if entry is None and self.table.ifindex(name) is not None:
                 errors.append(f"{name} was not created by pykeepalived: left in place")
-            self._save_soon()
+            self._persist()
             return {"applied": done, "errors": errors, "name": name, "ifindex": None}
         if not isinstance(interface, str) or not interface:
             raise CommandError("link.vmac needs the base interface")
@@ -615,7 +618,7 @@ class Reflector:
         err = await self._vmac_up(item)
         if err and (old is None or owner not in old.owners):
             self.ledger.release(owner, key)
-        self._save_soon()
+        self._persist()
         idx = self.table.ifindex(name) or await self._ifindex_fresh(name)
         return {
             "applied": 0 if err else 1,
@@ -756,33 +759,63 @@ class Reflector:
             )
             return
         try:
-            self.ledger = Ledger.loads(text)
+            self.ledger, skipped = Ledger.loads(text)
         except ValueError as exc:
             self.count("errors.ledger")
             self.log.error("ignoring unreadable %s: %s", self.ledger_path, exc)
             return
+        if skipped:
+            self.count("errors.ledger", skipped)
+            self.log.warning("%s: %d damaged lines skipped", self.ledger_path, skipped)
         self.log.info(
             "resuming with %d installed items from %s", len(self.ledger), self.ledger_path
         )
 
-    def _save_soon(self) -> None:
-        if self._save_handle is None:
-            self._save_handle = self._loop.call_soon(self._save_now)
-
-    def _save_now(self) -> None:
-        self._save_handle = None
+    def _persist(self) -> None:
+        """Append the ledger's new journal lines (cheap; done before a command's reply)."""
+        text = self.ledger.drain()
+        if not text:
+            return
+        if self._journal_lines > COMPACT_MIN + 4 * len(self.ledger):
+            self._save_now()
+            return
         try:
-            if not len(self.ledger):
-                with contextlib.suppress(FileNotFoundError):
-                    self.ledger_path.unlink()
-                return
-            self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.ledger_path.with_suffix(".tmp")
-            tmp.write_text(self.ledger.dumps())
-            os.replace(tmp, self.ledger_path)
+            if self._journal_fd is None:
+                self._compact()
+            else:
+                os.write(self._journal_fd, text.encode())
+                self._journal_lines += text.count("\n")
         except OSError as exc:
             self.count("errors.ledger")
             self.log.error("cannot write %s: %s", self.ledger_path, exc)
+
+    def _save_now(self) -> None:
+        """Rewrite the file compactly (or remove it when nothing is installed)."""
+        self.ledger.drain()
+        try:
+            self._compact()
+        except OSError as exc:
+            self.count("errors.ledger")
+            self.log.error("cannot write %s: %s", self.ledger_path, exc)
+
+    def _compact(self) -> None:
+        self._close_journal()
+        if not len(self.ledger):
+            with contextlib.suppress(FileNotFoundError):
+                self.ledger_path.unlink()
+            return
+        self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.ledger_path.with_suffix(".tmp")
+        text = self.ledger.dumps()
+        tmp.write_text(text)
+        os.replace(tmp, self.ledger_path)
+        self._journal_fd = os.open(self.ledger_path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self._journal_lines = text.count("\n")
+
+    def _close_journal(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
 
 
 def _describe(obj: Any) -> str:

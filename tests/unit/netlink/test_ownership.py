@@ -53,25 +53,55 @@ def test_dumps_loads_round_trip() -> None:
     led.claim("vrrp/VI_1", "addresses", "k", {"address": "10.0.0.1/32", "dev": "eth0"})
     led.claim(STATIC_OWNER, "addresses", "k", {"address": "10.0.0.1/32", "dev": "eth0"})
     led.claim("vrrp/VI_1", "links", "link vmac vrrp.1", {"name": "vrrp.1"})
-    back = Ledger.loads(led.dumps())
-    assert back.by_owner() == led.by_owner()
-    assert back.get("k") is not None and back.get("k").owners == {STATIC_OWNER, "vrrp/VI_1"}  # type: ignore[union-attr]
+    back, skipped = Ledger.loads(led.dumps())
+    assert skipped == 0 and back.by_owner() == led.by_owner()
+    entry = back.get("k")
+    assert entry is not None and entry.owners == {STATIC_OWNER, "vrrp/VI_1"}
+
+
+def test_journal_replays_changes_and_skips_a_torn_last_line() -> None:
+    led = Ledger()
+    text = led.dumps()
+    led.claim("vrrp/VI_1", "addresses", "a", {"address": "a"})
+    led.claim("vrrp/VI_1", "addresses", "b", {"address": "b"})
+    led.claim("vrrp/VI_2", "addresses", "b", {"address": "b"})
+    text += led.drain()
+    assert led.drain() == ""
+    led.release("vrrp/VI_1", "b")
+    led.forget("a")
+    text += led.drain()
+    text += '{"op":"claim","owner":"vrrp/VI_3","ki'  # a crash in the middle of a write
+    back, skipped = Ledger.loads(text)
+    assert skipped == 1
+    assert (
+        back.by_owner()
+        == led.by_owner()
+        == {"vrrp/VI_2": {"addresses": [{"address": "b"}], "routes": [], "rules": [], "links": []}}
+    )
+    assert back.journal == []
+
+
+def test_empty_ledger_file_is_just_the_version() -> None:
+    assert Ledger.loads(Ledger().dumps())[0].entries == {}
 
 
 @pytest.mark.parametrize(
     "text",
-    [
-        "{}",
-        json.dumps({"version": 99, "entries": []}),
-        json.dumps({"version": 1, "entries": ["x"]}),
-        json.dumps(
-            {"version": 1, "entries": [{"key": "k", "kind": "bad", "owners": [], "item": {}}]}
-        ),
-        json.dumps(
-            {"version": 1, "entries": [{"key": "k", "kind": "routes", "owners": [1], "item": {}}]}
-        ),
-    ],
+    ["", "{}", "not json\n", json.dumps({"version": 99}) + "\n"],
 )
-def test_bad_files_are_refused(text: str) -> None:
+def test_files_of_unknown_version_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         Ledger.loads(text)
+
+
+def test_bad_lines_are_skipped_and_counted() -> None:
+    lines = [
+        json.dumps({"version": 1}),
+        json.dumps(["x"]),
+        json.dumps({"op": "claim", "owner": "o", "kind": "bad", "key": "k", "item": {}}),
+        json.dumps({"op": "claim", "owner": 1, "kind": "routes", "key": "k", "item": {}}),
+        json.dumps({"op": "explode"}),
+        json.dumps({"op": "claim", "owner": "o", "kind": "routes", "key": "k", "item": {}}),
+    ]
+    led, skipped = Ledger.loads("\n".join(lines))
+    assert skipped == 4 and list(led.entries) == ["k"]
