@@ -313,7 +313,7 @@ def format_stats(status: dict[str, Any], now_text: str) -> str:
     lines = [f"------< pykeepalived statistics: {now_text} >------", ""]
     for inst in vrrp_instances(status):
         lines.append(f"VRRP Instance: {inst['instance']}")
-        stats = inst.get("stats")
+        stats = inst.get("stats", inst.get("counters"))
         if isinstance(stats, dict):
             for key in sorted(stats):
                 lines.append(f"  {key}: {stats[key]}")
@@ -359,9 +359,10 @@ def json_dump(status: dict[str, Any]) -> list[dict[str, Any]]:
             "effective_priority": inst.get("priority", inst.get("effective_priority")),
             "vips": [str(v) for v in vips] if isinstance(vips, list) else [],
             "last_transition": inst.get("last_transition"),
-            "pykeepalived": {k: v for k, v in inst.items() if k != "stats"},
+            "pykeepalived": {k: v for k, v in inst.items() if k not in ("stats", "counters")},
         }
-        stats = inst.get("stats") if isinstance(inst.get("stats"), dict) else {}
+        stats = inst.get("stats", inst.get("counters"))
+        stats = stats if isinstance(stats, dict) else {}
         out.append({"data": data, "stats": stats})
     return out
 
