@@ -8,7 +8,13 @@ probes are callback or task based and report back through :meth:`CheckRun.done`.
 Bus:
 
 * publishes ``check.result`` ``{virtual_server, protocol, real_server, checker, up, reason,
-  weight}`` once per check at start and on every change of verdict (or of weight);
+  weight}`` once per check at start and on every change of verdict (or of weight).
+  ``checker`` is the block keyword, with ``#n`` when a real server has several of one
+  kind; ``weight`` is null except for MISC_CHECK ``misc_dynamic`` (the new weight,
+  exit status - 2) and FILE_CHECK with a non-zero weight (the real server's configured
+  weight plus value x multiplier, never below 0). Start verdicts are paced
+  (``PUBLISH_BATCH`` per ``PUBLISH_PAUSE``) so ten thousand of them do not overflow
+  the bus;
 * subscribes to ``vrrp.state`` and ``netlink.addr`` only as *hints* for ``ha_suspend``:
   whether a virtual address is local is decided by trying to bind a socket to it, which
   also works when no vrrp or netlink actor runs in this process set (``-C``); the test is
@@ -71,6 +77,7 @@ from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf import model as m
 
 PUBLISH_BATCH = 500
+PUBLISH_PAUSE = 0.01
 HA_POLL_INTERVAL = 1.0
 
 
@@ -261,7 +268,7 @@ class CheckerActor(Actor):
                 if isinstance(cmd, Verdict):
                     self._publish(run, cmd.up, cmd.reason, cmd.weight, initial=True)
             if i % PUBLISH_BATCH == 0:
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(PUBLISH_PAUSE)
         now = self.loop.time()
         for run in runs:
             if run.fsm.next_at is not None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import os
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -269,3 +271,87 @@ def test_bad_checker_config_fails_each_attempt_with_the_reason() -> None:
     downs = {b["checker"]: b["reason"] for b in res if not b["up"]}
     assert "unsupported DNS query type 'WKS'" in downs["DNS_CHECK"]
     assert "no track_file 'nope'" in downs["FILE_CHECK"]
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_no_fd_or_task_leak_over_many_attempts_of_every_outcome() -> None:
+    """Successes, refusals, timeouts (a full backlog), HTTP hangs and resets, over and
+    over: once stopped, the process holds no more sockets than before."""
+
+    async def main() -> None:
+        ok_srv, ok_port = await listener()
+        hang = servers.HttpServer(mode="hang")
+        await hang.start()
+        reset = servers.HttpServer(mode="reset")
+        await reset.start()
+        lst = socket.socket()
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(0)
+        full_port = lst.getsockname()[1]
+        fillers = []
+        for _ in range(3):  # fill the accept queue: later SYNs are dropped
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(("127.0.0.1", full_port))
+            fillers.append(f)
+        await asyncio.sleep(0.1)
+        closed = servers.free_port()
+        baseline = _open_fds()
+        quick = {"delay_loop": 0.05, "connect_timeout": 0.15, "retry": 0, "warmup": 0.0}
+        url = (m.Url(path="/"),)
+        rss = [
+            m.RealServer(address="127.0.0.1", port=ok_port, checkers=(m.TcpCheck(**quick),)),
+            m.RealServer(address="127.0.0.2", port=closed, checkers=(m.TcpCheck(**quick),)),
+            m.RealServer(address="127.0.0.1", port=full_port, checkers=(m.TcpCheck(**quick),)),
+            m.RealServer(address="127.0.0.1", port=hang.port,
+                         checkers=(m.HttpGetCheck(urls=url, **quick),)),
+            m.RealServer(address="127.0.0.1", port=reset.port,
+                         checkers=(m.HttpGetCheck(urls=url, **quick),)),
+        ]  # fmt: skip
+        actor, bus = await make_actor(vs_config(*rss))
+        await asyncio.sleep(1.5)
+        await actor.shutdown()
+        await asyncio.sleep(0.1)
+        assert actor.attempts > 40
+        latest = {b["real_server"]: b for b in bus.results()}
+        assert latest[f"127.0.0.1:{ok_port}"]["up"] is True
+        assert "timed out" in latest[f"127.0.0.1:{full_port}"]["reason"]
+        assert "timed out" in latest[f"127.0.0.1:{hang.port}"]["reason"]
+        assert "reset" in latest[f"127.0.0.1:{reset.port}"]["reason"]
+        leaked = _open_fds() - baseline
+        for s in fillers:
+            s.close()
+        lst.close()
+        await hang.close()
+        await reset.close()
+        ok_srv.close()
+        # the loop's own epoll mux may stay open: at most one fd more than before
+        assert leaked <= 1, leaked
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert not [t for t in others if "attempt" in repr(t.get_coro())], others
+
+    run(main())
+
+
+def test_ipv6_real_servers() -> None:
+    async def main() -> None:
+        srv = await asyncio.start_server(lambda r, w: w.close(), "::1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        closed = servers.free_port()
+        vs = m.VirtualServer(address="::1", port=80, real_servers=(
+            m.RealServer(address="::1", port=port, checkers=(tcp(),)),
+            m.RealServer(address="::1", port=closed, checkers=(tcp(),)),
+        ))  # fmt: skip
+        actor, bus = await make_actor(m.Config(virtual_servers=(vs,)))
+        await wait_for(lambda: len(bus.results()) >= 3)
+        latest = {b["real_server"]: b for b in bus.results()}
+        assert latest[f"[::1]:{port}"]["up"] is True
+        assert latest[f"[::1]:{closed}"]["up"] is False
+        assert latest[f"[::1]:{closed}"]["virtual_server"] == "[::1]:80"
+        await actor.shutdown()
+        srv.close()
+
+    run(main())
