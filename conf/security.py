@@ -83,23 +83,55 @@ def insecure(path: str) -> bool:
     return False
 
 
-def _walk_scripts(
-    obj: Any, trail: tuple[str, ...]
-) -> list[tuple[tuple[str, ...], NotifyScript, Any]]:
-    out: list[tuple[tuple[str, ...], NotifyScript, Any]] = []
-    if isinstance(obj, NotifyScript):
-        return [(trail, obj, None)]
-    if is_dataclass(obj) and not isinstance(obj, type):
-        for f in fields(obj):
-            v = getattr(obj, f.name)
-            if isinstance(v, NotifyScript):
-                out.append(((*trail, f.name), v, obj))
-            elif is_dataclass(v) or isinstance(v, tuple):
-                out.extend(_walk_scripts(v, (*trail, f.name)))
-    elif isinstance(obj, tuple):
-        for i, v in enumerate(obj):
-            out.extend(_walk_scripts(v, (*trail, str(i))))
+def _scripts(config: Config) -> list[tuple[str, NotifyScript, Any]]:
+    """Every script of the configuration: (side, script, the object that holds it).
+
+    Explicit rather than a generic walk over the model: a large configuration has
+    hundreds of thousands of model objects and only a handful of script fields.
+    """
+    out: list[tuple[str, NotifyScript, Any]] = []
+    gd = config.global_defs
+    for name in _GLOBAL_SCRIPTS:
+        s = getattr(gd, name)
+        if s is not None:
+            out.append(("vrrp", s, gd))
+    for vs in config.vrrp_scripts:
+        out.append(("vrrp", vs.script, vs))
+    for holder in (*config.vrrp_instances, *config.vrrp_sync_groups):
+        for name in _VRRP_NOTIFY:
+            s = getattr(holder, name, None)
+            if s is not None:
+                out.append(("vrrp", s, holder))
+    for v in config.virtual_servers:
+        for s in (v.quorum_up, v.quorum_down):
+            if s is not None:
+                out.append(("checker", s, v))
+        for rs in v.real_servers:
+            for s in (rs.notify_up, rs.notify_down):
+                if s is not None:
+                    out.append(("checker", s, rs))
+            for c in rs.checkers:
+                if isinstance(c, MiscCheck) and c.misc_path is not None:
+                    out.append(("checker", c.misc_path, c))
     return out
+
+
+_GLOBAL_SCRIPTS = (
+    "startup_script",
+    "shutdown_script",
+    "notify_fifo_script",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo_script",
+)
+_VRRP_NOTIFY = (
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify",
+    "notify_deleted_script",
+    "notify_master_rx_lower_pri",
+)
 
 
 def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagnostic]]:
@@ -114,11 +146,11 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
     ks_exists = _uid_of("keepalived_script") not in (None, -1)
     if default_user is None and ks_exists:
         default_user = "keepalived_script"
-    found = _walk_scripts(config, ())
+    found = _scripts(config)
     violation: set[str] = set()
     unsafe: set[int] = set()
     reported_default = False
-    for trail, script, owner in found:
+    for side, script, owner in found:
         file = getattr(owner, "file", "") or ""
         line = getattr(owner, "line", 0) or 0
         user = script.user or default_user
@@ -159,7 +191,6 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
             continue
         if uid != 0:
             continue
-        side = "checker" if trail and trail[0] == "virtual_servers" else "vrrp"
         if not gd.enable_script_security:
             if side == "checker" or vrrp_side:
                 violation.add(side)

@@ -99,11 +99,24 @@ def boolean(ctx: Ctx, words: list[str], idx: int = 1, default: bool = True) -> b
     return None
 
 
+def _quad(w: str) -> bool:
+    """Fast check for a canonical dotted-quad IPv4 address (the common case)."""
+    parts = w.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p.isdigit() or len(p) > 3 or (len(p) > 1 and p[0] == "0") or int(p) > 255:
+            return False
+    return True
+
+
 def ip_address(ctx: Ctx, word: str | None, what: str = "IP address") -> str | None:
     """A numeric IPv4/IPv6 address (anything after ``/`` or ``-`` ignored, as keepalived)."""
     if word is None:
         ctx.error(f"{what} missing", "missing-parameter")
         return None
+    if word.isascii() and _quad(word):
+        return word
     w = word.split("/", 1)[0]
     if ":" not in w:
         w = w.split("-", 1)[0]
@@ -123,6 +136,11 @@ def prefix(
 ) -> tuple[str, Family] | None:
     """``IP[/LEN]`` → (``"ip/len"``, family); default length 32 / 128."""
     addr, _, plen = word.partition("/")
+    if addr.isascii() and _quad(addr):
+        if not plen:
+            return f"{addr}/32", Family.INET
+        if plen.isdigit() and int(plen) <= 32:
+            return f"{addr}/{int(plen)}", Family.INET
     try:
         ip = ipaddress.ip_address(addr)
     except ValueError:
