@@ -9,14 +9,20 @@ The only module of the actor (with ``actor.py``) that imports pyroute2.
   overflow: when the kernel could not queue a notification, ``recv`` fails with ENOBUFS,
   :meth:`Monitor.read` raises :class:`Overflow`, and the reflector reopens the socket and
   resynchronises from a dump (the only correct recovery: the lost messages are gone).
-* :class:`Kernel` wraps one ``AsyncIPRoute`` for requests and dumps, and writes the few
-  per-interface sysctls a VMAC needs under ``/proc/sys/net`` (of the namespace the
+  Notifications are decoded by the pure ``wire.decode`` (a few attributes, fast), not by
+  pyroute2's generic marshal.
+* :class:`AddrSocket` sends the address requests VRRP failover waits on, encoded by
+  ``wire.encode_addr``, and matches the kernel's acks by sequence number.
+* :class:`Kernel` wraps one ``AsyncIPRoute`` for the other requests and dumps, and writes
+  the few per-interface sysctls a VMAC needs under ``/proc/sys/net`` (of the namespace the
   process runs in).
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import itertools
 import os
 import socket
 from collections.abc import Iterable
@@ -33,9 +39,10 @@ from pyroute2.netlink.rtnl import (
     RTMGRP_IPV6_RULE,
     RTMGRP_LINK,
 )
-from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
-__all__ = ["GROUPS", "Kernel", "Monitor", "NetlinkError", "Overflow"]
+from pykeepalived.actors.netlink import wire
+
+__all__ = ["GROUPS", "AddrSocket", "Kernel", "Monitor", "NetlinkError", "Overflow"]
 
 GROUPS = (
     RTMGRP_LINK
@@ -64,7 +71,6 @@ class Monitor:
         self.rcvbuf = rcvbuf
         self.force = force
         self.sock: socket.socket | None = None
-        self._marshal = MarshalRtnl()
 
     def open(self) -> int:
         sock = socket.socket(
@@ -101,7 +107,7 @@ class Monitor:
                 raise
             if not data:
                 break
-            out.extend(self._marshal.parse(data))
+            out.extend(wire.decode(data))
         return out
 
     def close(self) -> None:
@@ -110,13 +116,65 @@ class Monitor:
             self.sock = None
 
 
+class AddrSocket:
+    """RTM_NEWADDR / RTM_DELADDR requests on a plain socket, acks read from the loop."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(
+            socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE
+        )
+        self.sock.bind((0, 0))
+        self.sock.setblocking(False)
+        self._seq = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[int]] = {}
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.sock.fileno(), self._on_readable)
+
+    def _on_readable(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(1 << 16)
+            except BlockingIOError:
+                return
+            except OSError as exc:  # nothing is lost that a retry would not redo
+                for fut in self._pending.values():
+                    if not fut.done():
+                        fut.set_exception(exc)
+                return
+            for msg in wire.decode(data):
+                if msg["event"] != "NLMSG_ERROR":
+                    continue
+                fut = self._pending.pop(msg["seq"], None)
+                if fut is not None and not fut.done():
+                    fut.set_result(int(msg["error"]))
+
+    async def request(self, mtype: int, req: dict[str, Any]) -> None:
+        """Send one request and wait for its ack; NetlinkError on a kernel error."""
+        seq = next(self._seq) & 0xFFFFFFFF or next(self._seq)
+        fut: asyncio.Future[int] = self._loop.create_future()
+        self._pending[seq] = fut
+        try:
+            self.sock.send(wire.encode_addr(mtype, seq, req))
+            code = await fut
+        finally:
+            self._pending.pop(seq, None)
+        if code:
+            raise NetlinkError(code, os.strerror(code))
+
+    def close(self) -> None:
+        self._loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+
+
 class Kernel:
     """Requests and dumps through one pyroute2 ``AsyncIPRoute`` (created in the loop)."""
 
     def __init__(self) -> None:
         self.ipr = AsyncIPRoute()
+        self.addr_sock = AddrSocket()
 
     def close(self) -> None:
+        self.addr_sock.close()
         self.ipr.close()
 
     async def _collect(self, gen: Any) -> list[Any]:
@@ -141,7 +199,10 @@ class Kernel:
         return out
 
     async def addr(self, command: str, req: dict[str, Any]) -> None:
-        await self.ipr.addr(command, **req)
+        """``add`` or ``del`` one address (``requests.address_request`` form)."""
+        await self.addr_sock.request(
+            wire.RTM_NEWADDR if command == "add" else wire.RTM_DELADDR, req
+        )
 
     async def route(self, command: str, req: dict[str, Any]) -> None:
         await self.ipr.route(command, **req)
