@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import random
 import re
 import resource
@@ -65,7 +66,7 @@ from pykeepalived.actors.checker.probes_net import (
     UdpProbe,
     sockaddr,
 )
-from pykeepalived.actors.checker.probes_proc import FileProbe, MiscProbe
+from pykeepalived.actors.checker.probes_proc import FileProbe, FileWatch, MiscProbe
 from pykeepalived.actors.checker.probes_stream import (
     HttpProbe,
     PlainHttpProbe,
@@ -189,6 +190,8 @@ class CheckerActor(Actor):
         self.ha_addresses: dict[str, bool] = {}  # VS address -> local?
         self._ha_timer: asyncio.TimerHandle | None = None
         self._rand = random.Random()
+        self.file_watch: FileWatch | None = None
+        self.file_runs: dict[str, list[CheckRun]] = {}  # tracked file -> its FILE_CHECKs
         self.fd_limit = 0
         self.attempts = 0  # plain ints on the hot path; copied into counters by status()
         self.failed_attempts = 0
@@ -205,6 +208,7 @@ class CheckerActor(Actor):
         await self._start_runs(
             [CheckRun(self, s, self.probe_factory(s, self.config)) for s in p.checks.values()]
         )
+        self._refresh_file_watch(self.config)
         self.log.info(
             "checker started: %d checks on %d virtual servers",
             len(self.runs),
@@ -214,6 +218,8 @@ class CheckerActor(Actor):
     async def shutdown(self) -> None:
         if self._ha_timer is not None:
             self._ha_timer.cancel()
+        if self.file_watch is not None:
+            self.file_watch.close()
         omega = {vs.key for vs in self.config.virtual_servers if vs.omega}
         for run in self.runs.values():
             run.stop()
@@ -247,6 +253,7 @@ class CheckerActor(Actor):
         self._refresh_ha_addresses(p.checks.values())
         added = [p.checks[key] for key in d.added]
         await self._start_runs([CheckRun(self, s, self.probe_factory(s, new)) for s in added])
+        self._refresh_file_watch(new)
         self.count("reloads")
         self.log.info(
             "reload: %d checks kept, %d changed, %d added, %d removed",
@@ -448,6 +455,35 @@ class CheckerActor(Actor):
             self.count("checks.config_errors")
             self.log.error("SSL block: %s; using a default context", exc)
             return tls_context()
+
+    # ---- FILE_CHECK: inotify ------------------------------------------------------------
+    def _refresh_file_watch(self, config: m.Config) -> None:
+        files = {t.name: t.file for t in config.track_files}
+        self.file_runs = {}
+        for run in self.runs.values():
+            if isinstance(run.spec.checker, m.FileCheck):
+                path = files.get(run.spec.checker.track_file)
+                if path:
+                    self.file_runs.setdefault(os.path.abspath(path), []).append(run)
+        if not self.file_runs:
+            return
+        try:
+            if self.file_watch is None:
+                self.file_watch = FileWatch(self.loop, self._file_changed)
+            for path in self.file_runs:
+                self.file_watch.watch(path)
+        except OSError as exc:
+            self.count("file_watch.errors")
+            self.log.warning("FILE_CHECK: %s; files are read every delay_loop only", exc)
+
+    def _file_changed(self, path: str) -> None:
+        now = self.loop.time()
+        runs = self.file_runs.get(path, [])
+        if path.endswith("/"):  # the event queue overflowed: re-read everything there
+            runs = [r for p, rs in self.file_runs.items() if p.startswith(path) for r in rs]
+        for run in runs:
+            if run.active and not run.fsm.attempting and not run.fsm.suspended:
+                self._arm(run, now)
 
     # ---- ha_suspend ----------------------------------------------------------------------
     def _is_suspended(self, spec: CheckSpec) -> bool:

@@ -10,16 +10,22 @@ is reaped when it goes. Exit codes: 0 up; with ``misc_dynamic`` 1 is down and 2.
 up with weight ``status - 2``; without it any non-zero status is down.
 
 FILE_CHECK reads the tracked file (a few bytes) at each attempt and applies
-:func:`pykeepalived.actors.checker.wire.file_verdict`.
+:func:`pykeepalived.actors.checker.wire.file_verdict`. Like keepalived, which watches
+tracked files with inotify, a :class:`FileWatch` on the files' directories makes the
+shell run the attempt as soon as a file is written, renamed into place or removed; the
+``delay_loop`` attempts remain as a safety net.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import pwd
 import signal
+import struct
 import subprocess
+from collections.abc import Callable
 
 from pykeepalived.actors.checker import wire
 from pykeepalived.actors.checker.fsm import Outcome
@@ -202,3 +208,62 @@ class FileProbe:
     def cancel(self) -> None:
         if self.handle is not None:
             self.handle.cancel()
+
+
+IN_CLOSE_WRITE = 0x008
+IN_MOVED_TO = 0x080
+IN_CREATE = 0x100
+IN_DELETE = 0x200
+IN_Q_OVERFLOW = 0x4000
+_EVENT = struct.Struct("iIII")
+
+
+class FileWatch:
+    """inotify on the directories of tracked files; ``on_change(path)`` for each event."""
+
+    MASK = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_change: Callable[[str], None]) -> None:
+        self.loop = loop
+        self.on_change = on_change
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        self.fd: int = fd
+        self.dirs: dict[int, str] = {}
+        loop.add_reader(fd, self._read)
+
+    def watch(self, path: str) -> None:
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory in self.dirs.values():
+            return
+        wd = self._libc.inotify_add_watch(self.fd, directory.encode(), self.MASK)
+        if wd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"cannot watch {directory}: {os.strerror(err)}")
+        self.dirs[wd] = directory
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return
+        pos = 0
+        while pos + _EVENT.size <= len(data):
+            wd, mask, _cookie, length = _EVENT.unpack_from(data, pos)
+            name = data[pos + _EVENT.size : pos + _EVENT.size + length].rstrip(b"\0")
+            pos += _EVENT.size + length
+            directory = self.dirs.get(wd)
+            if mask & IN_Q_OVERFLOW:
+                for d in self.dirs.values():
+                    self.on_change(d + "/")
+            elif directory is not None and name:
+                self.on_change(os.path.join(directory, os.fsdecode(name)))
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            self.loop.remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = -1

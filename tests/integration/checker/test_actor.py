@@ -10,6 +10,7 @@ import itertools
 import os
 import socket
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from pykeepalived.actors.base import Options
@@ -355,3 +356,32 @@ def test_ipv6_real_servers() -> None:
         srv.close()
 
     run(main())
+
+
+def test_file_check_reacts_to_writes_at_once(tmp_path: Path) -> None:
+    """delay_loop is 30 s: every verdict after the first comes from inotify."""
+    state = tmp_path / "rs.state"
+    state.write_text("0\n")
+
+    async def main() -> list[tuple[bool, Any]]:
+        chk = m.FileCheck(track_file="switch", weight=0, delay_loop=30.0, warmup=0.0)
+        rs = m.RealServer(address="127.0.0.1", port=80, checkers=(chk,))
+        vs = m.VirtualServer(address="127.0.0.1", port=80, real_servers=(rs,))
+        cfg = m.Config(virtual_servers=(vs,),
+                       track_files=(m.TrackFile(name="switch", file=str(state)),))  # fmt: skip
+        actor, bus = await make_actor(cfg)
+        await asyncio.sleep(0.2)
+        state.write_text("1\n")  # close_write
+        await wait_for(lambda: len(bus.results()) == 2, timeout=2)
+        tmp = tmp_path / "rs.tmp"
+        tmp.write_text("0\n")
+        tmp.rename(state)  # moved into place
+        await wait_for(lambda: len(bus.results()) == 3, timeout=2)
+        state.unlink()
+        await wait_for(lambda: len(bus.results()) == 4, timeout=2)
+        await actor.shutdown()
+        return [(b["up"], b["reason"]) for b in bus.results()]
+
+    res = run(main())
+    assert [up for up, _ in res] == [True, False, True, False]
+    assert "holds 1" in res[1][1] and "cannot read" in res[3][1]
