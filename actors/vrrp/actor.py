@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from pykeepalived.actors.base import Actor, CommandError
-from pykeepalived.actors.vrrp import arp, fsm
+from pykeepalived.actors.vrrp import arp, fsm, track
 from pykeepalived.actors.vrrp import auth as ah_auth
 from pykeepalived.actors.vrrp import packet as P
 from pykeepalived.actors.vrrp.io import LinkSender, VrrpSocket, read_links
@@ -52,6 +52,7 @@ from pykeepalived.conf.model import Config, VrrpInstance
 STATE_FILE = "vrrp-state.json"
 GC_THRESHOLD = (20_000, 20, 50)
 DEFAULT_NICE = -10
+FILE_POLL = 0.5  # seconds between reads of tracked files
 SNAPSHOT_WAIT = 2.0  # seconds to wait for the netlink actor's table at start
 LOG_EVERY = 10.0  # seconds between repeated logs of the same receive error
 
@@ -188,10 +189,16 @@ class VrrpActor(Actor):
         self.garp_latency: collections.deque[float] = collections.deque(maxlen=1024)
         self._state_path = Path(self.options.runtime_dir) / STATE_FILE
         self._state_dirty = False
+        self.scripts: dict[str, track.ScriptState] = {}
+        self.files: dict[str, int] = {}
+        self.tracker_tasks: dict[str, asyncio.Task[None]] = {}
         self._scheduling()
         previous = self._read_state_file()
         await self._load_links()
         gc.set_threshold(*GC_THRESHOLD)
+        for inst in self.config.vrrp_instances:
+            self.runners[inst.name] = Runner(self, inst)
+        self._start_trackers()
         for inst in self.config.vrrp_instances:
             self._start_instance(inst, previous)
         self._write_state_file(clean=False)
@@ -215,6 +222,8 @@ class VrrpActor(Actor):
             self.count("errors.scheduling")
 
     async def shutdown(self) -> None:
+        for task in self.tracker_tasks.values():
+            task.cancel()
         now = self.loop.time()
         for runner in list(self.runners.values()):
             self._stop_runner(runner, now)
@@ -240,9 +249,19 @@ class VrrpActor(Actor):
                 self._detach(runner)
                 del self.runners[name]
         self.config = new
-        for name, inst in wanted.items():
-            if name not in self.runners:
-                self._start_instance(inst, {})
+        for task in self.tracker_tasks.values():
+            task.cancel()
+        self.tracker_tasks.clear()
+        fresh = [inst for name, inst in wanted.items() if name not in self.runners]
+        for inst in fresh:
+            self.runners[inst.name] = Runner(self, inst)
+        kept = {ref.name for r in self.runners.values() for ref in r.inst.track_script}
+        self.scripts = {k: v for k, v in self.scripts.items() if k in kept}
+        for name in list(self.scripts):
+            self.tracker_tasks[name] = self.spawn(self._script_loop(name), f"script-{name}")
+        self._start_trackers()
+        for inst in fresh:
+            self._start_instance(inst, {})
 
     def status(self) -> dict[str, Any]:
         late = sorted(self.lateness)
@@ -254,6 +273,8 @@ class VrrpActor(Actor):
                 "p99": late[int(len(late) * 0.99)] if late else None,
                 "max": self.late_max,
             },
+            "scripts": {name: ("good" if st.good else "bad") for name, st in self.scripts.items()},
+            "track_files": dict(self.files),
             "vip_latency_p99": _p99(self.vip_latency),
             "garp_latency_p99": _p99(self.garp_latency),
         }
@@ -357,8 +378,9 @@ class VrrpActor(Actor):
 
     # ---- instances -----------------------------------------------------------------------
     def _start_instance(self, inst: VrrpInstance, previous: dict[str, Any]) -> None:
-        runner = Runner(self, inst)
-        self.runners[inst.name] = runner
+        runner = self.runners.get(inst.name)
+        if runner is None or runner.inst is not inst:
+            runner = self.runners[inst.name] = Runner(self, inst)
         runner.src = self._source_for(runner)
         runner.fsm.address = runner.src
         self._open_sockets(runner)
@@ -438,35 +460,129 @@ class VrrpActor(Actor):
         self._run(runner, runner.fsm.stop(now))
 
     def _evaluate_tracking(self, runner: Runner, started: bool = True) -> None:
-        """Interface state and track_interface → fault or priority (keepalived's rules)."""
+        """Interface, track_interface, track_script, track_file → FAULT or priority."""
         now = self.loop.time()
         link = self.links.get(runner.ifname)
-        own_down = link is None or not (link.up and link.running)
-        cmds: list[fsm.Command] = []
-        reason = f"{runner.ifname} down"
-        if started:
-            cmds += runner.fsm.set_fault(now, reason, own_down)
-        elif own_down:
-            runner.fsm.fault_reasons.add(reason)
-        weight_sum = 0
+        faults: dict[str, bool] = {
+            f"{runner.ifname} down": link is None or not (link.up and link.running)
+        }
+        effects: list[track.Effect] = []
         for ref in runner.inst.track_interface:
             tl = self.links.get(ref.name)
-            down = tl is None or not (tl.up and tl.running)
-            if ref.weight:
-                if down != ref.reverse:
-                    weight_sum += ref.weight if ref.weight < 0 else 0
-                elif ref.weight > 0:
-                    weight_sum += ref.weight
+            up = tl is not None and tl.up and tl.running
+            eff = track.interface_effect(up, ref.weight or 0, ref.reverse)
+            faults[f"tracked {ref.name} down"] = eff.fault
+            effects.append(eff)
+        for ref in runner.inst.track_script:
+            script = self.config.vrrp_script(ref.name)
+            sstate = self.scripts.get(ref.name)
+            if script is None or sstate is None:
                 continue
-            treason = f"tracked {ref.name} down"
+            weight = script.weight if ref.weight is None else ref.weight
+            eff = track.script_effect(sstate.good, weight, ref.reverse or script.reverse)
+            faults[f"script {ref.name} failed"] = eff.fault
+            effects.append(eff)
+        for ref in runner.inst.track_file:
+            tf = next((f for f in self.config.track_files if f.name == ref.name), None)
+            if tf is None:
+                continue
+            weight = tf.weight if ref.weight is None else ref.weight
+            eff = track.file_effect(self.files.get(ref.name, 0), weight, ref.reverse or tf.reverse)
+            faults[f"track_file {ref.name}"] = eff.fault
+            effects.append(eff)
+        cmds: list[fsm.Command] = []
+        for reason, bad in faults.items():
             if started:
-                cmds += runner.fsm.set_fault(now, treason, down != ref.reverse)
-            elif down != ref.reverse:
-                runner.fsm.fault_reasons.add(treason)
+                cmds += runner.fsm.set_fault(now, reason, bad)
+            elif bad:
+                runner.fsm.fault_reasons.add(reason)
+        prio, _ = track.effective_priority(runner.params.priority, effects)
         if runner.params.priority != fsm.PRIO_OWNER:
-            cmds += runner.fsm.set_priority(now, runner.params.priority + weight_sum)
+            cmds += runner.fsm.set_priority(now, prio)
         if cmds:
             self._run(runner, cmds)
+
+    # ---- vrrp_script and track_file ------------------------------------------------------
+    def _start_trackers(self) -> None:
+        """Run every vrrp_script an instance tracks; poll every tracked file."""
+        wanted = {ref.name for r in self.runners.values() for ref in r.inst.track_script}
+        for name in wanted - set(self.scripts):
+            script = self.config.vrrp_script(name)
+            if script is None:
+                self.log.warning("track_script %s: no such vrrp_script", name)
+                continue
+            self.scripts[name] = track.ScriptState.initial(
+                script.rise, script.fall, script.init_fail
+            )
+            self.tracker_tasks[name] = self.spawn(self._script_loop(name), f"script-{name}")
+        files = {ref.name for r in self.runners.values() for ref in r.inst.track_file}
+        for tf in self.config.track_files:
+            if tf.name in files:
+                if tf.init_file and (tf.init_overwrite or not os.path.exists(tf.file)):
+                    with contextlib.suppress(OSError):
+                        Path(tf.file).write_text(f"{tf.init_value}\n")
+                self.files[tf.name] = self._read_track_file(tf.file)
+        if files and "__files__" not in self.tracker_tasks:
+            self.tracker_tasks["__files__"] = self.spawn(self._file_loop(), "track-files")
+
+    def _read_track_file(self, path: str) -> int:
+        try:
+            return track.parse_track_file(Path(path).read_text()[:64])
+        except OSError:
+            return 0
+
+    def _retrack(self, kind: str, name: str) -> None:
+        for runner in self.runners.values():
+            refs = runner.inst.track_script if kind == "script" else runner.inst.track_file
+            if any(ref.name == name for ref in refs):
+                self._evaluate_tracking(runner)
+
+    async def _script_loop(self, name: str) -> None:
+        while True:
+            script = self.config.vrrp_script(name)
+            if script is None:
+                return
+            started = self.loop.time()
+            ok = await self._run_script(script.script.argv, script.timeout or script.interval)
+            state = self.scripts[name]
+            if state.result(ok):
+                self.log.info("VRRP_Script(%s) %s", name, "succeeded" if ok else "failed")
+                self.count(f"scripts.{'up' if ok else 'down'}")
+                self._retrack("script", name)
+            await asyncio.sleep(max(0.0, script.interval - (self.loop.time() - started)))
+
+    async def _run_script(self, argv: tuple[str, ...], timeout: float) -> bool:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            self.count("scripts.exec_error")
+            self.log.warning("cannot run %s: %s", argv[0] if argv else "?", exc)
+            return False
+        try:
+            return await asyncio.wait_for(proc.wait(), timeout) == 0
+        except TimeoutError:
+            self.count("scripts.timeout")
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            return False
+
+    async def _file_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FILE_POLL)
+            for tf in self.config.track_files:
+                if tf.name not in self.files:
+                    continue
+                value = self._read_track_file(tf.file)
+                if value != self.files[tf.name]:
+                    self.files[tf.name] = value
+                    self.log.info("track_file %s is now %d", tf.name, value)
+                    self._retrack("file", tf.name)
 
     # ---- carrying out commands -----------------------------------------------------------
     def _run(self, runner: Runner, cmds: Iterable[fsm.Command]) -> None:
