@@ -327,7 +327,7 @@ class CheckerActor(Actor):
     def _publish(
         self, run: CheckRun, up: bool, reason: str, weight: int | None, initial: bool = False
     ) -> None:
-        body = dict(run.body_base)
+        body: dict[str, Any] = dict(run.body_base)
         body["up"] = up
         body["reason"] = reason
         body["weight"] = weight
