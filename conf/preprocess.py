@@ -48,7 +48,7 @@ MAX_INCLUDE_DEPTH = 32
 MAX_EXPANSION_LINES = 2_000_000
 MAX_SUBSTITUTIONS = 10_000
 
-_SPECIAL_NO_BRACES = frozenset('$@~"#!\\')
+_SPECIAL_FAST = frozenset('$@~"#!\\\0')
 _INCLUDE_WORDS = {
     "include": "",
     "includer": "r",
@@ -218,51 +218,52 @@ class Preprocessor:
 
     def _read_physical(self, lines: list[str], name: str, base_dir: str) -> None:
         out = self.out
-        special = _SPECIAL_NO_BRACES
+        append = out.append
+        special = _SPECIAL_FAST
+        make = Stmt
         lineno = 0
         for raw in lines:
             lineno += 1
-            if not raw:
+            text = raw.strip()
+            if not text:
+                continue
+            if self._multi is None and len(raw) < 250 and special.isdisjoint(text):
+                # fast path: no comment, quote, substitution, conditional or generator
+                last = text[-1]
+                if last == "{":
+                    if text.count("{") == 1 and "}" not in text and text[:7] != "include":
+                        words = text[:-1].split()
+                        self._brace_depth += 1
+                        if words:
+                            append(make(OPEN, words, text[:-1].rstrip(), name, lineno))
+                        elif out and out[-1].type is STMT:
+                            out[-1].type = OPEN
+                        else:
+                            append(make(LBRACE, [], "{", name, lineno))
+                        continue
+                elif text == "}":
+                    if self._brace_depth:
+                        self._brace_depth -= 1
+                        append(make(RBRACE, [], "}", name, lineno))
+                        continue
+                elif "{" not in text and "}" not in text:
+                    words = text.split()
+                    if words[0] in _INCLUDE_WORDS:
+                        self._cur_line = lineno
+                        self._include(text, base_dir)
+                        continue
+                    append(make(STMT, words, text, name, lineno))
+                    continue
+                self._emit_braced(raw, name, lineno)
                 continue
             self._cur_line = lineno
-            if raw[-1] == "\r":
+            if raw[-1] in "\r\n":
                 raw = raw.rstrip("\r\n")
             if len(raw) > 250 and len(raw.encode("utf-8", errors="surrogateescape")) >= MAXBUF - 1:
                 self.error("Configuration line too long - ignoring", "invalid-value")
                 continue
             if "\0" in raw:
                 self.error("Configuration line contains embedded NULs - ignoring", "invalid-value")
-                continue
-            if self._multi is None and special.isdisjoint(raw):
-                text = raw.strip()
-                if "{" in text or "}" in text:
-                    # the two common shapes first: "keyword args {" and "}"
-                    if text == "}" and self._brace_depth:
-                        self._brace_depth -= 1
-                        out.append(Stmt(RBRACE, [], "}", name, lineno))
-                    elif (
-                        text[-1] == "{"
-                        and text.count("{") == 1
-                        and "}" not in text
-                        and not text.startswith("include")
-                    ):
-                        words = text[:-1].split()
-                        self._brace_depth += 1
-                        if words:
-                            out.append(Stmt(OPEN, words, text[:-1].rstrip(), name, lineno))
-                        elif out and out[-1].type is STMT:
-                            out[-1].type = OPEN
-                        else:
-                            out.append(Stmt(LBRACE, [], "{", name, lineno))
-                    else:
-                        self._emit_braced(raw, name, lineno)
-                    continue
-                if text:
-                    words = text.split()
-                    if words[0] in _INCLUDE_WORDS:
-                        self._include(text, base_dir)
-                        continue
-                    out.append(Stmt(STMT, words, text, name, lineno))
                 continue
             text = self._decomment(raw)
             if self._multi is not None:

@@ -80,14 +80,51 @@ def _empty(s: list[Any]) -> list[Node]:
     return []
 
 
+class _Origin:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _FastRule:
+    """What lark's LALR loop reads from a rule (``expansion``, ``origin.name``), with plain
+    ``str`` names and identity hashing, so a reduction costs no Python-level ``__eq__``."""
+
+    __slots__ = ("alias", "expansion", "origin")
+
+    def __init__(self, rule: Any) -> None:
+        self.expansion = tuple(rule.expansion)
+        self.origin = _Origin(str(rule.origin.name))
+        self.alias = rule.alias
+
+
+_REDUCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "start": _start,
+    "stmt": _stmt,
+    "block": _block,
+    "anon": _anon,
+    "empty": _empty,
+}
+
+
 @functools.cache
 def _parser() -> Lark:
     grammar = resources.files("pykeepalived.conf").joinpath("shape.lark").read_text()
     lark = Lark(grammar, parser="lalr", lexer=_StmtLexer)
-    callbacks: dict[Any, Callable[[list[Any]], Any]] = lark.parser.parser.parser.callbacks
-    table = {"start": _start, "stmt": _stmt, "block": _block, "anon": _anon, "empty": _empty}
-    for rule in list(callbacks):
-        callbacks[rule] = table[rule.alias or rule.origin.name]
+    inner = lark.parser.parser.parser
+    fast: dict[int, _FastRule] = {}
+    callbacks: dict[Any, Callable[[list[Any]], Any]] = {}
+    for rule in list(inner.callbacks):
+        fr = fast[id(rule)] = _FastRule(rule)
+        callbacks[fr] = _REDUCTIONS[rule.alias or str(rule.origin.name)]
+    states = inner.parse_table.states
+    for state, actions in list(states.items()):
+        states[state] = {
+            str(sym): (action, fast.get(id(arg), arg))
+            for sym, (action, arg) in actions.items()
+        }
+    inner.callbacks = callbacks
     return lark
 
 
