@@ -7,7 +7,8 @@ wall-clock stamps) to ``WORKDIR/events.jsonl``, and the netlink actor's
 ``addresses.set`` is played by pyroute2 in-process (``netlink.snapshot`` is refused, so
 the actor reads the link table itself, as it does when the netlink actor is absent);
 a poller stands in for the reflector's ``netlink.link`` events (carrier changes).
-SIGUSR1 writes ``status()`` to ``WORKDIR/status.json``; SIGTERM is an orderly stop.
+SIGUSR1 writes ``status()`` to ``WORKDIR/status.json``; SIGHUP applies
+``WORKDIR/reload.pickle`` as a reload (``apply_config``); SIGTERM is an orderly stop.
 
 The python helpers at the bottom (``VrrpProc``) start it from a test and read its output.
 """
@@ -112,6 +113,18 @@ async def _main(config_path: Path, workdir: Path, dont_release: bool) -> None:
         signal.SIGUSR1,
         lambda: (workdir / "status.json").write_text(json.dumps(actor.status(), default=str)),
     )
+
+    def reload() -> None:
+        new: Config = pickle.loads((workdir / "reload.pickle").read_bytes())
+
+        async def apply() -> None:
+            await actor.apply_config(new)
+            actor.config = new
+            (workdir / "reloaded").write_text("1")
+
+        actor.spawn(apply(), "reload")
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
     await actor.setup()
     gc.collect()
     gc.freeze()

@@ -141,6 +141,12 @@ class VrrpProc:
             time.sleep(0.02)
         raise AssertionError("no status")
 
+    def reload(self, cfg: Config) -> None:
+        (self.workdir / "reloaded").unlink(missing_ok=True)
+        (self.workdir / "reload.pickle").write_bytes(pickle.dumps(cfg))
+        self.proc.signal(signal.SIGHUP)
+        wait_for(lambda: (self.workdir / "reloaded").exists(), 5, "reload applied")
+
     def kill9(self) -> None:
         self.proc.signal(signal.SIGKILL)
         self.proc.popen.wait(5)
