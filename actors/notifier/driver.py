@@ -47,6 +47,9 @@ HISTORY = 64
 DEFAULT_UMASK = 0o177
 #: at most this many alerts talk to the relay at once; more wait their turn
 MAIL_CONCURRENCY = 16
+#: alerts waiting or in flight beyond this are dropped (and counted): a dead relay and a
+#: flapping instance must not grow memory without bound
+MAIL_BACKLOG = 256
 
 
 # ------------------------------------------------------------------------ file system
@@ -545,6 +548,7 @@ class Mailer:
     settings: MailSettings | None = None
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
     sent: deque[str] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    backlog: int = MAIL_BACKLOG
     _sem: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAIL_CONCURRENCY))
 
     def send(self, subject: str, body: str, now: datetime | None = None) -> None:
@@ -552,6 +556,11 @@ class Mailer:
         if self.settings is None:
             return
         s = self.settings
+        if len(self.in_flight) >= self.backlog:
+            self.counters["smtp.dropped"] += 1
+            self.log.warning("SMTP alert dropped (%d alerts pending): %s", len(self.in_flight),
+                             subject)  # fmt: skip
+            return
         date = fmt.rfc822_date(now or datetime.now().astimezone())
         data = fmt.mail_data(date, s.mail_from, subject, s.recipients, body)
         dialogue = SmtpDialogue(s.helo_name, s.mail_from, s.recipients, data, s.label)

@@ -141,7 +141,7 @@ def test_hanging_script_is_killed_at_its_timeout_without_delaying_others(tmp_pat
     hang.chmod(0o755)
     vi1 = m.VrrpInstance(
         name="VI_1",
-        notify_master=ns(str(hang), timeout=0.6),
+        notify_master=ns(str(hang), timeout=1.5),
         notify_backup=ns(recorder(d, "after", log)),
     )
     vi2 = m.VrrpInstance(name="VI_2", notify_master=ns(recorder(d, "other", log)))
@@ -171,9 +171,9 @@ def test_hanging_script_is_killed_at_its_timeout_without_delaying_others(tmp_pat
         await actor.shutdown()
 
     asyncio.run(main())
-    assert marks["other"] < 0.5, marks  # another instance's script did not wait
-    assert 0.55 <= marks["ran"] < 2.0, marks
-    assert marks["after"] >= 0.55, marks  # same instance: after the kill, in order
+    assert marks["other"] < 1.0, marks  # another instance's script did not wait
+    assert 1.45 <= marks["ran"] < 3.5, marks
+    assert marks["after"] >= 1.45, marks  # same instance: after the kill, in order
     assert "never" not in lines(log)
 
 
