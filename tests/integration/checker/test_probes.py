@@ -433,3 +433,25 @@ def test_ping_loopback() -> None:
 
     out = run(main())
     assert out.ok, out.reason
+
+
+def test_ssl_get_server_silent_during_the_handshake() -> None:
+    """A TCP server that accepts and never speaks TLS: the handshake step times out."""
+
+    async def main() -> Any:
+        accepted: list[asyncio.StreamWriter] = []
+
+        async def silent(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            accepted.append(w)
+
+        srv = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        loop = asyncio.get_running_loop()
+        out = await outcome_of(HttpProbe(loop, target(port, 0.5), (url(),), tls=tls_context()))
+        srv.close()
+        for w in accepted:
+            w.transport.abort()
+        return out
+
+    out = run(main())
+    assert not out.ok and "timed out after 0.5 s (TLS handshake)" in out.reason
