@@ -11,8 +11,9 @@ Two netlink sockets, both driven by the actor's asyncio loop (no threads):
   is taken, the dump is applied as a difference (:meth:`InterfaceTable.resync`) and only
   then is the new socket read: messages queued meanwhile are newer than the dump, so
   the table is never left stale nor rolled back;
-* the *request* socket (``driver.Kernel``, pyroute2 ``AsyncIPRoute``) for commands and
-  dumps.
+* the *request* sockets (``driver.Kernel``): dumps and address requests go through the
+  pure codec in ``wire.py`` (they are the hot paths: failover and resync), routes, rules
+  and links through pyroute2's ``AsyncIPRoute``.
 
 What the daemon installed is recorded in the :class:`~.ownership.Ledger` (persisted in
 the runtime directory after each change). On start the ledger is read back and compared

@@ -11,11 +11,11 @@ The only module of the actor (with ``actor.py``) that imports pyroute2.
   resynchronises from a dump (the only correct recovery: the lost messages are gone).
   Notifications are decoded by the pure ``wire.decode`` (a few attributes, fast), not by
   pyroute2's generic marshal.
-* :class:`AddrSocket` sends the address requests VRRP failover waits on, encoded by
-  ``wire.encode_addr``, and matches the kernel's acks by sequence number.
-* :class:`Kernel` wraps one ``AsyncIPRoute`` for the other requests and dumps, and writes
-  the few per-interface sysctls a VMAC needs under ``/proc/sys/net`` (of the namespace the
-  process runs in).
+* :class:`RtSocket` sends the address requests VRRP failover waits on (``wire.encode_addr``)
+  and the dumps (``wire.encode_dump``), and matches the kernel's replies by sequence number.
+* :class:`Kernel` adds one ``AsyncIPRoute`` for the other requests (routes, rules, links),
+  and writes the few per-interface sysctls a VMAC needs under ``/proc/sys/net`` (of the
+  namespace the process runs in).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from pyroute2.netlink.rtnl import (
 
 from pykeepalived.actors.netlink import wire
 
-__all__ = ["GROUPS", "AddrSocket", "Kernel", "Monitor", "NetlinkError", "Overflow"]
+__all__ = ["GROUPS", "Kernel", "Monitor", "NetlinkError", "Overflow", "RtSocket"]
 
 GROUPS = (
     RTMGRP_LINK
@@ -116,50 +116,88 @@ class Monitor:
             self.sock = None
 
 
-class AddrSocket:
-    """RTM_NEWADDR / RTM_DELADDR requests on a plain socket, acks read from the loop."""
+class RtSocket:
+    """Address requests and dumps on a plain rtnetlink socket, replies read from the loop.
+
+    Replies are matched to requests by sequence number. A dump's messages are collected
+    until NLMSG_DONE; one the kernel marks as interrupted (the table changed while it was
+    being dumped) is run again. At most a few datagrams are read per wake-up, so a dump
+    of 10,000 addresses never keeps the loop from answering the watchdog.
+    """
+
+    READ_BURST = 16
 
     def __init__(self) -> None:
         self.sock = socket.socket(
             socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE
         )
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
         self.sock.bind((0, 0))
         self.sock.setblocking(False)
         self._seq = itertools.count(1)
         self._pending: dict[int, asyncio.Future[int]] = {}
+        self._dumps: dict[int, tuple[list[dict[str, Any]], list[bool]]] = {}
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.sock.fileno(), self._on_readable)
 
+    def _next_seq(self) -> int:
+        return next(self._seq) & 0x7FFFFFFF or next(self._seq)
+
     def _on_readable(self) -> None:
-        while True:
+        for _ in range(self.READ_BURST):
             try:
                 data = self.sock.recv(1 << 16)
             except BlockingIOError:
                 return
-            except OSError as exc:  # nothing is lost that a retry would not redo
+            except OSError as exc:  # fail every waiter: a retry redoes the work
                 for fut in self._pending.values():
                     if not fut.done():
                         fut.set_exception(exc)
                 return
             for msg in wire.decode(data):
-                if msg["event"] != "NLMSG_ERROR":
+                seq = msg["seq"]
+                dump = self._dumps.get(seq)
+                if dump is not None and msg["event"] not in ("NLMSG_DONE", "NLMSG_ERROR"):
+                    dump[0].append(msg)
+                    if msg["nlflags"] & wire.NLM_F_DUMP_INTR:
+                        dump[1][0] = True
                     continue
-                fut = self._pending.pop(msg["seq"], None)
-                if fut is not None and not fut.done():
-                    fut.set_result(int(msg["error"]))
+                if msg["event"] in ("NLMSG_DONE", "NLMSG_ERROR"):
+                    fut = self._pending.get(seq)
+                    if fut is not None and not fut.done():
+                        fut.set_result(int(msg.get("error", 0)))
 
-    async def request(self, mtype: int, req: dict[str, Any]) -> None:
-        """Send one request and wait for its ack; NetlinkError on a kernel error."""
-        seq = next(self._seq) & 0xFFFFFFFF or next(self._seq)
+    async def _exchange(self, seq: int, data: bytes) -> int:
         fut: asyncio.Future[int] = self._loop.create_future()
         self._pending[seq] = fut
         try:
-            self.sock.send(wire.encode_addr(mtype, seq, req))
-            code = await fut
+            self.sock.send(data)
+            return await fut
         finally:
             self._pending.pop(seq, None)
+
+    async def request(self, mtype: int, req: dict[str, Any]) -> None:
+        """Send one address request and wait for its ack; NetlinkError on a kernel error."""
+        seq = self._next_seq()
+        code = await self._exchange(seq, wire.encode_addr(mtype, seq, req))
         if code:
             raise NetlinkError(code, os.strerror(code))
+
+    async def dump(self, mtype: int, family: int = 0) -> list[dict[str, Any]]:
+        for _ in range(10):
+            seq = self._next_seq()
+            msgs: list[dict[str, Any]] = []
+            interrupted = [False]
+            self._dumps[seq] = (msgs, interrupted)
+            try:
+                code = await self._exchange(seq, wire.encode_dump(mtype, seq, family))
+            finally:
+                self._dumps.pop(seq, None)
+            if code:
+                raise NetlinkError(code, os.strerror(code))
+            if not interrupted[0]:
+                return msgs
+        raise NetlinkError(errno.EINTR, "dump interrupted ten times in a row")
 
     def close(self) -> None:
         self._loop.remove_reader(self.sock.fileno())
@@ -167,42 +205,37 @@ class AddrSocket:
 
 
 class Kernel:
-    """Requests and dumps through one pyroute2 ``AsyncIPRoute`` (created in the loop)."""
+    """Dumps and address requests on an :class:`RtSocket`; the rest through ``AsyncIPRoute``."""
 
     def __init__(self) -> None:
         self.ipr = AsyncIPRoute()
-        self.addr_sock = AddrSocket()
+        self.rt = RtSocket()
 
     def close(self) -> None:
-        self.addr_sock.close()
+        self.rt.close()
         self.ipr.close()
 
-    async def _collect(self, gen: Any) -> list[Any]:
-        return [m async for m in gen]
+    async def links(self) -> list[dict[str, Any]]:
+        return await self.rt.dump(wire.RTM_GETLINK)
 
-    async def links(self) -> list[Any]:
-        return await self._collect(await self.ipr.link("dump"))
+    async def addrs(self) -> list[dict[str, Any]]:
+        return await self.rt.dump(wire.RTM_GETADDR)
 
-    async def addrs(self) -> list[Any]:
-        return await self._collect(await self.ipr.addr("dump"))
-
-    async def routes(self) -> list[Any]:
-        out: list[Any] = []
+    async def routes(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
         for family in (socket.AF_INET, socket.AF_INET6):
-            out += await self._collect(await self.ipr.route("dump", family=family, table=0))
+            out += await self.rt.dump(wire.RTM_GETROUTE, family)
         return out
 
-    async def rules(self) -> list[Any]:
-        out: list[Any] = []
+    async def rules(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
         for family in (socket.AF_INET, socket.AF_INET6):
-            out += await self._collect(await self.ipr.rule("dump", family=family))
+            out += await self.rt.dump(wire.RTM_GETRULE, family)
         return out
 
     async def addr(self, command: str, req: dict[str, Any]) -> None:
         """``add`` or ``del`` one address (``requests.address_request`` form)."""
-        await self.addr_sock.request(
-            wire.RTM_NEWADDR if command == "add" else wire.RTM_DELADDR, req
-        )
+        await self.rt.request(wire.RTM_NEWADDR if command == "add" else wire.RTM_DELADDR, req)
 
     async def route(self, command: str, req: dict[str, Any]) -> None:
         await self.ipr.route(command, **req)

@@ -26,13 +26,16 @@ NLMSG_ERROR = 2
 NLMSG_DONE = 3
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
+NLM_F_MULTI = 0x2
+NLM_F_DUMP_INTR = 0x10
+NLM_F_DUMP = 0x300
 NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
 
-RTM_NEWLINK, RTM_DELLINK = 16, 17
-RTM_NEWADDR, RTM_DELADDR = 20, 21
-RTM_NEWROUTE, RTM_DELROUTE = 24, 25
-RTM_NEWRULE, RTM_DELRULE = 32, 33
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
+RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
+RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
+RTM_NEWRULE, RTM_DELRULE, RTM_GETRULE = 32, 33, 34
 EVENTS = {
     RTM_NEWLINK: "RTM_NEWLINK",
     RTM_DELLINK: "RTM_DELLINK",
@@ -135,11 +138,15 @@ def decode(data: bytes) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     offset = 0
     while offset + _HDR.size <= len(data):
-        length, mtype, _flags, seq, _pid = _HDR.unpack_from(data, offset)
+        length, mtype, nl_flags, seq, _pid = _HDR.unpack_from(data, offset)
         if length < _HDR.size or offset + length > len(data):
             raise WireError("message runs past its datagram")
         body, end = offset + _HDR.size, offset + length
-        msg: dict[str, Any] = {"event": EVENTS.get(mtype, f"RTM_{mtype}"), "seq": seq}
+        msg: dict[str, Any] = {
+            "event": EVENTS.get(mtype, f"RTM_{mtype}"),
+            "seq": seq,
+            "nlflags": nl_flags,
+        }
         if mtype in (RTM_NEWLINK, RTM_DELLINK):
             family, _type, index, flags, _change = _IFINFO.unpack_from(data, body)
             msg.update(family=family, index=index, flags=flags)
@@ -221,3 +228,17 @@ def encode_addr(mtype: int, seq: int, req: dict[str, Any]) -> bytes:
         nl_flags |= NLM_F_CREATE | NLM_F_EXCL
     payload = body + attrs
     return _HDR.pack(_HDR.size + len(payload), mtype, nl_flags, seq, 0) + payload
+
+
+_DUMP_BODY = {
+    RTM_GETLINK: _IFINFO.size,
+    RTM_GETADDR: _IFADDR.size,
+    RTM_GETROUTE: _RTMSG.size,
+    RTM_GETRULE: _FIBRULE.size,
+}
+
+
+def encode_dump(mtype: int, seq: int, family: int = 0) -> bytes:
+    """A dump request (RTM_GETLINK/GETADDR/GETROUTE/GETRULE) for one family (0: all)."""
+    body = bytes([family]) + bytes(_DUMP_BODY[mtype] - 1)
+    return _HDR.pack(_HDR.size + len(body), mtype, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
