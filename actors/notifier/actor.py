@@ -190,7 +190,7 @@ class NotifierActor(Actor):
         scripts = policy.all_scripts(settings)
         gd = config.global_defs
         for sc in (gd.notify_fifo_script, gd.vrrp_notify_fifo_script, gd.lvs_notify_fifo_script):
-            s = policy._script(sc)
+            s = policy.script_of(sc)
             if s is not None:
                 scripts.append(s)
         vetted: dict[policy.Script, driver.Vetted] = {}
@@ -245,7 +245,7 @@ class NotifierActor(Actor):
                 fifo.path,
                 fifo.user,
                 fifo.group,
-                policy._script(getattr(gd, script_kw)),
+                policy.script_of(getattr(gd, script_kw)),
             )
         if wanted == self._fifo_spec:
             return

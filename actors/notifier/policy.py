@@ -123,7 +123,8 @@ class Settings:
     virtual_servers: Mapping[tuple[str, str], VirtualServerSettings] = field(default_factory=dict)
 
 
-def _script(s: m.NotifyScript | None) -> Script | None:
+def script_of(s: m.NotifyScript | None) -> Script | None:
+    """The notifier's view of a configured script keyword (None when absent or empty)."""
     if s is None or not s.argv:
         return None
     return Script(tuple(s.argv), s.user, s.group, s.timeout)
@@ -159,11 +160,11 @@ def settings_from_config(
         scripts = {
             state: sc
             for state, sc in (
-                ("MASTER", _script(inst.notify_master)),
-                ("BACKUP", _script(inst.notify_backup)),
-                ("FAULT", _script(inst.notify_fault)),
-                ("STOP", _script(inst.notify_stop)),
-                ("DELETED", _script(inst.notify_deleted_script)),
+                ("MASTER", script_of(inst.notify_master)),
+                ("BACKUP", script_of(inst.notify_backup)),
+                ("FAULT", script_of(inst.notify_fault)),
+                ("STOP", script_of(inst.notify_stop)),
+                ("DELETED", script_of(inst.notify_deleted_script)),
             )
             if sc is not None
         }
@@ -171,8 +172,8 @@ def settings_from_config(
             name=inst.name,
             priority=inst.priority,
             scripts=scripts,
-            generic=_script(inst.notify),
-            rx_lower_pri=_script(inst.notify_master_rx_lower_pri),
+            generic=script_of(inst.notify),
+            rx_lower_pri=script_of(inst.notify_master_rx_lower_pri),
             notify_deleted=inst.notify_deleted,
             smtp_alert=inst.smtp_alert,
             priority_changes=inst.notify_priority_changes or gd.vrrp_notify_priority_changes,
@@ -182,15 +183,15 @@ def settings_from_config(
         scripts = {
             state: sc
             for state, sc in (
-                ("MASTER", _script(grp.notify_master)),
-                ("BACKUP", _script(grp.notify_backup)),
-                ("FAULT", _script(grp.notify_fault)),
-                ("STOP", _script(grp.notify_stop)),
+                ("MASTER", script_of(grp.notify_master)),
+                ("BACKUP", script_of(grp.notify_backup)),
+                ("FAULT", script_of(grp.notify_fault)),
+                ("STOP", script_of(grp.notify_stop)),
             )
             if sc is not None
         }
         groups[grp.name] = GroupSettings(
-            name=grp.name, scripts=scripts, generic=_script(grp.notify), smtp_alert=grp.smtp_alert
+            name=grp.name, scripts=scripts, generic=script_of(grp.notify), smtp_alert=grp.smtp_alert
         )
     vss: dict[tuple[str, str], VirtualServerSettings] = {}
     for vs in config.virtual_servers:
@@ -202,8 +203,8 @@ def settings_from_config(
                 key=rs.key,
                 ka=fmt.ka_address_service(rs.address, rs.port, proto),
                 weight=rs.weight,
-                notify_up=_script(rs.notify_up),
-                notify_down=_script(rs.notify_down),
+                notify_up=script_of(rs.notify_up),
+                notify_down=script_of(rs.notify_down),
                 smtp_alert=rs.smtp_alert,
                 checkers=checker_names(rs),
             )
@@ -213,8 +214,8 @@ def settings_from_config(
             ka=vs_ka,
             quorum=vs.quorum,
             hysteresis=vs.hysteresis,
-            quorum_up=_script(vs.quorum_up),
-            quorum_down=_script(vs.quorum_down),
+            quorum_up=script_of(vs.quorum_up),
+            quorum_down=script_of(vs.quorum_down),
             smtp_alert=vs.smtp_alert,
             real_servers=rss,
         )

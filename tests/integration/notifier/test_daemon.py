@@ -4,6 +4,7 @@ writes for the same configuration in the same place."""
 
 from __future__ import annotations
 
+import json
 import mailbox
 import os
 import sys
@@ -119,6 +120,8 @@ def test_transitions_reach_scripts_fifo_and_mail(lab: Lab) -> None:
         box = mailbox.Maildir(str(maildir), create=False)
         wait_until(lambda: len(box) >= 1, 10, "the MASTER alert")
         subjects = sorted(str(msg["Subject"]) for msg in box)
+        status = json.dumps(d.status())  # pykeepalivectl status shows the notifier's state
+        assert f'"vrrp": "{fifo}"' in status and '"instance/VI_1": "MASTER"' in status
     finally:
         d.stop()
     tail = read_fifo_until(fd, lambda s: "STOP" in s, 5)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pykeepalived.actors.notifier import policy as p
 from pykeepalived.conf import model as m
@@ -352,3 +354,32 @@ def test_fifo_write_vrrp_states_on_reload() -> None:
     quiet = core_for(vrrp_config())
     quiet.on_vrrp_state(state("VI_1", "MASTER", 140))
     assert quiet.reconfigure(p.settings_from_config(vrrp_config(), "host1")) == []
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["TCP_CHECK", "HTTP_GET"]), st.booleans()),
+        max_size=40,
+    )
+)
+def test_real_server_announcements_follow_its_state(results: list[tuple[str, bool]]) -> None:
+    """Whatever the verdicts, RS lines alternate, start from the initial state, and end at
+    the conjunction of each checker's last verdict; scripts match the lines one to one."""
+    core = core_for(lvs_config())
+    alive = True
+    last = {"TCP_CHECK": True, "HTTP_GET": True}
+    announced: list[bool] = []
+    scripts: list[str] = []
+    for checker, up in results:
+        for c in core.on_check_result(result("10.0.0.2:80", checker, up)):
+            if isinstance(c, p.WriteFifo):
+                announced.append(c.line.endswith(" UP\n"))
+            elif isinstance(c, p.RunScript):
+                scripts.append(c.script.argv[0])
+        last[checker] = up
+    alive = all(last.values())
+    for prev, cur in zip([True, *announced], announced, strict=False):
+        assert prev != cur
+    assert (announced[-1] if announced else True) == alive
+    assert scripts == ["/bin/up" if a else "/bin/down" for a in announced]
