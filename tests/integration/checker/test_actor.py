@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import logging
 import os
 import socket
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from pykeepalived.actors.base import Options
 from pykeepalived.actors.checker.actor import CheckerActor, address_is_local
@@ -385,3 +388,24 @@ def test_file_check_reacts_to_writes_at_once(tmp_path: Path) -> None:
     res = run(main())
     assert [up for up, _ in res] == [True, False, True, False]
     assert "holds 1" in res[1][1] and "cannot read" in res[3][1]
+
+
+def test_log_all_failures_and_keepalived_wording(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="pykeepalived.checker")
+
+    async def main(log_all: bool) -> None:
+        closed = servers.free_port()
+        chk = tcp(retry=1, delay_before_retry=0.1, delay_loop=5, log_all_failures=log_all)
+        rs = m.RealServer(address="127.0.0.1", port=closed, checkers=(chk,))
+        actor, bus = await make_actor(vs_config(rs))
+        await wait_for(lambda: len(bus.results()) == 2)
+        await actor.shutdown()
+
+    run(main(True))
+    text = caplog.text
+    assert "failed (attempt 1 of 2): connection refused" in text
+    assert "TCP_CHECK on service [127.0.0.1]:tcp:" in text and "failed: connection refused." in text
+    caplog.clear()
+    run(main(False))
+    assert "attempt 1 of 2" not in caplog.text
+    assert "failed: connection refused." in caplog.text
