@@ -52,6 +52,7 @@ FORKSERVER_PRELOAD = [
     "zmq.asyncio",
     "msgpack",
     "asyncio",
+    "pykeepalived.actors.parent.preload",  # the actor shells, shared by every child
 ]
 KILL_GRACE = 2.0
 CHILD_WAIT_TIME = 5.0  # keepalived's child_wait_time default

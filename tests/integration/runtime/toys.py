@@ -19,14 +19,19 @@ from pykeepalived.bus.envelope import Envelope
 
 
 class Toy(Actor):
-    subscriptions = ("toy.ping",)
+    subscriptions = ("toy.ping", "toy.lat")
 
     async def setup(self) -> None:
         self.pings = 0
         self.applied = 0
+        self.latencies: list[float] = []
         self.publish("toy.started", {"actor": self.name, "generation": self.generation})
 
     async def on_event(self, env: Envelope) -> None:
+        if env.type == "toy.lat":
+            # perf_counter is CLOCK_MONOTONIC: comparable between processes on one host
+            self.latencies.append(time.perf_counter() - float(env.body["ts"]))
+            return
         if env.type == "toy.ping":
             self.pings += 1
             self.publish("toy.pong", {"actor": self.name, "seq": env.body.get("seq")})
@@ -38,8 +43,21 @@ class Toy(Actor):
             for i in range(n):
                 self.publish("toy.flood", {"i": i, "ts": time.perf_counter()})
                 if i % 200 == 199:
-                    await asyncio.sleep(0)  # a well-behaved actor lets hello through
+                    # a well-behaved actor lets hello through, and backs off while the
+                    # bus is saturated (its queue dropped something)
+                    full = self.counters["bus.tx_dropped_hwm"] > dropped_before
+                    await asyncio.sleep(0.005 if full else 0)
             return {"sent": n, "dropped": self.counters["bus.tx_dropped_hwm"] - dropped_before}
+        if command == "pace":
+            # n events, one every `interval` seconds: latency without saturation
+            n, interval = int(body.get("n", 100)), float(body.get("interval", 0.002))
+            for _ in range(n):
+                self.publish("toy.lat", {"ts": time.perf_counter()})
+                await asyncio.sleep(interval)
+            return {"sent": n}
+        if command == "latencies":
+            out, self.latencies = self.latencies, []
+            return {"latencies": out}
         if command == "ping":
             # publish a ping the other toys answer (bus latency between two actors)
             self.publish("toy.ping", {"seq": body.get("seq", 0), "t0": time.time()})
