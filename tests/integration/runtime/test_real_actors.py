@@ -1,0 +1,66 @@
+"""The runtime with the real actor shells (``tests/daemon.py``) in a lab namespace.
+
+A two-host lab; host a runs the real daemon with one VRRP instance. Checks that
+``pykeepalivectl status`` shows the real vrrp actor's instance, that a SIGKILLed real
+child is restarted with a ``watchdog.restart`` event, that the JSON dump carries the
+instance, and that an orderly stop leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from tests import lab as lab_mod
+from tests.daemon import Daemon
+from tests.integration.runtime.runner import alive, wait_until
+
+CONF = """
+global_defs {
+    router_id real-a
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 61
+    priority 120
+    advert_int 1
+    virtual_ipaddress {
+        %s/24 dev eth0
+    }
+}
+"""
+
+
+@pytest.mark.netns
+def test_real_children_status_restart_and_stop(lab: lab_mod.Lab) -> None:
+    vip = lab.vip(61)
+    d = Daemon(lab["a"], CONF % vip, "--watchdog-interval", "0.5")
+    try:
+        status = d.wait_ready(40)
+        assert set(status["children"]) == {"vrrp", "netlink", "notifier"}
+        # alone on the link, the instance becomes master after Master_Down_Interval
+        d.wait_event("vrrp.state", lambda e: e.body["state"] == "MASTER", timeout=15)
+        out = d.ctl("status")
+        assert out.returncode == 0 and "VI_1" in out.stdout and "MASTER" in out.stdout
+        old = d.child_pid("netlink")
+        mark = len(d.events())
+        os.kill(old, signal.SIGKILL)
+        env = d.wait_event("watchdog.restart", lambda e: e.body["old_pid"] == old,
+                           timeout=10, after=mark)  # fmt: skip
+        assert env.body["child"] == "netlink"
+        assert wait_until(lambda: "status" in d.status()["children"]["netlink"], 15)
+        dump = json.loads(d.ctl("dump", "--json").stdout)
+        assert dump[0]["data"]["iname"] == "VI_1" and dump[0]["data"]["state"] == 2
+        pids = [c["pid"] for c in d.status()["children"].values()]
+    finally:
+        code = d.stop()
+    assert code == 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    assert not any(alive(p) for p in pids)
