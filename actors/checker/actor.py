@@ -251,6 +251,7 @@ class CheckerActor(Actor):
             self._apply(run, run.fsm.retime(run.spec.timing, now))
         self.skipped = p.skipped
         self._refresh_ha_addresses(p.checks.values())
+        self._sync_suspension()  # a reload may have turned ha_suspend on or off
         added = [p.checks[key] for key in d.added]
         await self._start_runs([CheckRun(self, s, self.probe_factory(s, new)) for s in added])
         self._refresh_file_watch(new)
@@ -513,7 +514,6 @@ class CheckerActor(Actor):
         self._ha_evaluate()
 
     def _ha_evaluate(self) -> None:
-        now = self.loop.time()
         for address, was_local in list(self.ha_addresses.items()):
             local = self._local(address)
             if local == was_local:
@@ -525,18 +525,28 @@ class CheckerActor(Actor):
                 "local" if local else "not local",
                 "resumed" if local else "suspended",
             )
-            for run in self.runs.values():
-                if run.spec.ha_suspend and run.spec.vs_address == address:
-                    if local:
-                        self._apply(run, run.fsm.resume(now))
-                    else:
-                        if run.handle is not None:
-                            run.handle.cancel()
-                            run.handle = None
-                        if run.probe is not None:
-                            run.probe.cancel()
-                            run.probe = None
-                        self._apply(run, run.fsm.suspend())
+            self._sync_suspension(address)
+
+    def _sync_suspension(self, address: str | None = None) -> None:
+        """Suspend or resume each check (of ``address``'s virtual servers, or all) to match
+        whether its virtual address is local now."""
+        now = self.loop.time()
+        for run in self.runs.values():
+            if address is not None and run.spec.vs_address != address:
+                continue
+            want = self._is_suspended(run.spec)
+            if want == run.fsm.suspended:
+                continue
+            if not want:
+                self._apply(run, run.fsm.resume(now))
+                continue
+            if run.handle is not None:
+                run.handle.cancel()
+                run.handle = None
+            if run.probe is not None:
+                run.probe.cancel()
+                run.probe = None
+            self._apply(run, run.fsm.suspend())
 
     async def on_event(self, env: Envelope) -> None:
         if not self.ha_addresses:

@@ -409,3 +409,31 @@ def test_log_all_failures_and_keepalived_wording(caplog: pytest.LogCaptureFixtur
     run(main(False))
     assert "attempt 1 of 2" not in caplog.text
     assert "failed: connection refused." in caplog.text
+
+
+def test_reload_turning_ha_suspend_on_and_off() -> None:
+    async def main() -> None:
+        srv, port = await listener()
+        rs = m.RealServer(address="127.0.0.1", port=port, checkers=(tcp(),))
+
+        def cfg(ha: bool) -> m.Config:
+            vs = m.VirtualServer(address="192.0.2.20", port=80, ha_suspend=ha, real_servers=(rs,))
+            return m.Config(virtual_servers=(vs,))
+
+        actor, _bus = await make_actor(cfg(False))
+        (run_,) = actor.runs.values()
+        await asyncio.sleep(0.3)
+        assert not run_.fsm.suspended and run_.fsm.attempts >= 1
+        await actor.apply_config(cfg(True))
+        actor.config = cfg(True)
+        assert actor.runs[run_.spec.key] is run_ and run_.fsm.suspended
+        frozen = run_.fsm.attempts
+        await asyncio.sleep(0.4)
+        assert run_.fsm.attempts == frozen
+        await actor.apply_config(cfg(False))
+        await asyncio.sleep(0.3)
+        assert not run_.fsm.suspended and run_.fsm.attempts > frozen
+        await actor.shutdown()
+        srv.close()
+
+    run(main())
