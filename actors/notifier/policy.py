@@ -21,6 +21,9 @@ Owns the notifier's decisions, as keepalived 2.2.7 takes them in ``vrrp_notify.c
   ``no_checker_emails``, only if the real server's state changed) with the checker's own
   wording. A first verdict that confirms an ``alpha`` start re-announces the state
   (keepalived's has_run rule). ``rs_init_notifies`` announces live servers at start.
+* Verdicts sent because the daemon stops (``omega``; ``"stopping": true`` in the body, or
+  the checker's ``checker stopping (omega)`` reason) announce live servers down with
+  ``=> Shutting down <=`` mails and the one-second stop-time script limit, as keepalived.
 * ``lb.quorum`` → on a change of the virtual server's quorum state (the ipvs actor
   decides it; the initial state is keepalived's ``set_quorum_states``): ``quorum_up`` /
   ``quorum_down``, the ``VS`` FIFO line, the mail (``Gained quorum q+h=t <= sum``).
@@ -309,6 +312,15 @@ def _int(body: Mapping[str, Any], key: str, default: int | None = None) -> int:
     return v
 
 
+def _stopping(body: Mapping[str, Any]) -> bool:
+    """A verdict sent because the daemon stops (omega): ``"stopping": true`` in the body,
+    or the checker actor's reason ``checker stopping (omega)``."""
+    if body.get("stopping") is True:
+        return True
+    reason = body.get("reason")
+    return isinstance(reason, str) and reason.startswith("checker stopping")
+
+
 @dataclass
 class RealServerState:
     checkers: dict[str, bool]  # checker → up
@@ -551,6 +563,15 @@ class NotifierCore:
         rs_was_alive = state.alive
         state.checkers[checker] = up
         rs_alive = state.alive
+        if _stopping(body):
+            # omega at shutdown: keepalived announces each live server down once, its
+            # scripts get the stop-time second, the mail says it is shutting down
+            if rs_was_alive and not rs_alive:
+                out += self._rs_notifies(vs, rs, False, STOP_SCRIPT_TIMEOUT)
+                if rs.smtp_alert:
+                    subject = fmt.rs_subject(self.settings.router_id, rs.ka, vs.ka, False)
+                    out += self._mail(subject, fmt.SHUTDOWN_BODY)
+            return out
         if rs_alive != rs_was_alive:
             out += self._rs_notifies(vs, rs, rs_alive)
         if rs.smtp_alert and (rs_alive != rs_was_alive or not self.settings.no_checker_emails):
@@ -562,7 +583,11 @@ class NotifierCore:
         return out
 
     def _rs_notifies(
-        self, vs: VirtualServerSettings, rs: RealServerSettings, alive: bool
+        self,
+        vs: VirtualServerSettings,
+        rs: RealServerSettings,
+        alive: bool,
+        timeout: float | None = None,
     ) -> list[Command]:
         out: list[Command] = []
         script = rs.notify_up if alive else rs.notify_down
@@ -572,7 +597,7 @@ class NotifierCore:
                     f"rs/{vs.key}/{vs.protocol}/{rs.key}",
                     script,
                     (),
-                    self._t(script, self.settings.script_timeout),
+                    self._t(script, timeout or self.settings.script_timeout),
                     "notify_up" if alive else "notify_down",
                 )
             )
@@ -604,20 +629,24 @@ class NotifierCore:
         if self.quorum.get((vs_key, proto)) == up:
             return []
         self.quorum[(vs_key, proto)] = up
+        stopping = _stopping(body)
         out: list[Command] = []
         script = vs.quorum_up if up else vs.quorum_down
         if script is not None:
+            default = STOP_SCRIPT_TIMEOUT if stopping else self.settings.script_timeout
             out.append(
                 RunScript(
                     f"vs/{vs.key}/{vs.protocol}",
                     script,
                     (),
-                    self._t(script, self.settings.script_timeout),
+                    self._t(script, default),
                     "quorum_up" if up else "quorum_down",
                 )
             )
         out.append(WriteFifo(fmt.fifo_vs_line(vs.ka, up), "lvs"))
-        if vs.smtp_alert:
+        if vs.smtp_alert and stopping:
+            out += self._mail(fmt.vs_subject(self.settings.router_id, vs.ka, up), fmt.SHUTDOWN_BODY)
+        elif vs.smtp_alert:
             weight_sum = body.get("weight_sum")
             if isinstance(weight_sum, bool) or not isinstance(weight_sum, int):
                 weight_sum = self.weight_sum(vs_key, proto)

@@ -383,3 +383,22 @@ def test_real_server_announcements_follow_its_state(results: list[tuple[str, boo
         assert prev != cur
     assert (announced[-1] if announced else True) == alive
     assert scripts == ["/bin/up" if a else "/bin/down" for a in announced]
+
+
+def test_omega_shutdown_announces_live_servers_once() -> None:
+    core = core_for(lvs_config())
+    stop = {**result("10.0.0.2:80", "TCP_CHECK", False), "reason": "checker stopping (omega)"}
+    cmds = describe(core.on_check_result(stop))
+    assert cmds == [
+        ("run", "rs/10.0.0.1:80/tcp/10.0.0.2:80", ("/bin/down", "rs1"), p.STOP_SCRIPT_TIMEOUT),
+        ("fifo", "lvs", f"RS {RS1} {VS} DOWN\n"),
+        ("mail", f"[r1] Realserver {RS1} of virtual server {VS} - DOWN", "=> Shutting down <="),
+    ]  # fmt: skip
+    # the second checker going down while stopping: the server is already announced
+    again = {**result("10.0.0.2:80", "HTTP_GET", False), "stopping": True}
+    assert core.on_check_result(again) == []
+    core.quorum[("10.0.0.1:80", "tcp")] = True
+    q = {"virtual_server": "10.0.0.1:80", "protocol": "tcp", "up": False, "stopping": True}
+    cmds = describe(core.on_quorum(q))
+    assert cmds[0] == ("run", "vs/10.0.0.1:80/tcp", ("/bin/qdown",), p.STOP_SCRIPT_TIMEOUT)
+    assert cmds[2] == ("mail", f"[r1] Virtualserver {VS} - DOWN", "=> Shutting down <=")
