@@ -222,18 +222,19 @@ class Preprocessor:
         special = _SPECIAL_FAST
         make = Stmt
         lineno = 0
+        depth = self._brace_depth  # kept local on the fast path, synced around slow calls
         for raw in lines:
             lineno += 1
             text = raw.strip()
             if not text:
                 continue
-            if self._multi is None and len(raw) < 250 and special.isdisjoint(text):
+            if len(raw) < 250 and special.isdisjoint(text) and self._multi is None:
                 # fast path: no comment, quote, substitution, conditional or generator
                 last = text[-1]
                 if last == "{":
                     if text.count("{") == 1 and "}" not in text and text[:7] != "include":
                         words = text[:-1].split()
-                        self._brace_depth += 1
+                        depth += 1
                         if words:
                             append(make(OPEN, words, text[:-1].rstrip(), name, lineno))
                         elif out and out[-1].type is STMT:
@@ -241,36 +242,46 @@ class Preprocessor:
                         else:
                             append(make(LBRACE, [], "{", name, lineno))
                         continue
-                elif text == "}":
-                    if self._brace_depth:
-                        self._brace_depth -= 1
+                elif last == "}" and len(text) == 1:
+                    if depth:
+                        depth -= 1
                         append(make(RBRACE, [], "}", name, lineno))
                         continue
                 elif "{" not in text and "}" not in text:
                     words = text.split()
-                    if words[0] in _INCLUDE_WORDS:
-                        self._cur_line = lineno
-                        self._include(text, base_dir)
+                    if words[0] not in _INCLUDE_WORDS:
+                        append(make(STMT, words, text, name, lineno))
                         continue
-                    append(make(STMT, words, text, name, lineno))
+                    self._brace_depth = depth
+                    self._cur_line = lineno
+                    self._include(text, base_dir)
+                    depth = self._brace_depth
                     continue
+                self._brace_depth = depth
                 self._emit_braced(raw, name, lineno)
+                depth = self._brace_depth
                 continue
-            self._cur_line = lineno
-            if raw[-1] in "\r\n":
-                raw = raw.rstrip("\r\n")
-            if len(raw) > 250 and len(raw.encode("utf-8", errors="surrogateescape")) >= MAXBUF - 1:
-                self.error("Configuration line too long - ignoring", "invalid-value")
-                continue
-            if "\0" in raw:
-                self.error("Configuration line contains embedded NULs - ignoring", "invalid-value")
-                continue
-            text = self._decomment(raw)
-            if self._multi is not None:
-                self._collect_multi(text)
-                continue
-            if not text:
-                continue
+            self._brace_depth = depth
+            self._slow_line(raw, lineno, base_dir)
+            depth = self._brace_depth
+        self._brace_depth = depth
+
+    def _slow_line(self, raw: str, lineno: int, base_dir: str) -> None:
+        """Everything but the fast path: comments, quotes, definitions, generators..."""
+        self._cur_line = lineno
+        if raw[-1] in "\r\n":
+            raw = raw.rstrip("\r\n")
+        if len(raw) > 250 and len(raw.encode("utf-8", errors="surrogateescape")) >= MAXBUF - 1:
+            self.error("Configuration line too long - ignoring", "invalid-value")
+            return
+        if "\0" in raw:
+            self.error("Configuration line contains embedded NULs - ignoring", "invalid-value")
+            return
+        text = self._decomment(raw)
+        if self._multi is not None:
+            self._collect_multi(text)
+            return
+        if text:
             self._process(text, base_dir, 0)
 
     # ------------------------------------------------------------------ lexical helpers

@@ -36,6 +36,10 @@ def integer(ctx: Ctx, word: str | None, lo: int, hi: int, what: str = "") -> int
     if word is None:
         ctx.error(f"{what or ctx.keyword} missing parameter", "missing-parameter")
         return None
+    if word.isdigit() and word.isascii():
+        v: int | None = int(word)
+        if lo <= v <= hi:  # type: ignore[operator]
+            return v
     v = _strtol(word.strip())
     if v is None:
         ctx.error(f"invalid number '{word}'", "invalid-number")
@@ -48,6 +52,10 @@ def integer(ctx: Ctx, word: str | None, lo: int, hi: int, what: str = "") -> int
 
 def uint(ctx: Ctx, word: str | None, lo: int = 0, hi: int = UINT_MAX, what: str = "") -> int | None:
     """An unsigned decimal integer (a leading ``-`` is invalid, as ``read_unsigned``)."""
+    if word is not None and word.isdigit() and word.isascii():
+        v = int(word)
+        if lo <= v <= hi:
+            return v
     if word is not None and word.strip().startswith("-"):
         ctx.error(f"invalid number '{word}'", "invalid-number")
         return None

@@ -551,6 +551,7 @@ def _finalize_vs(
         "virtualhost": d.get("virtualhost"),
     }
     real: list[RealServer] = []
+    seen_rs: set[tuple[str, int | None]] = set()
     for r in d.get("_real_servers", []):
         rst: Stmt = r["_stmt"]
         rfam = V.family_of(r["address"])
@@ -596,7 +597,7 @@ def _finalize_vs(
             file=rst.file,
             line=rst.line,
         )
-        if any(x.address == rs.address and x.port == rs.port for x in real):
+        if (rs.address, rs.port) in seen_rs:
             ctx.error(
                 (
                     f"Real server {rs.key} is defined more than once in virtual server {label} - "
@@ -607,6 +608,7 @@ def _finalize_vs(
             )
             continue
         real.append(rs)
+        seen_rs.add((rs.address, rs.port))
     proto = d.get("protocol", Protocol.TCP)
     tag = _vs_tag(d, proto if "protocol" in d or "fwmark" in d else None)
     if not real:
