@@ -163,9 +163,9 @@ class RtSocket:
                         dump[1][0] = True
                     continue
                 if msg["event"] in ("NLMSG_DONE", "NLMSG_ERROR"):
-                    fut = self._pending.get(seq)
-                    if fut is not None and not fut.done():
-                        fut.set_result(int(msg.get("error", 0)))
+                    waiter = self._pending.get(seq)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(int(msg.get("error", 0)))
 
     async def _exchange(self, seq: int, data: bytes) -> int:
         fut: asyncio.Future[int] = self._loop.create_future()

@@ -49,8 +49,9 @@ def inside(netns: str) -> Iterator[None]:
 class Harness:
     """A reflector with recorded events, run inside a host's namespace."""
 
-    def __init__(self, host: lab_mod.Host, runtime_dir: Path) -> None:
+    def __init__(self, host: lab_mod.Host, runtime_dir: Path, keep_events: bool = True) -> None:
         self.host = host
+        self.keep_events = keep_events
         self.runtime_dir = runtime_dir
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.counters: dict[str, int] = {}
@@ -58,7 +59,8 @@ class Harness:
         self.log = logging.getLogger("pykeepalived.netlink.test")
 
     def publish(self, type_: str, body: dict[str, Any]) -> None:
-        self.events.append((type_, body))
+        if self.keep_events:
+            self.events.append((type_, body))
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
