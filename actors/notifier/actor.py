@@ -52,7 +52,7 @@ class NotifierActor(Actor):
         self.core: policy.NotifierCore | None = None
         self.vetted: dict[policy.Script, driver.Vetted] = {}
         self.runner = driver.ScriptRunner(self.loop, self.log, self.counters, self._vetted)
-        self.fifos = driver.FifoSet(self.log, self.counters)
+        self.fifos = driver.FifoSet(self.log, self.counters, loop=self.loop)
         self.mailer = driver.Mailer(self.loop, self.log, self.counters)
         self._fifo_spec: dict[str, tuple[Any, ...]] = {}
         self._umask_before: int | None = None

@@ -377,6 +377,8 @@ class FifoSet:
     fifos: dict[str, _Fifo] = field(default_factory=dict)  # path → fifo
     roles: dict[str, str] = field(default_factory=dict)  # role → path
     umask: int = DEFAULT_UMASK
+    loop: asyncio.AbstractEventLoop | None = None
+    _watch: dict[int, int] = field(default_factory=dict)  # script pid → pidfd
 
     def open(
         self,
@@ -427,7 +429,34 @@ class FifoSet:
             return False
         self.fifos[path] = _Fifo(path, fd, created, proc)
         self.roles[role] = path
+        if proc is not None:
+            self._watch_script(role, proc)
         return True
+
+    def _watch_script(self, role: str, proc: subprocess.Popen[bytes]) -> None:
+        """Log (as keepalived) and reap a FIFO script that ends on its own."""
+        if self.loop is None:
+            return
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+        except OSError:  # pragma: no cover - kernels before 5.3
+            return
+        self._watch[proc.pid] = pidfd
+
+        def exited() -> None:
+            if proc.poll() is None:
+                return
+            self._unwatch(proc.pid)
+            self.counters["fifo.script_exits"] += 1
+            self.log.info("%snotify fifo script terminated", _prefix(role))
+
+        self.loop.add_reader(pidfd, exited)
+
+    def _unwatch(self, pid: int) -> None:
+        pidfd = self._watch.pop(pid, None)
+        if pidfd is not None and self.loop is not None:
+            self.loop.remove_reader(pidfd)
+            os.close(pidfd)
 
     def _start_script(self, role: str, path: str, v: Vetted) -> subprocess.Popen[bytes] | None:
         if v.refused is not None:
@@ -479,6 +508,7 @@ class FifoSet:
             with contextlib.suppress(OSError):
                 os.close(fifo.fd)
             if fifo.script is not None:
+                self._unwatch(fifo.script.pid)
                 _stop_process_group(fifo.script)
             for role in [r for r, p in self.roles.items() if p == path]:
                 del self.roles[role]

@@ -109,6 +109,27 @@ def test_fifo_lines_as_keepalived_and_fifo_script_lifecycle(tmp_path: Path) -> N
     assert lines(args_log) == [f"--from-ka {vrrp_f}"]  # the FIFO name is the last argument
 
 
+def test_a_fifo_script_that_ends_is_reaped_and_logged(tmp_path: Path) -> None:
+    d = safe_dir(tmp_path)
+    quick = d / "quick"
+    quick.write_text("#!/bin/sh\nexit 0\n")
+    quick.chmod(0o755)
+    gd = m.GlobalDefs(
+        script_user="root",
+        notify_fifo=m.NotifyFifo(path=str(tmp_path / "n.fifo")),
+        notify_fifo_script=ns(str(quick)),
+    )
+
+    async def main() -> None:
+        actor = await make_actor(m.Config(global_defs=gd))
+        proc = next(f.script for f in actor.fifos.fifos.values() if f.script)
+        await wait_for(lambda: actor.counters["fifo.script_exits"] == 1)
+        assert proc is not None and proc.returncode == 0  # reaped: no zombie left
+        await actor.shutdown()
+
+    asyncio.run(main())
+
+
 def test_existing_fifo_is_kept_and_a_full_pipe_drops_lines(tmp_path: Path) -> None:
     path = str(tmp_path / "pre.fifo")
     os.mkfifo(path, 0o600)
