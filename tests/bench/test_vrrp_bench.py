@@ -251,3 +251,83 @@ def test_no_spurious_transition_at_10ms(lab3_bench: Lab) -> None:
           f"counters {st['instances']['VI_1']['counters']}")  # fmt: skip
     master.stop()
     assert before == after == ["BACKUP"], after
+
+
+def _lateness_run(tuned: bool, seconds: float = 4.0) -> tuple[float, float, int, float]:
+    """A 10 ms timer on an asyncio loop beside allocation churn, with a live heap.
+
+    Returns (p99 lateness, max lateness, full collections, longest collection pause).
+    The churn keeps a rolling window of objects alive long enough to reach the oldest
+    generation, so full collections happen, as in a long-running actor. ``tuned``
+    applies what the vrrp actor does: start-up objects frozen out of the collector and
+    the actor's thresholds (``GC_THRESHOLD``).
+    """
+    import asyncio
+    import collections
+    import gc
+
+    from pykeepalived.actors.vrrp.actor import GC_THRESHOLD
+
+    heap = [{"i": i, "peer": {"x": [i]}} for i in range(200_000)]  # start-up state
+    old = gc.get_threshold()
+    gc.collect()
+    if tuned:
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLD)
+    pauses: list[float] = []
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            pauses.append(time.perf_counter() - started.pop())
+
+    gc.callbacks.append(on_gc)
+    before = gc.get_stats()[2]["collections"]
+    late: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        nxt = loop.time() + 0.01
+        window: collections.deque[object] = collections.deque(maxlen=60_000)
+
+        async def churn() -> None:
+            while loop.time() < end:
+                for j in range(300):  # cyclic objects that live a while, then die
+                    a: dict[str, object] = {"j": j}
+                    a["self"] = a
+                    window.append(a)
+                await asyncio.sleep(0.002)
+
+        task = asyncio.ensure_future(churn())
+        while loop.time() < end:
+            fired = asyncio.Event()
+            loop.call_at(nxt, fired.set)
+            await fired.wait()
+            now = loop.time()
+            late.append(now - nxt)
+            nxt = max(nxt + 0.01, now + 0.001)  # as the advert timer: no catch-up bursts
+        await task
+
+    try:
+        asyncio.run(main())
+    finally:
+        gc.callbacks.remove(on_gc)
+        gc.unfreeze()
+        gc.set_threshold(*old)
+    full = gc.get_stats()[2]["collections"] - before
+    del heap
+    late.sort()
+    return late[int(len(late) * 0.99)], late[-1], full, max(pauses, default=0.0)
+
+
+def test_gc_tuning_keeps_timer_lateness_low() -> None:
+    default = _lateness_run(tuned=False)
+    tuned = _lateness_run(tuned=True)
+    for name, (p99, worst, full, pause) in (("gc default", default), ("gc tuned", tuned)):
+        print(f"\ntimer lateness {name:<11} p99={p99 * 1000:6.2f} ms max={worst * 1000:6.2f} ms"
+              f" full collections={full} longest pause={pause * 1000:.2f} ms")  # fmt: skip
+    assert tuned[3] <= default[3] + 0.002  # freezing never makes the longest pause worse
+    assert tuned[1] < 0.01  # never a whole 10 ms advert interval late
