@@ -385,6 +385,8 @@ class VrrpActor(Actor):
         runner.fsm.address = runner.src
         self._open_sockets(runner)
         now = self.loop.time()
+        if inst.unicast and not runner.peers and inst.unicast_fault_no_peer:
+            runner.fsm.fault_reasons.add("no unicast peers")
         self._evaluate_tracking(runner, started=False)
         prev = previous.get(inst.name) or {}
         resume = (
