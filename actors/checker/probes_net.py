@@ -193,13 +193,23 @@ class Mux:
         return mux
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        # only a weak reference to the loop (the registry is keyed by it), and the epoll fd
+        # is closed with the loop's collection: no loop or fd outlives asyncio.run()
+        self._loop = weakref.ref(loop)
         self.ep = select.epoll()
         self.closed = False
         self.waiting: dict[int, Any] = {}
         self.deadlines: dict[float, deque[tuple[float, Any, int]]] = {}
         self.sweeper: asyncio.TimerHandle | None = None
         loop.add_reader(self.ep.fileno(), self._ready)
+        weakref.finalize(loop, self.ep.close)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop()
+        if loop is None:  # pragma: no cover - only after the loop is gone
+            raise RuntimeError("the event loop of this mux is gone")
+        return loop
 
     def watch(self, fd: int, events: int, client: Any) -> None:
         """Call ``client.ready(events)`` once when ``fd`` is ready for ``events``."""
