@@ -195,6 +195,11 @@ class VrrpActor(Actor):
         self._scheduling()
         previous = self._read_state_file()
         await self._load_links()
+        # freeze start-up objects now, before any timer exists: the runtime's own
+        # collect-and-freeze after setup() then has little left to scan, so it cannot
+        # delay the first down timer (measured: up to 100 ms on the busy machine)
+        gc.collect()
+        gc.freeze()
         gc.set_threshold(*GC_THRESHOLD)
         for inst in self.config.vrrp_instances:
             self.runners[inst.name] = Runner(self, inst)
