@@ -284,6 +284,8 @@ def address_request(a: IPAddress, ifindex: int, names: Names) -> dict[str, Any]:
     if flags:
         req["IFA_FLAGS"] = flags
     preferred = a.preferred_lft
+    if preferred is None and is6 and local.network.prefixlen == 128:
+        preferred = 0  # keepalived's default for a /128: deprecated, never a source address
     if preferred is not None and is6:
         req["preferred_lft"] = preferred
         req["valid_lft"] = INFINITY_LIFE_TIME

@@ -28,6 +28,15 @@ def test_address_key_and_kernel_key_agree() -> None:
         rq.address_key(IPAddress(address="10.0.0.5/32"))
 
 
+def test_ipv6_lifetimes_default_as_keepalived() -> None:
+    host = rq.address_request(IPAddress(address="fd00::5/128", family=Family.INET6, dev="e"), 2, N)
+    assert (host["preferred_lft"], host["valid_lft"]) == (0, rq.INFINITY_LIFE_TIME)
+    net = rq.address_request(IPAddress(address="fd00::5/64", family=Family.INET6, dev="e"), 2, N)
+    assert "preferred_lft" not in net  # the kernel's default: forever
+    kept = IPAddress(address="fd00::5/128", family=Family.INET6, dev="e", preferred_lft=0xFFFFFFFF)
+    assert rq.address_request(kept, 2, N)["preferred_lft"] == 0xFFFFFFFF
+
+
 def test_address_request_every_option() -> None:
     a = IPAddress(
         address="10.0.0.5/24",
