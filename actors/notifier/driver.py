@@ -243,12 +243,12 @@ class ScriptRunner:
             argv = ("/bin/sh", "-c", shell_command(argv))
         try:
             proc = self._popen(argv, v)
-        except OSError as exc:
-            if exc.errno != errno.ENOEXEC:
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            if getattr(exc, "errno", None) != errno.ENOEXEC:
                 return self._failed(job, argv, exc)
             try:  # no #! line: keepalived hands such a file to the shell (system())
                 proc = self._popen(("/bin/sh", *argv), v)
-            except OSError as exc2:
+            except (OSError, ValueError, subprocess.SubprocessError) as exc2:
                 return self._failed(job, argv, exc2)
         try:
             pidfd = os.pidfd_open(proc.pid)
@@ -279,9 +279,12 @@ class ScriptRunner:
             extra_groups=[v.gid] if change_ids else None,
         )
 
-    def _failed(self, job: RunScript, argv: tuple[str, ...], exc: OSError) -> bool:
+    def _failed(self, job: RunScript, argv: tuple[str, ...], exc: Exception) -> bool:
         self.counters["scripts.exec_errors"] += 1
-        msg = f"Error exec-ing command '{argv[0]}', error {exc.errno}: {exc.strerror}"
+        if isinstance(exc, OSError):
+            msg = f"Error exec-ing command '{argv[0]}', error {exc.errno}: {exc.strerror}"
+        else:
+            msg = f"Error exec-ing command '{argv[0]}': {exc}"
         self.log.error("%s", msg)
         self._record(Finished(job.queue, job.what, argv, 0, time.time(), time.time(), None,
                               error=msg))  # fmt: skip

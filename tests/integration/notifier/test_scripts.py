@@ -316,6 +316,14 @@ def test_malformed_events_are_counted_and_harmless(tmp_path: Path) -> None:
         await actor.on_event(event("check.result", {"up": "maybe"}, "checker"))
         await actor.on_event(event("lb.unknown_kind", {}))
         assert actor.counters["events.malformed"] == 3
+        # an argument no exec can carry (NUL in a name): an exec error, counted, harmless
+        odd = m.VrrpInstance(name="VI\x00odd", notify=ns(recorder(d, "g", log)))
+        odd_cfg = m.Config(global_defs=SECURE, vrrp_instances=(inst, odd))
+        await actor.apply_config(odd_cfg)
+        actor.config = odd_cfg
+        await actor.on_event(vrrp_state("VI\x00odd", "MASTER"))
+        await actor.runner.drain(2)
+        assert actor.counters["scripts.exec_errors"] == 1
         await actor.on_event(vrrp_state("VI_1", "MASTER"))
         await wait_for(lambda: lines(log) == ["m"])
         await actor.shutdown()
