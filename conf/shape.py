@@ -121,8 +121,7 @@ def _parser() -> Lark:
     states = inner.parse_table.states
     for state, actions in list(states.items()):
         states[state] = {
-            str(sym): (action, fast.get(id(arg), arg))
-            for sym, (action, arg) in actions.items()
+            str(sym): (action, fast.get(id(arg), arg)) for sym, (action, arg) in actions.items()
         }
     inner.callbacks = callbacks
     return lark
