@@ -9,6 +9,7 @@ reported as one too (code ``internal``) rather than a traceback.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import random
 import socket
@@ -232,3 +233,6 @@ def _run(
                 Diagnostic("error", "", 0, "Configuration nested too deeply", "internal"),
             ],
         )
+    finally:
+        if gc_was_enabled:
+            gc.enable()
