@@ -174,3 +174,65 @@ def test_fifo_lines_equal_keepalived_for_the_same_config(lab: Lab) -> None:
         os.close(fd)
     assert outputs["pykeepalived"] == outputs["keepalived"]
     assert outputs["keepalived"].endswith('INSTANCE "VI_1" STOP 150\n')
+
+
+@pytest.mark.interop
+def test_master_hearing_a_lower_priority_master_runs_rx_lower_pri(lab: Lab) -> None:
+    """Split brain healing: keepalived (priority 100) and ours (200) are both master while
+    VRRP is dropped; once keepalived's adverts get through, ours hears a lower priority."""
+    a, b = lab["a"], lab["b"]
+    work = lab.workdir
+    work.chmod(0o755)
+    fifo, log = str(work / "rx.fifo"), work / "rx.log"
+    script = work / "lower.sh"
+    script.write_text(f'#!/bin/sh\necho "lower $*" >> {log}\n')
+    script.chmod(0o755)
+    vip = lab.vip(63)
+    common = f"""    interface eth0
+    virtual_router_id 63
+    advert_int 0.2
+    virtual_ipaddress {{
+        {vip}/24
+    }}"""
+    ours = f"""global_defs {{
+    vrrp_version 3
+    script_user root
+    enable_script_security
+    vrrp_notify_fifo {fifo}
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    priority 200
+{common}
+    notify_master_rx_lower_pri "{script} rx"
+}}
+"""
+    theirs = f"""global_defs {{
+    vrrp_version 3
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    priority 100
+{common}
+}}
+"""
+    a.drop_vrrp()
+    b.drop_vrrp()
+    ka = b.start_keepalived(theirs, "-P")
+    d = Daemon(a, ours, "-P")
+    try:
+        fd = open_fifo(fifo)
+        d.wait_event("vrrp.state", lambda e: e.body["state"] == "MASTER", timeout=10)
+        wait_until(lambda: "Entering MASTER STATE" in ka.output(), 10, "keepalived master too")
+        b.allow_vrrp()
+        d.wait_event("vrrp.rx_lower_pri", timeout=10)
+        wait_until(lambda: log.exists(), 5, "notify_master_rx_lower_pri")
+        text = read_fifo_until(fd, lambda s: "MASTER_RX_LOWER_PRI" in s, 5)
+    finally:
+        a.allow_vrrp()
+        b.allow_vrrp()
+        d.stop()
+        ka.stop(grace=5)
+    os.close(fd)
+    assert 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 200\n' in text
+    assert log.read_text().splitlines()[0] == "lower rx"  # no extra arguments, as keepalived
