@@ -77,6 +77,8 @@ from pykeepalived.actors.checker.probes_stream import (
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf import model as m
 
+STUCK_SWEEP = 5.0  # seconds between looks for attempts that never reported
+STUCK_SLACK = 5.0  # beyond the attempt's own time bound
 PUBLISH_BATCH = 500
 PUBLISH_PAUSE = 0.01
 HA_POLL_INTERVAL = 1.0
@@ -156,6 +158,18 @@ def keepalived_service(spec: CheckSpec) -> str:
     return f"[{host}]:{spec.key.protocol}:{port}" if port else f"[{host}]"
 
 
+def attempt_bound(spec: CheckSpec) -> float:
+    """The longest one attempt of this check may take by its own timeouts."""
+    chk = spec.checker
+    if isinstance(chk, m.MiscCheck):
+        return (chk.misc_timeout or chk.delay_loop) + 2.0
+    if isinstance(chk, m.FileCheck):
+        return 1.0
+    if isinstance(chk, m.HttpGetCheck):
+        return spec.target.connect_timeout * max(1, len(chk.urls))
+    return spec.target.connect_timeout
+
+
 def address_is_local(address: str) -> bool:
     """True when ``address`` is configured on this host (a bind to it succeeds)."""
     fam = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -192,6 +206,7 @@ class CheckerActor(Actor):
         self._rand = random.Random()
         self.file_watch: FileWatch | None = None
         self.file_runs: dict[str, list[CheckRun]] = {}  # tracked file -> its FILE_CHECKs
+        self._stuck_timer: asyncio.TimerHandle | None = None
         self.fd_limit = 0
         self.attempts = 0  # plain ints on the hot path; copied into counters by status()
         self.failed_attempts = 0
@@ -209,6 +224,7 @@ class CheckerActor(Actor):
             [CheckRun(self, s, self.probe_factory(s, self.config)) for s in p.checks.values()]
         )
         self._refresh_file_watch(self.config)
+        self._stuck_timer = self.loop.call_later(STUCK_SWEEP, self._stuck_sweep)
         self.log.info(
             "checker started: %d checks on %d virtual servers",
             len(self.runs),
@@ -218,6 +234,8 @@ class CheckerActor(Actor):
     async def shutdown(self) -> None:
         if self._ha_timer is not None:
             self._ha_timer.cancel()
+        if self._stuck_timer is not None:
+            self._stuck_timer.cancel()
         if self.file_watch is not None:
             self.file_watch.close()
         omega = {vs.key for vs in self.config.virtual_servers if vs.omega}
@@ -295,6 +313,21 @@ class CheckerActor(Actor):
         probe = run.factory()
         run.probe = probe
         probe.start(run.done)
+
+    def _stuck_sweep(self) -> None:
+        """Safety net: an attempt outstanding far beyond its own bound is abandoned and
+        counted as a failure, so no check can stay stuck whatever a probe does."""
+        self._stuck_timer = self.loop.call_later(STUCK_SWEEP, self._stuck_sweep)
+        now = self.loop.time()
+        for run in list(self.runs.values()):
+            started = run.fsm.last_attempt_at
+            if run.probe is None or not run.fsm.attempting or started is None:
+                continue
+            if now - started > attempt_bound(run.spec) + STUCK_SLACK:
+                run.probe.cancel()
+                run.probe = None
+                self.count("checks.stuck_attempts")
+                self.on_outcome(run, Outcome(False, "probe did not finish in time (abandoned)"))
 
     def on_outcome(self, run: CheckRun, outcome: Outcome) -> None:
         self.attempts += 1

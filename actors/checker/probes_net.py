@@ -179,7 +179,8 @@ class Mux:
     ``EPOLLONESHOT`` in a private epoll whose fd is the only one the loop watches (each
     readiness disarms it; closing a socket drops it from the set), and deadlines sit in
     one FIFO per timeout value (so each FIFO is in deadline order), swept every
-    ``SWEEP`` seconds. Clients have ``finished``, ``ready(events)`` and ``timed_out(token)``.
+    ``SWEEP`` seconds. Clients have ``finished``, ``ready(events)``, ``timed_out(token)``
+    and ``internal_error(exc)`` (a bug in a callback fails that attempt, not the mux).
     """
 
     SWEEP = 0.02
@@ -237,7 +238,10 @@ class Mux:
         for fd, events in self.ep.poll(0):
             client = waiting.pop(fd, None)
             if client is not None:
-                client.ready(events)
+                try:
+                    client.ready(events)
+                except Exception as exc:  # a probe bug fails that attempt, nothing else
+                    client.internal_error(exc)
 
     def _sweep(self) -> None:
         now = self.loop.time()
@@ -246,7 +250,10 @@ class Mux:
             while q and q[0][0] <= now:
                 _, client, token = q.popleft()
                 if not client.finished:
-                    client.timed_out(token)
+                    try:
+                        client.timed_out(token)
+                    except Exception as exc:
+                        client.internal_error(exc)
             pending = pending or bool(q)
         self.sweeper = self.loop.call_later(self.SWEEP, self._sweep) if pending else None
 
@@ -345,6 +352,9 @@ class TcpProbe:
                 self.loop.call_soon(done, outcome)
             else:
                 done(outcome)
+
+    def internal_error(self, exc: BaseException) -> None:
+        self._end(self.sock, Outcome(False, f"internal error in probe: {exc!r}"))
 
     def cancel(self) -> None:
         self.done = None

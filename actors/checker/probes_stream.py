@@ -348,6 +348,9 @@ class PlainHttpProbe:
     def _fail(self, reason: str, soon: bool = False) -> None:
         self._end(Outcome(False, f"{self.urls[self.index].rule.path}: {reason}"), soon)
 
+    def internal_error(self, exc: BaseException) -> None:
+        self._end(Outcome(False, f"internal error in probe: {exc!r}"))
+
     def _close(self) -> None:
         sock, self.sock = self.sock, None
         if sock is not None:

@@ -9,6 +9,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import select
 import socket
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -435,5 +436,69 @@ def test_reload_turning_ha_suspend_on_and_off() -> None:
         assert not run_.fsm.suspended and run_.fsm.attempts > frozen
         await actor.shutdown()
         srv.close()
+
+    run(main())
+
+
+class NeverProbe:
+    """A probe with a bug: it never reports."""
+
+    cancelled = 0
+
+    def start(self, done: Any) -> None:
+        pass
+
+    def cancel(self) -> None:
+        NeverProbe.cancelled += 1
+
+
+def test_a_probe_that_never_reports_is_abandoned(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pykeepalived.actors.checker import actor as actor_mod
+
+    monkeypatch.setattr(actor_mod, "STUCK_SWEEP", 0.1)
+    monkeypatch.setattr(actor_mod, "STUCK_SLACK", 0.1)
+
+    async def main() -> list[dict[str, Any]]:
+        rs = m.RealServer(address="127.0.0.1", port=9, checkers=(tcp(connect_timeout=0.2),))
+        actor, bus = await make_actor(vs_config(rs))
+        (run_,) = actor.runs.values()
+        run_.factory = NeverProbe
+        await wait_for(lambda: len(bus.results()) == 2, timeout=3)
+        await actor.shutdown()
+        assert actor.counters["checks.stuck_attempts"] >= 1
+        return bus.results()
+
+    res = run(main())
+    assert res[-1]["up"] is False and "did not finish" in res[-1]["reason"]
+    assert NeverProbe.cancelled >= 1
+
+
+def test_a_probe_callback_that_raises_fails_only_its_attempt() -> None:
+    from pykeepalived.actors.checker.probes_net import Mux
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        errors: list[BaseException] = []
+
+        class Buggy:
+            finished = False
+
+            def ready(self, events: int) -> None:
+                raise ValueError("bug")
+
+            def timed_out(self, token: int) -> None:
+                pass
+
+            def internal_error(self, exc: BaseException) -> None:
+                errors.append(exc)
+
+        mux = Mux.of(loop)
+        mux.watch(a.fileno(), select.EPOLLOUT, Buggy())
+        await wait_for(lambda: bool(errors), timeout=2)
+        assert isinstance(errors[0], ValueError)
+        mux.forget(a.fileno())
+        a.close()
+        b.close()
 
     run(main())
