@@ -45,7 +45,11 @@ Events published
 ----------------
 ``netlink.link``, ``netlink.addr`` (bodies in ``model.py``); ``netlink.lost`` ``{key, kind,
 owners, item}`` when a non-static installed item is removed by someone else;
-``netlink.resync`` ``{reason, changes}`` after an overflow recovery.
+``netlink.resync`` ``{reason, changes}`` after an overflow recovery;
+``netlink.static_lost`` ``{key, kind, track_group, item, error}`` when a static item with a
+``track_group`` is missing and cannot be put back (its interface is gone, say), and
+``netlink.static_restored`` ``{key, kind, track_group, item}`` once it is back: the VRRP
+actor puts that group's instances into FAULT in between, as keepalived does.
 """
 
 from __future__ import annotations
@@ -153,6 +157,7 @@ class Reflector:
         self._reading = False
         self._resync_task: asyncio.Task[Any] | None = None
         self._restore_keys: set[str] = set()
+        self._static_missing: set[str] = set()
         self._restore_task: asyncio.Task[Any] | None = None
         self._journal_fd: int | None = None
         self._journal_lines = 0
@@ -263,7 +268,16 @@ class Reflector:
             if link.up and (old is None or not old.up or old.ifname != link.ifname):
                 self._restore_for_link(link)
         elif event == "RTM_DELLINK":
-            self._emit(self.table.remove_link(int(msg.get("index"))))
+            index = int(msg.get("index"))
+            ifname = self.table.ifname(index)
+            lost = [
+                rq.key_of_addr(ifname, a.family, a.ip, a.prefixlen)
+                for a in self.table.addresses(index)
+                if ifname is not None
+            ]
+            self._emit(self.table.remove_link(index))
+            for key in lost:
+                self._gone(key)
         elif event == "RTM_NEWADDR":
             self._emit(self.table.update_addr(addr_from_msg(msg)))
         elif event == "RTM_DELADDR":
@@ -344,6 +358,20 @@ class Reflector:
                     else:
                         self.restored += 1
                         self.count("netlink.restored")
+                    self._static_outcome(key, kind, entry.item, err)
+
+    def _static_outcome(self, key: str, kind: str, item: dict[str, Any], err: str | None) -> None:
+        """Tell a static item's track_group when it is missing for good, and when it is back."""
+        group = item.get("track_group")
+        if not group:
+            return
+        body = {"key": key, "kind": kind, "track_group": group, "item": item}
+        if err and key not in self._static_missing:
+            self._static_missing.add(key)
+            self.publish("netlink.static_lost", {**body, "error": err})
+        elif not err and key in self._static_missing:
+            self._static_missing.discard(key)
+            self.publish("netlink.static_restored", body)
 
     async def _dump_into_table(self) -> list[tuple[str, dict[str, Any]]]:
         assert self.kernel is not None
@@ -528,6 +556,8 @@ class Reflector:
                 for key, obj, wire in parsed.get(kind, []):
                     new = self.ledger.claim(owner, kind, key, wire)
                     err = await self._install(kind, obj)
+                    if owner == STATIC_OWNER:
+                        self._static_outcome(key, kind, wire, err)
                     if err:
                         errors.append(err)
                         if new and owner != STATIC_OWNER:

@@ -363,3 +363,31 @@ def test_vmac_created_with_keepalived_sysctls_and_removed(harness: Harness) -> N
         await r.stop()
 
     run(body())
+
+
+def test_static_item_of_a_track_group_reports_loss_and_return(harness: Harness) -> None:
+    h = harness
+    lab = h.host.lab
+    addr = f"{lab.vip(100)}/32"
+
+    def make_link() -> None:
+        h.ip("link", "add", "tg0", "type", "veth", "peer", "name", "tg1")
+        h.ip("link", "set", "tg1", "up")
+        h.ip("link", "set", "tg0", "up")
+
+    async def body() -> None:
+        make_link()
+        r = h.reflector()
+        await r.start({"addresses": [vip(addr, dev="tg0", track_group="G1")]})
+        assert addr in h.ip("-o", "addr", "show", "dev", "tg0")
+        h.ip("link", "del", "tg0")
+        await h.until(lambda: bool(h.of("netlink.static_lost")))
+        lost = h.of("netlink.static_lost")[0]
+        assert lost["track_group"] == "G1" and "tg0" in lost["error"]
+        make_link()
+        await h.until(lambda: bool(h.of("netlink.static_restored")))
+        assert addr in h.ip("-o", "addr", "show", "dev", "tg0")
+        assert len(h.of("netlink.static_lost")) == 1
+        await r.stop()
+
+    run(body())
