@@ -79,3 +79,28 @@ def test_bad_command_bodies_get_clear_errors(lab: Lab) -> None:
             assert st["alive"]
         finally:
             bus.close()
+
+
+def test_reload_applies_static_addresses_as_a_difference(lab: Lab) -> None:
+    a = lab["a"]
+    kept, dropped, added = (f"{lab.vip(n)}/32" for n in (43, 44, 45))
+    conf = "static_ipaddress {{\n {} dev eth0\n {} dev eth0\n}}\n"
+    with Daemon(a, conf.format(kept, dropped)) as d:
+        d.wait_ready()
+        addrs = a.run(["ip", "-o", "addr", "show", "dev", "eth0"])
+        assert kept in addrs and dropped in addrs
+        watch = a.popen(["ip", "monitor", "address"], description="ip monitor")
+        time.sleep(0.2)
+        d.conf_path.write_text(conf.format(kept, added))
+        out = d.ctl("reload")
+        assert out.returncode == 0, out.stderr
+        deadline = time.monotonic() + 10
+        while added not in a.run(["ip", "-o", "addr", "show", "dev", "eth0"]):
+            assert time.monotonic() < deadline, d.proc.output()[-3000:]
+            time.sleep(0.1)
+        time.sleep(0.2)
+        watch.stop()
+        addrs = a.run(["ip", "-o", "addr", "show", "dev", "eth0"])
+        assert kept in addrs and dropped not in addrs
+        deleted = [line for line in watch.output().splitlines() if line.startswith("Deleted")]
+        assert len(deleted) == 1 and dropped in deleted[0], deleted
