@@ -58,6 +58,7 @@ _INCLUDE_WORDS = {
     "includea": "rmwb",
 }
 _BRACE_RE = re.compile(r"([{}])")
+_PRE_WORDS = frozenset([*_INCLUDE_WORDS, "include_check"])
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEF_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)\Z", re.S)
 _GEN_RE = re.compile(r"~(SEQx|SEQ|LST)\(")
@@ -249,7 +250,11 @@ class Preprocessor:
                         continue
                 elif "{" not in text and "}" not in text:
                     words = text.split()
-                    if words[0] not in _INCLUDE_WORDS:
+                    if words[0] not in _PRE_WORDS:
+                        append(make(STMT, words, text, name, lineno))
+                        continue
+                    if words[0] == "include_check":
+                        self._include_check(words[1:])
                         append(make(STMT, words, text, name, lineno))
                         continue
                     self._brace_depth = depth
@@ -417,12 +422,35 @@ class Preprocessor:
                 words, bad_quote = _tokenise(piece)
                 if bad_quote:
                     self.error("Unmatched quote", "quote")
+                if words and words[0] == "include_check":
+                    self._include_check(words[1:])
                 if words:
                     self.out.append(Stmt(STMT, words, piece, self._cur_file, self._cur_line))
             elif piece_kind == "{":
                 self._open_brace(self._cur_file, self._cur_line)
             else:
                 self._close_brace(self._cur_file, self._cur_line)
+
+    def _include_check(self, args: list[str]) -> None:
+        """global_defs ``include_check``: the default strictness of later includes in this
+        file (and the files it includes); restored when the file ends, as keepalived does."""
+        names = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
+        if not args:
+            self.include_check = "rmwb"
+            return
+        cur = set(self.include_check)
+        for i, w in enumerate(args):
+            sign = w[0] if w[:1] in "+-" else ""
+            flag = names.get(w[1:] if sign else w)
+            if flag is None:
+                continue  # reported by the keyword handler
+            if sign == "-":
+                cur.discard(flag)
+            elif sign == "+" or i > 0:
+                cur.add(flag)
+            else:
+                cur = {flag}
+        self.include_check = "".join(sorted(cur))
 
     def _open_brace(self, file: str, line: int) -> None:
         self._brace_depth += 1

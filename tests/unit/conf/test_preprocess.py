@@ -259,6 +259,14 @@ def test_include_errors_by_variant(tmp_path: Path) -> None:
     ]
 
 
+def test_include_check_makes_plain_include_strict(tmp_path: Path) -> None:
+    main = tmp_path / "k.conf"
+    main.write_text("include a.conf\nglobal_defs {\n include_check match\n}\ninclude b.conf\n")
+    res = load(main, config_id="x", check_scripts=False)
+    assert [d.message for d in res.diagnostics] == ["No config files matched 'b.conf'."]
+    assert res.config is not None and res.config.global_defs.include_check == ("match",)
+
+
 def test_executable_include_is_skipped(tmp_path: Path) -> None:
     inc = tmp_path / "x.conf"
     inc.write_text("global_defs {\n router_id exec\n}\n")
