@@ -62,6 +62,8 @@ EXIT_RESTART = 3  # not permanent: restart with back-off
 PERMANENT_EXIT_CODES = frozenset({EXIT_FATAL, EXIT_CONFIG, EXIT_MISSING_PERMISSION})
 
 PR_SET_PDEATHSIG = 1
+REPLY_RETRIES = 100
+REPLY_RETRY_DELAY = 0.01
 
 
 class CommandError(Exception):
@@ -309,10 +311,29 @@ class Actor:
         body: dict[str, Any] = {"ok": ok}
         body["result" if ok else "error"] = payload
         try:
-            self.bus.send(self.bus.envelope(REPLY_TYPE, body, to=env.src, id_=env.id))
+            reply = self.bus.envelope(REPLY_TYPE, body, to=env.src, id_=env.id)
+            sent = self.bus.send(reply)
         except Exception as exc:
             self.counters["errors.reply"] += 1
             self.log.error("cannot reply to %s: %r", env.command, exc)
+            return
+        if not sent:
+            # our own queue is full (we are publishing faster than the broker takes):
+            # a lost reply (a hello's above all) would look like a hang, so retry it
+            self._retry_reply(reply, REPLY_RETRIES)
+
+    def _retry_reply(self, reply: Envelope, left: int) -> None:
+        assert self.bus is not None
+        if left <= 0:
+            self.counters["bus.replies_lost"] += 1
+            return
+
+        def again() -> None:
+            assert self.bus is not None
+            if not self.bus.send(reply):
+                self._retry_reply(reply, left - 1)
+
+        self.loop.call_later(REPLY_RETRY_DELAY, again)
 
     async def _event_loop(self) -> None:
         assert self.bus is not None

@@ -143,7 +143,9 @@ def test_slow_tap_subscriber_does_not_slow_the_daemon(daemon: ToyDaemon) -> None
         time.sleep(0.3)
         n = 30_000
         t0 = time.monotonic()
-        result = peer.request("vrrp", "flood", {"n": n}, timeout=30)
+        mark = len(daemon.events())
+        peer.request("vrrp", "flood", {"n": n}, timeout=10)
+        result = daemon.wait_event("toy.flood_done", timeout=30, after=mark).body
         flood_time = time.monotonic() - t0
         t1 = time.monotonic()
         status = daemon.status()

@@ -38,16 +38,10 @@ class Toy(Actor):
 
     async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         if command == "flood":
-            n = int(body.get("n", 1000))
-            dropped_before = self.counters["bus.tx_dropped_hwm"]
-            for i in range(n):
-                self.publish("toy.flood", {"i": i, "ts": time.perf_counter()})
-                if i % 200 == 199:
-                    # a well-behaved actor lets hello through, and backs off while the
-                    # bus is saturated (its queue dropped something)
-                    full = self.counters["bus.tx_dropped_hwm"] > dropped_before
-                    await asyncio.sleep(0.005 if full else 0)
-            return {"sent": n, "dropped": self.counters["bus.tx_dropped_hwm"] - dropped_before}
+            # runs as a task: the reply must not wait behind (or be dropped with) the
+            # flood; completion is the `toy.flood_done` event
+            self.spawn(self._flood(int(body.get("n", 1000))), "flood")
+            return {"started": True}
         if command == "pace":
             # n events, one every `interval` seconds: latency without saturation
             n, interval = int(body.get("n", 100)), float(body.get("interval", 0.002))
@@ -66,6 +60,28 @@ class Toy(Actor):
             time.sleep(float(body.get("seconds", 1.0)))  # a stuck loop: answers nothing
             return {}
         raise CommandError(f"unknown command {command!r} for toy {self.name}")
+
+    async def _flood(self, n: int) -> None:
+        dropped_before = self.counters["bus.tx_dropped_hwm"]
+        batch_drops = dropped_before
+        t0 = time.perf_counter()
+        for i in range(n):
+            self.publish("toy.flood", {"i": i, "ts": time.perf_counter()})
+            if i % 200 == 199:
+                # a well-behaved actor lets hello through, and backs off while the bus
+                # is saturated (its queue dropped something in this batch)
+                full = self.counters["bus.tx_dropped_hwm"] > batch_drops
+                batch_drops = self.counters["bus.tx_dropped_hwm"]
+                await asyncio.sleep(0.02 if full else 0)
+        elapsed = time.perf_counter() - t0
+        done = {"sent": n, "dropped": self.counters["bus.tx_dropped_hwm"] - dropped_before,
+                "seconds": elapsed}  # fmt: skip
+        for _ in range(100):  # the queue may still be full: retry until it is taken
+            before = self.counters["bus.tx_dropped_hwm"]
+            self.publish("toy.flood_done", done)
+            if self.counters["bus.tx_dropped_hwm"] == before:
+                return
+            await asyncio.sleep(0.02)
 
     async def apply_config(self, new: Any) -> None:
         self.applied += 1
