@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from importlib import resources
-from typing import Any
+from typing import Any, TypeAlias
 
 from lark import Lark
 from lark.lexer import Lexer
@@ -41,7 +41,7 @@ class Block:
         return f"Block({self.head!r}, {len(self.children)} children)"
 
 
-Node = Stmt | Block
+Node: TypeAlias = "Stmt | Block"
 
 
 class _StmtLexer(Lexer):

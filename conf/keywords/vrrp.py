@@ -1137,9 +1137,8 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
                 )
                 refs.remove(r)
         if zero_weights and any(r.weight for r in refs):
-            why = (
-                "an address owner (priority 255)" if priority == 255 else f"sync group {sg['name']}"
-            )  # type: ignore[index]
+            group = sg["name"] if sg is not None else "?"
+            why = "an address owner (priority 255)" if priority == 255 else f"sync group {group}"
             ctx.warning(f"({name}) {field} weights are ignored for {why}", "lint", st)
         if zero_weights:
             refs = [
