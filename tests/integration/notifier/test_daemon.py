@@ -176,63 +176,72 @@ def test_fifo_lines_equal_keepalived_for_the_same_config(lab: Lab) -> None:
     assert outputs["keepalived"].endswith('INSTANCE "VI_1" STOP 150\n')
 
 
-@pytest.mark.interop
-def test_master_hearing_a_lower_priority_master_runs_rx_lower_pri(lab: Lab) -> None:
-    """Split brain healing: keepalived (priority 100) and ours (200) are both master while
-    VRRP is dropped; once keepalived's adverts get through, ours hears a lower priority."""
+def split_brain_heals(lab: Lab, high: str) -> tuple[str, Path]:
+    """Split brain healing between keepalived and ours: both are master while VRRP is
+    dropped, then adverts flow and the ``high`` side (``"ours"`` or ``"keepalived"``,
+    priority 200) hears the other (100). Returns the high side's vrrp FIFO text and
+    the log of its notify_master_rx_lower_pri script."""
     a, b = lab["a"], lab["b"]
     work = lab.workdir
     work.chmod(0o755)
-    fifo, log = str(work / "rx.fifo"), work / "rx.log"
+    fifo, log = str(work / f"rx-{high}.fifo"), work / f"rx-{high}.log"
     script = work / "lower.sh"
-    script.write_text(f'#!/bin/sh\necho "lower $*" >> {log}\n')
+    script.write_text('#!/bin/sh\necho "lower $*" >> "$(dirname $0)/rx-$1.log"\n')
     script.chmod(0o755)
-    vip = lab.vip(63)
-    common = f"""    interface eth0
+
+    def conf_for(side: str) -> str:
+        is_high = side == high
+        extra = (
+            f"    vrrp_notify_fifo {fifo}\n    script_user root\n    enable_script_security\n"
+            if is_high
+            else ""
+        )
+        notify = f'    notify_master_rx_lower_pri "{script} {high}"\n' if is_high else ""
+        return f"""global_defs {{
+    vrrp_version 3
+{extra}}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    priority {200 if is_high else 100}
+    interface eth0
     virtual_router_id 63
     advert_int 0.2
     virtual_ipaddress {{
-        {vip}/24
-    }}"""
-    ours = f"""global_defs {{
-    vrrp_version 3
-    script_user root
-    enable_script_security
-    vrrp_notify_fifo {fifo}
-}}
-vrrp_instance VI_1 {{
-    state BACKUP
-    priority 200
-{common}
-    notify_master_rx_lower_pri "{script} rx"
-}}
+        {lab.vip(63)}/24
+    }}
+{notify}}}
 """
-    theirs = f"""global_defs {{
-    vrrp_version 3
-}}
-vrrp_instance VI_1 {{
-    state BACKUP
-    priority 100
-{common}
-}}
-"""
+
     a.drop_vrrp()
     b.drop_vrrp()
-    ka = b.start_keepalived(theirs, "-P")
-    d = Daemon(a, ours, "-P")
+    ka = b.start_keepalived(conf_for("keepalived"), "-P")
+    d = Daemon(a, conf_for("ours"), "-P")
     try:
         fd = open_fifo(fifo)
         d.wait_event("vrrp.state", lambda e: e.body["state"] == "MASTER", timeout=10)
         wait_until(lambda: "Entering MASTER STATE" in ka.output(), 10, "keepalived master too")
-        b.allow_vrrp()
-        d.wait_event("vrrp.rx_lower_pri", timeout=10)
+        # only the low side's adverts get through: the high side hears them first
+        (b if high == "ours" else a).allow_vrrp()
+        text = read_fifo_until(fd, lambda s: "MASTER_RX_LOWER_PRI" in s, 10)
         wait_until(lambda: log.exists(), 5, "notify_master_rx_lower_pri")
-        text = read_fifo_until(fd, lambda s: "MASTER_RX_LOWER_PRI" in s, 5)
     finally:
         a.allow_vrrp()
         b.allow_vrrp()
         d.stop()
         ka.stop(grace=5)
     os.close(fd)
+    return text, log
+
+
+@pytest.mark.interop
+def test_master_hearing_a_lower_priority_master_runs_rx_lower_pri(lab: Lab) -> None:
+    text, log = split_brain_heals(lab, "ours")
     assert 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 200\n' in text
-    assert log.read_text().splitlines()[0] == "lower rx"  # no extra arguments, as keepalived
+    assert log.read_text().splitlines()[0] == "lower ours"  # no extra arguments
+
+
+@pytest.mark.interop
+def test_keepalived_writes_the_same_rx_lower_pri_line(lab: Lab) -> None:
+    text, log = split_brain_heals(lab, "keepalived")
+    assert 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 200\n' in text
+    assert log.read_text().splitlines()[0] == "lower keepalived"
