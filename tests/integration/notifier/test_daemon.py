@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon import Daemon
-from tests.lab import Host, Lab
+from tests.lab import Host, Lab, Proc
 
 pytestmark = [pytest.mark.netns]
 
@@ -92,8 +92,8 @@ def open_fifo(path: str, timeout: float = 10) -> int:
     return os.open(path, os.O_RDONLY | os.O_NONBLOCK)
 
 
-def start_mail_sink(host: Host, maildir: Path) -> None:
-    host.popen(
+def start_mail_sink(host: Host, maildir: Path) -> Proc:
+    proc = host.popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_PORT}",
          "-c", "aiosmtpd.handlers.Mailbox", str(maildir)],
         description="aiosmtpd sink",
@@ -106,6 +106,7 @@ def start_mail_sink(host: Host, maildir: Path) -> None:
         10,
         "the SMTP sink to listen",
     )
+    return proc
 
 
 def test_transitions_reach_scripts_fifo_and_mail(lab: Lab) -> None:
@@ -245,3 +246,73 @@ def test_keepalived_writes_the_same_rx_lower_pri_line(lab: Lab) -> None:
     text, log = split_brain_heals(lab, "keepalived")
     assert 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 200\n' in text
     assert log.read_text().splitlines()[0] == "lower keepalived"
+
+
+def alerts(maildir: Path) -> list[tuple[list[str], str, str, str]]:
+    """(headers in order, Subject, body, envelope) of every message, oldest first."""
+    box = mailbox.Maildir(str(maildir), create=False)
+    msgs = sorted(box, key=lambda msg: msg.get_date())
+    out = []
+    for msg in msgs:
+        names = [
+            k if k == "Date" else f"{k}: {msg[k]}"  # every header's value but the date
+            for k in msg
+            if not k.startswith("X-") or k == "X-Mailer"
+        ]
+        envelope = f"{msg['X-MailFrom']} -> {msg['X-RcptTo']}"
+        out.append((names, str(msg["Subject"]), str(msg.get_payload()), envelope))
+    return out
+
+
+@pytest.mark.interop
+def test_vrrp_alert_mails_equal_keepalived_s(lab: Lab) -> None:
+    """The same configuration run by keepalived, then by us, against one mail sink."""
+    a = lab["a"]
+    work = lab.workdir
+    work.chmod(0o755)
+    text = f"""global_defs {{
+    router_id lb1
+    vrrp_version 3
+    smtp_server 127.0.0.1 {SMTP_PORT}
+    smtp_helo_name helo.test
+    notification_email_from ka@lb1.test
+    notification_email {{
+        ops@x.test
+        oncall@x.test
+    }}
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 64
+    priority 150
+    advert_int 0.2
+    virtual_ipaddress {{
+        {lab.vip(64)}/24
+    }}
+    smtp_alert
+}}
+"""
+    got: dict[str, list[tuple[list[str], str, str, str]]] = {}
+    for who in ("keepalived", "pykeepalived"):
+        maildir = work / f"mail-{who}"
+        sink = start_mail_sink(a, maildir)
+        if who == "keepalived":
+            proc = a.start_keepalived(text, "-P")
+            wait_until(lambda d=maildir: d.exists() and len(mailbox.Maildir(str(d))) >= 2, 15,
+                       "keepalived's BACKUP and MASTER alerts")  # fmt: skip
+            proc.stop(grace=5)
+        else:
+            d = Daemon(a, text, "-P")
+            try:
+                wait_until(lambda d=maildir: d.exists() and len(mailbox.Maildir(str(d))) >= 2, 15,
+                           "our BACKUP and MASTER alerts")  # fmt: skip
+            finally:
+                d.stop()
+        got[who] = alerts(maildir)[:2]
+        sink.stop(grace=2)
+    assert got["pykeepalived"] == got["keepalived"]
+    assert [s for _, s, _, _ in got["keepalived"]] == [
+        "[lb1] VRRP Instance VI_1 - Entering BACKUP state",
+        "[lb1] VRRP Instance VI_1 - Entering MASTER state",
+    ]
