@@ -264,6 +264,10 @@ def alerts(maildir: Path) -> list[tuple[list[str], str, str, str]]:
     return out
 
 
+def two_mails(maildir: Path) -> Callable[[], bool]:
+    return lambda: maildir.exists() and len(mailbox.Maildir(str(maildir))) >= 2
+
+
 @pytest.mark.interop
 def test_vrrp_alert_mails_equal_keepalived_s(lab: Lab) -> None:
     """The same configuration run by keepalived, then by us, against one mail sink."""
@@ -299,14 +303,12 @@ vrrp_instance VI_1 {{
         sink = start_mail_sink(a, maildir)
         if who == "keepalived":
             proc = a.start_keepalived(text, "-P")
-            wait_until(lambda d=maildir: d.exists() and len(mailbox.Maildir(str(d))) >= 2, 15,
-                       "keepalived's BACKUP and MASTER alerts")  # fmt: skip
+            wait_until(two_mails(maildir), 15, "keepalived's BACKUP and MASTER alerts")
             proc.stop(grace=5)
         else:
             d = Daemon(a, text, "-P")
             try:
-                wait_until(lambda d=maildir: d.exists() and len(mailbox.Maildir(str(d))) >= 2, 15,
-                           "our BACKUP and MASTER alerts")  # fmt: skip
+                wait_until(two_mails(maildir), 15, "our BACKUP and MASTER alerts")
             finally:
                 d.stop()
         got[who] = alerts(maildir)[:2]
