@@ -8,7 +8,8 @@ gets the same verdict from both daemons.
 
 Exit codes, measured with Debian 12's keepalived 2.2.7 ``-t`` (they differ from its man
 page): 0 clean, 5 any configuration message, 6 scripts would run as root without
-``enable_script_security`` (this wins over 5). A missing main file also exits 0 there.
+``enable_script_security`` or a required include matched nothing (6 wins over 5). A
+missing main file, or a plain ``include`` of a missing file, exits 0 there.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ ADVISORY_CODES = frozenset(
 #: main file ("Config files missing"), and scripts disabled for unsafe permissions
 #: (logged by the daemon at start, not by -t)
 NO_EXIT_CODES = ADVISORY_CODES | {"file-missing", "script-unsafe"}
+
+#: codes for which keepalived 2.2.7's -t exits 6 (measured): the script security
+#: violation, and a required include (includem/includew/includea) that matches nothing
+EXIT_6_CODES = frozenset({"script-security", "include-required"})
 
 #: the code of keepalived's "SECURITY VIOLATION" finding (exit 6)
 SECURITY_VIOLATION = "script-security"
@@ -107,7 +112,7 @@ class LoadResult:
     @property
     def exit_code(self) -> int:
         """The exit code of keepalived 2.2.7's ``-t`` on the same input."""
-        if any(d.code == SECURITY_VIOLATION for d in self.diagnostics):
+        if any(d.code in EXIT_6_CODES for d in self.diagnostics):
             return EXIT_SCRIPT_SECURITY
         if any(d.code not in NO_EXIT_CODES for d in self.diagnostics):
             return EXIT_CONFIG

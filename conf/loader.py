@@ -212,7 +212,7 @@ def _run(
     gc.disable()
     try:
         stmts: list[Stmt] = read()
-        if any(d.code == "file-missing" for d in pp.diagnostics):
+        if not pp.files:  # the main file itself is missing
             return LoadResult(None, list(pp.diagnostics))
         ctx = Ctx(
             config_id=cid, interfaces=frozenset(interfaces) if interfaces is not None else None
@@ -220,8 +220,10 @@ def _run(
         config = build(stmts, ctx, config_id=cid, files=pp.files)
         diags = pp.diagnostics + ctx.diagnostics
         if check_scripts:
+            # keepalived's VRRP process stops before its script checks when an interface is
+            # missing, or when it would run in another namespace
             no_if = any(d.code == "interface" and d.line == 0 for d in diags)
-            config, sec = security.check(config, vrrp_side=not no_if)
+            config, sec = security.check(config, vrrp_side=not no_if and not config.net_namespace)
             diags += sec
         diags += lint.lint(config)
         return LoadResult(config, diags)

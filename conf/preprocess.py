@@ -667,8 +667,15 @@ class Preprocessor:
         has_wild = any(c in pattern for c in "*?[")
         matches = _expand_glob(pattern, base_dir)
         if not matches:
+            # keepalived 2.2.7: a required include that matches nothing makes -t exit 6; a
+            # plain one is reported (without changing -t) when it names no file or its
+            # directory does not exist, and is silent when a wildcard just matches nothing
             if "w" in flags or ("m" in flags and not has_wild):
-                self.error(f"No config files matched '{pattern}'.", "include")
+                self.error(f"Config files missing '{pattern}'.", "include-required")
+            else:
+                full = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
+                if not has_wild or not os.path.isdir(os.path.dirname(full)):
+                    self.error(f"Config files missing '{pattern}'.", "file-missing")
             return
         if "b" in flags and "{" in pattern:
             for alt in _brace_expand(pattern):

@@ -5,7 +5,9 @@ quorum_up/down, notify_up/down, startup/shutdown scripts, *notify_fifo_script) n
 program. Each is resolved (``PATH`` search for a bare name) and examined:
 
 * not found or not accessible → "Script %s cannot be accessed" (keepalived logs this and
-  drops the script; ``-t`` does not count it);
+  drops the script; ``-t`` does not count it), except a tracked ``vrrp_script``: "Disabling
+  track script %s since not found/accessible", which ``-t`` counts (the VRRP side only
+  when every interface exists, as keepalived's VRRP process gets that far only then);
 * it would run as root while ``enable_script_security`` is off → keepalived's
   ``SECURITY VIOLATION - scripts are being executed but script_security not enabled.``
   (``-t`` exits 6);
@@ -31,7 +33,14 @@ from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from pykeepalived.conf.diagnostics import SECURITY_VIOLATION, Diagnostic
-from pykeepalived.conf.model import Config, MiscCheck, NotifyScript, VrrpInstance, VrrpSyncGroup
+from pykeepalived.conf.model import (
+    Config,
+    MiscCheck,
+    NotifyScript,
+    VrrpInstance,
+    VrrpScript,
+    VrrpSyncGroup,
+)
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -147,6 +156,11 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
     if default_user is None and ks_exists:
         default_user = "keepalived_script"
     found = _scripts(config)
+    tracked = {
+        ref.name
+        for holder in (*config.vrrp_instances, *config.vrrp_sync_groups)
+        for ref in holder.track_script
+    }
     violation: set[str] = set()
     unsafe: set[int] = set()
     reported_default = False
@@ -178,7 +192,21 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
             )
             continue
         target = resolve(script.argv[0])
-        if target is None or not os.access(target, os.X_OK):
+        missing = target is None or not os.access(target, os.X_OK)
+        if missing and isinstance(owner, VrrpScript) and owner.name in tracked and vrrp_side:
+            # keepalived drops a tracked script it cannot run, and -t counts that
+            diags.append(
+                Diagnostic(
+                    "error",
+                    "",
+                    0,
+                    f"Disabling track script {owner.name} since not found/accessible",
+                    "script-missing",
+                )
+            )
+            unsafe.add(id(script))
+            continue
+        if missing:
             diags.append(
                 Diagnostic(
                     "warning",
@@ -247,6 +275,8 @@ def _disable(config: Config, unsafe: set[int], diags: list[Diagnostic]) -> Confi
     dropped = {s.name for s in config.vrrp_scripts if id(s.script) in unsafe}
     scripts = tuple(s for s in config.vrrp_scripts if s.name not in dropped)
     for name in sorted(dropped):
+        if any(d.code == "script-missing" and f"script {name} since" in d.message for d in diags):
+            continue
         diags.append(
             Diagnostic(
                 "warning", "", 0, f"Disabling track script {name} due to insecure", "script-unsafe"

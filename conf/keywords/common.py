@@ -61,6 +61,28 @@ def uint(field: str, lo: int = 0, hi: int = V.UINT_MAX, *, zero_as: int | None =
     return h
 
 
+def repeat(field: str, *, instance: bool = False) -> Handler:
+    """A GARP repeat count: 0 is reported and taken as 1, with keepalived's wording."""
+
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        w = arg(ctx, st)
+        if w is None:
+            return
+        v = V.uint(ctx, w, 0, V.INT_MAX)
+        if v is None:
+            return
+        if v == 0:
+            who = f"({d.get('name', '?')}): " if instance else ""
+            ctx.error(
+                f"{who}{st.words[0]} must be greater than 0, setting to 1", "invalid-value", st
+            )
+            v = 1
+        d[field] = v
+        extra(ctx, st, 1)
+
+    return h
+
+
 def integer(field: str, lo: int, hi: int) -> Handler:
     def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
         w = arg(ctx, st)

@@ -44,12 +44,30 @@ def _script_user(ctx: Ctx, d: Draft, st: Stmt) -> None:
     if w is None:
         return
     user, _, group = w.partition(":")
+    if len(st.words) > 2:
+        group = st.words[2].lstrip(":")
+    C.extra(ctx, st, 2)
+    if not _account_exists(user, group or None):
+        ctx.error("Error setting global script uid/gid", "reference", st)
+        return
     d["script_user"] = user
     if group:
         d["script_group"] = group
-    if len(st.words) > 2:
-        d["script_group"] = st.words[2].lstrip(":")
-    C.extra(ctx, st, 2)
+
+
+def _account_exists(user: str, group: str | None) -> bool:
+    """keepalived resolves script_user when it reads it; so do we (numeric ids pass)."""
+    import grp
+    import pwd
+
+    try:
+        if not user.isdigit():
+            pwd.getpwnam(user)
+        if group is not None and not group.isdigit():
+            grp.getgrnam(group)
+    except KeyError:
+        return False
+    return True
 
 
 def _timed_script(field: str) -> C.Handler:
@@ -447,11 +465,11 @@ G.scalar("vrrp_mcast_group4", _mcast("vrrp_mcast_group4", 4))
 G.scalar("vrrp_mcast_group6", _mcast("vrrp_mcast_group6", 6))
 G.scalar("default_interface", C.string("default_interface"))
 G.scalar("vrrp_garp_master_delay", C.uint("vrrp_garp_master_delay", 0, 86400))
-G.scalar("vrrp_garp_master_repeat", C.uint("vrrp_garp_master_repeat", 0, V.INT_MAX, zero_as=1))
+G.scalar("vrrp_garp_master_repeat", C.repeat("vrrp_garp_master_repeat"))
 G.scalar("vrrp_garp_master_refresh", C.uint("vrrp_garp_master_refresh", 0, 86400))
 G.scalar(
     "vrrp_garp_master_refresh_repeat",
-    C.uint("vrrp_garp_master_refresh_repeat", 0, V.INT_MAX, zero_as=1),
+    C.repeat("vrrp_garp_master_refresh_repeat"),
 )
 G.scalar("vrrp_garp_lower_prio_delay", C.uint("vrrp_garp_lower_prio_delay", 0, 86400))
 G.scalar("vrrp_garp_lower_prio_repeat", C.uint("vrrp_garp_lower_prio_repeat", 0, V.INT_MAX))

@@ -519,7 +519,7 @@ def _finalize_vs(
                     f"Virtual server group {d['group']} specified but not configured - ignoring "
                     f"virtual server {label}"
                 ),
-                "reference",
+                "lint",  # keepalived 2.2.7's -t says nothing (the service is never set up)
                 st,
             )
             return None
@@ -647,10 +647,29 @@ def _finalize_vs(
             ctx.error(f"{f} is only valid with the sh scheduler", "semantic", st)
         if f.startswith("mh-") and sched != "mh":
             ctx.error(f"{f} is only valid with the mh scheduler", "semantic", st)
-    if d.get("quorum", 1) - d.get("hysteresis", 0) < 0:
-        ctx.error(f"Virtual server {label}: hysteresis is larger than quorum", "semantic", st)
+    quorum = d.get("quorum", 1)
+    hysteresis = d.get("hysteresis", 0)
+    total = sum(r.weight for r in real)
+    if quorum > total:
+        reduced = total
+        ctx.warning(
+            f"Warning - quorum {quorum} for {tag} exceeds total weight of real servers {total}, "
+            f"reducing quorum to {reduced}",
+            "semantic",
+            st,
+        )
+        quorum = reduced
+    if hysteresis >= quorum:
+        # (with quorum 0 keepalived then sets hysteresis to UINT_MAX; 0 behaves the same)
+        ctx.warning(
+            f"Virtual server {tag}: hysteresis {hysteresis} >= quorum {quorum}; "
+            "setting hysteresis to 0",
+            "semantic",
+            st,
+        )
+        hysteresis = 0
     if "port" not in d and "address" in d and "persistence_timeout" not in d:
-        ctx.warning(f"Virtual server {label} has no port and is not persistent", "semantic", st)
+        ctx.warning(f"Virtual server {label} has no port and is not persistent", "lint", st)
     return VirtualServer(
         address=d.get("address"),
         port=d.get("port"),
@@ -672,8 +691,8 @@ def _finalize_vs(
         ha_suspend=d.get("ha_suspend", False),
         alpha=vs_vals["alpha"],
         omega=d.get("omega", False),
-        quorum=d.get("quorum", 1),
-        hysteresis=d.get("hysteresis", 0),
+        quorum=quorum,
+        hysteresis=hysteresis,
         quorum_up=d.get("quorum_up"),
         quorum_down=d.get("quorum_down"),
         sorry_server=sorry,

@@ -408,9 +408,7 @@ def _peer(ctx: Ctx, d: Draft, st: Stmt) -> None:
             i += 1
     peers: list[tuple[UnicastPeer, Stmt]] = d.setdefault("_peers", [])
     if any(p.address == a for p, _ in peers):
-        ctx.error(
-            f"({_name(d)}) unicast peer {a} is already configured - ignoring", "duplicate", st
-        )
+        ctx.warning(f"({_name(d)}) unicast peer {a} is listed twice", "lint", st)
         return
     peers.append((UnicastPeer(**out), st))
     d["unicast"] = True
@@ -539,11 +537,9 @@ I.scalar("lower_prio_no_advert", C.boolean("lower_prio_no_advert"))
 I.scalar("higher_prio_send_advert", C.boolean("higher_prio_send_advert"))
 I.scalar("owner_ignore_adverts", C.boolean("owner_ignore_adverts"))
 I.scalar("garp_master_delay", C.uint("garp_master_delay", 0, 86400))
-I.scalar("garp_master_repeat", C.uint("garp_master_repeat", 0, V.INT_MAX, zero_as=1))
+I.scalar("garp_master_repeat", C.repeat("garp_master_repeat", instance=True))
 I.scalar("garp_master_refresh", C.uint("garp_master_refresh", 0, 86400))
-I.scalar(
-    "garp_master_refresh_repeat", C.uint("garp_master_refresh_repeat", 0, V.INT_MAX, zero_as=1)
-)
+I.scalar("garp_master_refresh_repeat", C.repeat("garp_master_refresh_repeat", instance=True))
 I.scalar("garp_lower_prio_delay", C.uint("garp_lower_prio_delay", 0, 86400))
 I.scalar("garp_lower_prio_repeat", C.uint("garp_lower_prio_repeat", 0, V.INT_MAX))
 I.scalar("garp_extra_if", _garp_extra_if)
@@ -1219,6 +1215,14 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
         )
         owner_ignore = False
     accept = d.get("accept", not strict) or priority == 255
+    if strict and version == 2 and d.get("accept") and priority != 255:
+        ctx.error(
+            f"({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - "
+            "resetting",
+            "semantic",
+            st,
+        )
+        accept = False
 
     return VrrpInstance(
         name=name,

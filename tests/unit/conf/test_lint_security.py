@@ -62,7 +62,7 @@ def test_script_weight_zero_means_fault() -> None:
 def test_strict_without_accept() -> None:
     (msg,) = lints("global_defs {\n vrrp_strict\n}\n" + inst(""))
     assert "strict mode without 'accept'" in msg
-    assert lints("global_defs {\n vrrp_strict\n}\n" + inst(" accept")) == []
+    assert lints("global_defs {\n vrrp_strict\n}\n" + inst(" version 3\n accept")) == []
 
 
 def test_nopreempt_with_master() -> None:
@@ -226,3 +226,16 @@ def test_dump_config_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     f.write_text("global_defs {\n router_id lb9\n}\n")
     assert dump_config(f, "x") == 0
     assert "router_id lb9" in capsys.readouterr().out
+
+
+def test_tracked_script_that_cannot_run_is_dropped(tmp_path: Path) -> None:
+    text = 'vrrp_script s {\n script "/nonexistent/check"\n}\n' + inst(" track_script {\n s\n }")
+    r = _load(tmp_path, text)
+    assert "Disabling track script s since not found/accessible" in [
+        d.message for d in r.diagnostics
+    ]
+    assert r.exit_code == 5
+    assert r.config is not None and r.config.vrrp_scripts == ()
+    assert r.config.vrrp_instances[0].track_script == ()
+    r = _load(tmp_path, 'vrrp_script s {\n script "/nonexistent/check"\n}\n' + inst(""))
+    assert r.exit_code == 0

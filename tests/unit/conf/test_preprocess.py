@@ -250,20 +250,26 @@ def test_include_relative_to_including_file_with_globs(tmp_path: Path) -> None:
 
 def test_include_errors_by_variant(tmp_path: Path) -> None:
     main = tmp_path / "k.conf"
-    main.write_text("include nothere.conf\nincludem nothere.conf\nincludew none*.conf\n")
+    main.write_text(
+        "include nothere.conf\ninclude none*.conf\nincludem nothere.conf\nincludew none*.conf\n"
+    )
     res = load(main, config_id="x", check_scripts=False)
-    msgs = [d.message for d in res.diagnostics]
-    assert msgs == [
-        "No config files matched 'nothere.conf'.",
-        "No config files matched 'none*.conf'.",
+    assert [(d.message, d.code) for d in res.diagnostics] == [
+        ("Config files missing 'nothere.conf'.", "file-missing"),
+        ("Config files missing 'nothere.conf'.", "include-required"),
+        ("Config files missing 'none*.conf'.", "include-required"),
     ]
+    assert res.exit_code == 6
 
 
 def test_include_check_makes_plain_include_strict(tmp_path: Path) -> None:
     main = tmp_path / "k.conf"
     main.write_text("include a.conf\nglobal_defs {\n include_check match\n}\ninclude b.conf\n")
     res = load(main, config_id="x", check_scripts=False)
-    assert [d.message for d in res.diagnostics] == ["No config files matched 'b.conf'."]
+    assert [d.message for d in res.diagnostics] == [
+        "Config files missing 'a.conf'.",
+        "Config files missing 'b.conf'.",
+    ]
     assert res.config is not None and res.config.global_defs.include_check == ("match",)
 
 

@@ -332,7 +332,7 @@ def test_virtual_server_group_entries() -> None:
 def test_quorum_and_sorry_server() -> None:
     c = clean(VS_FULL.format(
         " quorum 7\n hysteresis 2\n alpha\n omega\n sorry_server 10.0.0.99 8080\n sorry_server_inhibit\n"
-        " real_server 10.0.0.2 80 {\n }"
+        " real_server 10.0.0.2 80 {\n weight 9\n }"
     ))  # fmt: skip
     vs = c.virtual_servers[0]
     assert (vs.quorum, vs.hysteresis, vs.alpha, vs.omega) == (7, 2, True, True)
@@ -381,3 +381,45 @@ def test_frozen_model() -> None:
         pass
     else:
         raise AssertionError("Config must be frozen")
+
+
+def test_more_keepalived_2_2_7_messages() -> None:
+    r = parse("global_defs {\n vrrp_garp_master_repeat 0\n}\n" + inst_text(" garp_master_repeat 0"))
+    assert messages(r) == [
+        "vrrp_garp_master_repeat must be greater than 0, setting to 1",
+        "(VI_1): garp_master_repeat must be greater than 0, setting to 1",
+    ]
+    r = parse("global_defs {\n vrrp_strict\n}\n" + inst_text(" accept"))
+    assert (
+        "(VI_1) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"
+        in messages(r)
+    )
+    assert r.config is not None and not r.config.vrrp_instances[0].accept
+    assert (
+        clean("global_defs {\n vrrp_strict\n}\n" + inst_text(" version 3\n accept"))
+        .vrrp_instances[0]
+        .accept
+    )
+    r = parse("global_defs {\n script_user no-such-user-here\n}\n")
+    assert messages(r) == ["Error setting global script uid/gid"]
+
+
+def test_quorum_reduced_to_total_weight() -> None:
+    r = parse(VS_FULL.format(" quorum 5\n hysteresis 2\n real_server 10.0.0.2 80 {\n weight 2\n }"))
+    assert messages(r) == [
+        "Warning - quorum 5 for [10.0.0.1]:tcp:80 exceeds total weight of real servers 2, reducing quorum to 2",
+        "Virtual server [10.0.0.1]:tcp:80: hysteresis 2 >= quorum 2; setting hysteresis to 0",
+    ]
+    assert r.config is not None
+    vs = r.config.virtual_servers[0]
+    assert (vs.quorum, vs.hysteresis) == (2, 0)
+
+
+def test_advice_where_keepalived_is_silent() -> None:
+    r = parse(inst_text(" unicast_peer {\n 10.0.0.6\n 10.0.0.6\n }"))
+    assert r.exit_code == 0 and [d.code for d in r.diagnostics] == ["lint"]
+    assert r.config is not None and len(r.config.vrrp_instances[0].unicast_peers) == 1
+    r = parse(
+        "virtual_server group NOPE {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 10.0.0.9 80 {\n }\n}\n"
+    )
+    assert r.exit_code == 0 and r.config is not None and r.config.virtual_servers == ()
