@@ -349,6 +349,9 @@ class Parent:
                     continue
                 self.broker.send_hello(child.name)
                 assert child.liveness is not None
+                seen = self.broker.last_seen.get(child.name, 0.0)
+                if child.liveness.answered and seen > child.liveness.last_reply:
+                    child.liveness.last_reply = seen  # busy publishing: alive
                 if not stalled and child.liveness.is_hung(now):
                     self._handle_silent(child, child.liveness.silent_for(now))
 
