@@ -251,6 +251,10 @@ class Reflector:
             self._stop_reading()
             self._resync_task = self.spawn(self._resync(f"read error: {exc}"))
             return
+        if self.monitor.malformed:
+            self.count("errors.bad_message", self.monitor.malformed)
+            self.log.warning("%d unreadable netlink datagrams skipped", self.monitor.malformed)
+            self.monitor.malformed = 0
         for msg in msgs:
             try:
                 self._handle(msg)

@@ -71,6 +71,7 @@ class Monitor:
         self.rcvbuf = rcvbuf
         self.force = force
         self.sock: socket.socket | None = None
+        self.malformed = 0
 
     def open(self) -> int:
         sock = socket.socket(
@@ -107,7 +108,10 @@ class Monitor:
                 raise
             if not data:
                 break
-            out.extend(wire.decode(data))
+            try:
+                out.extend(wire.decode(data))
+            except wire.WireError:
+                self.malformed += 1  # the reflector counts these; the rest still counts
         return out
 
     def close(self) -> None:
@@ -154,7 +158,11 @@ class RtSocket:
                     if not fut.done():
                         fut.set_exception(exc)
                 return
-            for msg in wire.decode(data):
+            try:
+                msgs = wire.decode(data)
+            except wire.WireError:
+                continue  # a reply we cannot read: its waiter times out at the caller's level
+            for msg in msgs:
                 seq = msg["seq"]
                 dump = self._dumps.get(seq)
                 if dump is not None and msg["event"] not in ("NLMSG_DONE", "NLMSG_ERROR"):

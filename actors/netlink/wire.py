@@ -134,7 +134,19 @@ def _attrs(
 
 
 def decode(data: bytes) -> list[dict[str, Any]]:
-    """Every message in one datagram, as dicts (see the module docstring)."""
+    """Every message in one datagram, as dicts (see the module docstring).
+
+    Malformed data raises :class:`WireError` and nothing else.
+    """
+    try:
+        return _decode(data)
+    except (struct.error, IndexError, ValueError) as exc:
+        if isinstance(exc, WireError):
+            raise
+        raise WireError(f"malformed netlink message: {exc}") from None
+
+
+def _decode(data: bytes) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     offset = 0
     while offset + _HDR.size <= len(data):

@@ -189,7 +189,7 @@ _addrs = st.builds(
 )
 
 
-@settings(deadline=None, max_examples=200)
+@settings(deadline=None, max_examples=100)
 @given(
     ops=st.lists(st.tuples(st.booleans(), _addrs), max_size=30), final=st.lists(_addrs, max_size=8)
 )

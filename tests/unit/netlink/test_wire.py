@@ -6,6 +6,8 @@ import struct
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyroute2.netlink.rtnl.fibmsg import fibmsg
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
@@ -160,3 +162,35 @@ def test_encode_addr_reads_back_with_pyroute2() -> None:
     [d] = MarshalRtnl().parse(deleted)
     assert d["header"]["flags"] == wire.NLM_F_REQUEST | wire.NLM_F_ACK
     assert d.get("IFA_LOCAL") == d.get("IFA_ADDRESS") == "fd00::1" and d["prefixlen"] == 128
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.binary(max_size=200))
+def test_random_bytes_decode_or_raise_wire_error_only(data: bytes) -> None:
+    try:
+        msgs = wire.decode(data)
+    except wire.WireError:
+        return
+    assert all("event" in m for m in msgs)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.data())
+def test_damaged_real_messages_never_raise_anything_else(data: st.DataObject) -> None:
+    good = encoded(
+        ifinfmsg(),
+        wire.RTM_NEWLINK,
+        {"index": 4, "flags": 1, "family": 0},
+        [
+            ("IFLA_IFNAME", "eth0"),
+            ("IFLA_MTU", 1500),
+            ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "veth")]}),
+        ],
+    )
+    pos = data.draw(st.integers(16, len(good) - 1))
+    byte = data.draw(st.integers(0, 255))
+    damaged = good[:pos] + bytes([byte]) + good[pos + 1 :]
+    try:
+        wire.decode(damaged)
+    except wire.WireError:
+        pass
