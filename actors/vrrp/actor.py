@@ -52,6 +52,7 @@ from pykeepalived.conf.model import Config, VrrpInstance
 STATE_FILE = "vrrp-state.json"
 GC_THRESHOLD = (20_000, 20, 50)
 DEFAULT_NICE = -10
+TIMER_EARLY = 0.001  # timers wake this much early and sleep the remainder (see _on_timer)
 FILE_POLL = 0.5  # seconds between reads of tracked files
 SNAPSHOT_WAIT = 2.0  # seconds to wait for the netlink actor's table at start
 LOG_EVERY = 10.0  # seconds between repeated logs of the same receive error
@@ -601,7 +602,7 @@ class VrrpActor(Actor):
                 if old:
                     old.cancel()
                 runner.handles[cmd.name] = self.loop.call_at(
-                    cmd.at, self._on_timer, runner, cmd.name, cmd.at
+                    cmd.at - TIMER_EARLY, self._on_timer, runner, cmd.name, cmd.at
                 )
             elif isinstance(cmd, fsm.CancelTimer):
                 handle = runner.handles.pop(cmd.name, None)
@@ -623,11 +624,17 @@ class VrrpActor(Actor):
 
     def _on_timer(self, runner: Runner, name: str, at: float) -> None:
         now = self.loop.time()
+        if 0 < at - now <= TIMER_EARLY:
+            # woken early on purpose: epoll waits in whole milliseconds (rounded up), so
+            # a timer armed for the deadline fires up to 1 ms late; sleep the rest here
+            time.sleep(at - now)
+            now = self.loop.time()
         late = now - at
         self.lateness.append(late)
         self.late_max = max(self.late_max, late)
         runner.handles.pop(name, None)
-        self._run(runner, runner.fsm.timer(now, name))
+        self._drain(runner)  # an advert that arrived meanwhile wins over the timer
+        self._run(runner, runner.fsm.timer(self.loop.time(), name))
 
     def _transition(self, runner: Runner, cmd: fsm.Transition) -> None:
         state = str(cmd.state)
@@ -779,6 +786,15 @@ class VrrpActor(Actor):
         runner.counters["garp_tx"] += sent
 
     # ---- receiving -----------------------------------------------------------------------
+    def _drain(self, runner: Runner) -> None:
+        """Read what waits on the runner's socket before one of its timers acts."""
+        sock = runner.sock
+        if sock is None:
+            return
+        entry = self.sockets.get((runner.ifname, runner.family, runner.protocol))
+        if entry is not None and entry[0] is sock:
+            self._on_readable(sock, entry[1])
+
     def _on_readable(self, sock: VrrpSocket, by_vrid: dict[int, Runner]) -> None:
         for _ in range(64):
             try:

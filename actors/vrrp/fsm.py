@@ -270,10 +270,11 @@ class Instance:
     def _become_master(self, now: float, out: list[Command], reason: str) -> None:
         p = self.params
         self._cancel(out, "master_down")
+        # the advert goes first (the old master drops its VIPs on it), then the news
+        out.append(SendAdvert(self.effective_priority))
         self._move(out, State.MASTER, reason)
         self.master_adver_int_cs = p.advert_int_cs
         self.master_address = self.address or None
-        out.append(SendAdvert(self.effective_priority))
         out.append(Addresses(True))
         if p.garp_master_repeat > 0:
             out.append(SendGarp(p.garp_master_repeat, "master"))
