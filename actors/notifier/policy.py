@@ -7,6 +7,8 @@ Owns the notifier's decisions, as keepalived 2.2.7 takes them in ``vrrp_notify.c
   script (``INSTANCE name STATE prio``), then the FIFO line, then the mail (once per state:
   keepalived remembers the last state it mailed; ``no_email_faults`` silences FAULT).
   INIT has no notifies; DELETED is reported as FAULT unless ``notify_deleted`` is set.
+  A restarted vrrp actor taking up the state it had (reason ``resume``) is not announced
+  again when this actor already knows that state.
 * ``vrrp.group`` → the group's scripts (``GROUP name STATE 0``), FIFO line, mail.
 * ``vrrp.rx_lower_pri`` (``{instance, src, priority}``, the priority being the advert's)
   → ``notify_master_rx_lower_pri`` and a ``MASTER_RX_LOWER_PRI`` FIFO line with the
@@ -343,6 +345,7 @@ class NotifierCore:
         self.rs: dict[tuple[str, str, str], RealServerState] = {}
         self.quorum: dict[tuple[str, str], bool] = {}
         self.unknown: int = 0
+        self.resumed: int = 0
         self._init_servers(settings, keep=False)
 
     # ---- configuration ---------------------------------------------------------------
@@ -434,6 +437,11 @@ class NotifierCore:
         if state == "DELETED" and not inst.notify_deleted:
             state = "FAULT"
         key = f"instance/{name}"
+        if body.get("reason") == "resume" and self.states.get(key) == state:
+            # the vrrp actor restarted and took up the state it had: nothing happened
+            # outside, so nothing is announced again
+            self.resumed += 1
+            return []
         self.states[key] = state
         if state not in fmt.VRRP_NOTIFY_STATES:
             return []

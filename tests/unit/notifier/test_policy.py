@@ -402,3 +402,17 @@ def test_omega_shutdown_announces_live_servers_once() -> None:
     cmds = describe(core.on_quorum(q))
     assert cmds[0] == ("run", "vs/10.0.0.1:80/tcp", ("/bin/qdown",), p.STOP_SCRIPT_TIMEOUT)
     assert cmds[2] == ("mail", f"[r1] Virtualserver {VS} - DOWN", "=> Shutting down <=")
+
+
+def test_a_resumed_state_is_not_announced_twice() -> None:
+    core = core_for(vrrp_config())
+    assert core.on_vrrp_state(state("VI_1", "MASTER"))
+    resumed = {**state("VI_1", "MASTER", prev="INIT"), "reason": "resume"}
+    assert core.on_vrrp_state(resumed) == []
+    assert core.resumed == 1
+    # a resume into another state than the one known is a real change
+    other = {**state("VI_1", "BACKUP", prev="INIT"), "reason": "resume"}
+    assert any(isinstance(c, p.WriteFifo) for c in core.on_vrrp_state(other))
+    # and after our own restart nothing is known: announced
+    fresh = core_for(vrrp_config())
+    assert fresh.on_vrrp_state(resumed)
