@@ -40,6 +40,7 @@ from pykeepalived.actors.checker.plan import Target
 
 Done = Callable[[Outcome], None]
 _LINGER_RST = struct.pack("ii", 1, 0)
+_STREAM_NB = socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC
 SO_MARK = getattr(socket, "SO_MARK", 36)
 
 
@@ -295,12 +296,14 @@ def close_rst(sock: socket.socket) -> None:
 class TcpProbe:
     """TCP_CHECK: the connect succeeds within connect_timeout → up (see :func:`connect_now`)."""
 
-    __slots__ = ("addr", "done", "finished", "loop", "sock", "target")
+    __slots__ = ("addr", "done", "finished", "loop", "plain", "sock", "target")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, target: Target, addr: Any = None) -> None:
         self.loop = loop
         self.target = target
         self.addr = addr if addr is not None else sockaddr(target)
+        # no mark, device or source: the socket needs no option before connect
+        self.plain = not (target.fwmark or target.bind_if or target.bindto or target.bind_port)
         self.sock: socket.socket | None = None
         self.done: Done | None = None
         self.finished = False
@@ -308,7 +311,11 @@ class TcpProbe:
     def start(self, done: Done) -> None:
         self.done = done
         try:
-            sock = make_socket(self.target, socket.SOCK_STREAM)
+            if self.plain:
+                family = socket.AF_INET6 if self.target.is_v6 else socket.AF_INET
+                sock = socket.socket(family, _STREAM_NB)
+            else:
+                sock = make_socket(self.target, socket.SOCK_STREAM)
         except OSError as exc:
             self._end(None, Outcome(False, describe_error(exc)), soon=True)
             return
