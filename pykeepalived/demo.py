@@ -199,8 +199,14 @@ class Demo:
 def run(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout) -> int:
     p = argparse.ArgumentParser(prog="python -m pykeepalived.demo", description=__doc__)
     p.add_argument("--duration", type=float, help="stop by itself after this many seconds")
-    p.add_argument("--failover-after", type=float, metavar="SECONDS",
-                   help="stop director a after this many seconds")  # fmt: skip
+    p.add_argument(
+        "--failover-after",
+        type=float,
+        metavar="SECONDS",
+        help="stop director a this many seconds after it holds the address",
+    )
+    p.add_argument("--once", action="store_true",
+                   help="with --failover-after: end once the address has moved")  # fmt: skip
     p.add_argument("--tag", help="namespace name prefix (default pkdemo<pid>)")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
@@ -229,22 +235,28 @@ def run(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout) -> int:
         t0 = time.monotonic()
         holder = None
         failed_over = False
+        a_since: float | None = None  # when the address was first seen on director a
         next_check = 0.0
         while not stop_requested:
             now = time.monotonic() - t0
             if args.duration is not None and now >= args.duration:
                 break
-            if args.failover_after is not None and not failed_over and now >= args.failover_after:
+            if (args.failover_after is not None and not failed_over and a_since is not None
+                    and now >= a_since + args.failover_after):  # fmt: skip
                 print(f"[demo] t={now:.1f}s stopping director a (SIGTERM)", file=out, flush=True)
                 demo.stop(demo.directors[0])
                 failed_over = True
             demo.pump(sel, 0.2, out)
             if now >= next_check:
-                next_check = now + 0.5
+                next_check = now + 0.25
                 where = demo.where()
                 if where != holder:
                     print(f"[demo] t={now:.1f}s {demo.vip} is on: {where}", file=out, flush=True)
                     holder = where
+                if where == "a" and a_since is None:
+                    a_since = now
+                if failed_over and where == "b" and args.once:
+                    break
             for d in demo.directors:
                 if (
                     d.proc is not None

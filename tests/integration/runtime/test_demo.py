@@ -15,7 +15,8 @@ from pykeepalived import demo
 def test_demo_elects_a_master_and_fails_over_then_cleans_up() -> None:
     out = io.StringIO()
     tag = f"pkd{__import__('os').getpid() % 10000}"
-    assert demo.run(["--duration", "14", "--failover-after", "9", "--tag", tag], out) == 0
+    argv = ["--duration", "25", "--failover-after", "0.5", "--once", "--tag", tag]
+    assert demo.run(argv, out) == 0
     text = out.getvalue()
     assert "pykeepalivectl" in text or "pykeepalived.ctl" in text
     holders = re.findall(r"\[demo\] t=([\d.]+)s \S+ is on: (\S+)", text)
