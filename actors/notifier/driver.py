@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import errno
 import grp
 import logging
@@ -41,6 +42,7 @@ from pykeepalived.actors.notifier import security
 from pykeepalived.actors.notifier.policy import RunScript, Script
 from pykeepalived.actors.notifier.smtp import SmtpDialogue
 
+PR_SET_PDEATHSIG = 1
 #: how many finished runs each queue remembers for status / tests
 HISTORY = 64
 #: keepalived's default umask (``IXUSR|IRWXG|IRWXO``): FIFOs 0600, script files 0600
@@ -479,8 +481,11 @@ class FifoSet:
                 user=v.uid if change_ids else None,
                 group=v.gid if change_ids else None,
                 extra_groups=[v.gid] if change_ids else None,
+                # a FIFO reader lives as long as we do, and no longer (keepalived's
+                # PR_SET_PDEATHSIG): a crashed notifier leaves no reader behind
+                preexec_fn=_die_with_parent,
             )
-        except OSError as exc:
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
             self.counters["scripts.exec_errors"] += 1
             self.log.error("Error exec-ing command '%s': %s", v.argv[0], exc)
             return None
@@ -518,6 +523,12 @@ class FifoSet:
 
     def status(self) -> dict[str, str]:
         return dict(self.roles)
+
+
+def _die_with_parent() -> None:
+    """In the forked child, before exec: SIGTERM when the notifier process dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def _prefix(role: str) -> str:

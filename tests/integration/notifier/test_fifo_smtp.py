@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email.utils
 import os
+import pickle
+import signal
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -330,3 +335,70 @@ def test_umask_is_keepalived_s_while_running_and_restored_at_stop(tmp_path: Path
         assert after == before
 
     asyncio.run(main())
+
+
+CRASHING_NOTIFIER = """
+import asyncio, pickle, sys
+from tests.integration.notifier.helpers import make_actor
+
+async def main() -> None:
+    await make_actor(pickle.loads(open(sys.argv[1], "rb").read()))
+    print("ready", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_fifo_script_dies_with_a_crashed_notifier(tmp_path: Path) -> None:
+    d = safe_dir(tmp_path)
+    pid_log = tmp_path / "reader.pid"
+    reader = d / "reader"
+    reader.write_text(f"#!/bin/sh\necho $$ > {pid_log}\nexec sleep 60\n")
+    reader.chmod(0o755)
+    gd = m.GlobalDefs(
+        script_user="root",
+        notify_fifo=m.NotifyFifo(path=str(tmp_path / "n.fifo")),
+        notify_fifo_script=ns(str(reader)),
+    )
+    cfg_path = tmp_path / "cfg.pickle"
+    cfg_path.write_bytes(pickle.dumps(m.Config(global_defs=gd)))
+    repo = Path(__file__).resolve().parents[3]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_NOTIFIER, str(cfg_path)],
+        cwd=repo, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(repo)},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        end = time.monotonic() + 5
+        while not (pid_log.exists() and pid_log.read_text().strip()):
+            assert time.monotonic() < end, "the FIFO script did not start"
+            time.sleep(0.02)
+        reader_pid = int(pid_log.read_text())
+        os.kill(reader_pid, 0)  # running
+        proc.kill()  # the notifier crashes
+        proc.wait(5)
+        end = time.monotonic() + 5
+        while True:
+            try:
+                os.kill(reader_pid, 0)
+            except ProcessLookupError:
+                break
+            # it may linger as a zombie until init reaps it: check its state
+            try:
+                state = Path(f"/proc/{reader_pid}/stat").read_text().split(") ")[1][0]
+            except FileNotFoundError:
+                break
+            if state == "Z":
+                break
+            assert time.monotonic() < end, "the FIFO script outlived the notifier"
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        if pid_log.exists() and pid_log.read_text().strip():  # never leave it behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_log.read_text()), signal.SIGKILL)
