@@ -78,8 +78,9 @@ def build(stmts: list[Stmt], ctx: Ctx, *, config_id: str, files: list[str]) -> C
     ctx.shared["all_keywords"] = _keyword_set()
     tree = parse_shape(stmts)
     walk(ctx, tree, root_block(), root)
-    if root.get("net_namespace"):
-        # the daemon would run in another namespace: this one's interfaces say nothing
+    if root.get("net_namespace") or root.get("_global", {}).get("dynamic_interfaces"):
+        # the daemon would run in another namespace, or interfaces may appear later
+        # (dynamic_interfaces): this namespace's interfaces say nothing, as for keepalived
         ctx.interfaces = None
     gd = _global_defs(ctx, root.get("_global", {}))
     pyk = PyKeepalivedSettings(**_model_fields(root.get("_pykeepalived", {})))

@@ -219,7 +219,7 @@ def _open_url(ctx: Ctx, d: Draft, st: Stmt) -> Draft | None:
 
 def _close_url(ctx: Ctx, u: Draft, d: Draft) -> None:
     if "path" not in u:
-        ctx.error("Url has no path - ignoring", "missing", u["_stmt"])
+        ctx.error("HTTP/SSL_GET checker url has no path - ignoring", "missing")
         return
     codes = u.get("_status")
     d.setdefault("_urls", []).append(
@@ -456,6 +456,7 @@ def _opener(kind: str) -> Any:
 
 
 def _close_checker(ctx: Ctx, c: Draft, rs: Draft) -> None:
+    c["_close"] = ctx.stmt  # the '}': where keepalived reports checker-level problems
     rs.setdefault("_checkers", []).append(c)
 
 
@@ -529,7 +530,11 @@ def build_checkers(
         if kind in ("HTTP_GET", "SSL_GET"):
             urls = c.get("_urls", [])
             if not urls:
-                ctx.error("HTTP/SSL_GET checker has no urls specified - ignoring", "missing", st)
+                ctx.error(
+                    "HTTP/SSL_GET checker has no urls specified - ignoring",
+                    "missing",
+                    c.get("_close", st),
+                )
                 continue
             fields.update(
                 urls=tuple(urls),

@@ -480,9 +480,9 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
             continue
         key = (vs.key, vs.protocol)
         if key in seen:
-            ctx.error(
+            ctx.warning(  # keepalived 2.2.7's -t is silent; the second one is ignored
                 f"Virtual server {vs.key} ({vs.protocol}) is defined more than once - ignoring",
-                "duplicate",
+                "lint",
                 d["_stmt"],
             )
             continue

@@ -657,7 +657,7 @@ def _close_garp(ctx: Ctx, d: Draft, root: Draft) -> None:
         ctx.error("garp_group has no interval specified - removing", "missing", d["_stmt"])
         return
     if not d.get("interfaces"):
-        ctx.error("garp_group has no interfaces specified - removing", "missing", d["_stmt"])
+        ctx.warning("garp_group has no interfaces specified - removing", "lint", d["_stmt"])
         return
     root.setdefault("_garp_groups", []).append(
         GarpGroup(

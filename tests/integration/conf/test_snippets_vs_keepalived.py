@@ -99,6 +99,88 @@ SNIPPETS = {
     "def": "$P=120\n" + INST.format(" priority $P"),
     "include_missing": "include /nonexist/*.conf\nincludea /nonexist/x.conf\n",
     "quote_unterminated": 'global_defs {\n router_id "abc\n}\n',
+    "b_bool_bad": INST.format(" smtp_alert maybe"),
+    "b_vrid_0": INST.format(" virtual_router_id 0"),
+    "b_vrid_abc": INST.format(" virtual_router_id abc"),
+    "b_version_1": INST.format(" version 1"),
+    "b_ttl": INST.format(" unicast_ttl 300\n unicast_peer {\n 10.0.0.6\n }"),
+    "b_mcast_dst_bad": INST.format(" mcast_dst_ip 10.0.0.1"),
+    "b_owner_ignore_nonowner": INST.format(" owner_ignore_adverts"),
+    "b_down_timer_0": INST.format(" down_timer_adverts 0"),
+    "b_nopreempt_backup": INST.format(" state BACKUP\n nopreempt"),
+    "b_debug_9": INST.format(" debug 9"),
+    "b_track_script_dup": 'vrrp_script s {\n script "/bin/true"\n}\n'
+    + INST.format(" track_script {\n s\n s\n }"),
+    "b_track_if_dup": INST.format(" track_interface {\n eth0\n eth0\n }"),
+    "b_vip_dup": INST.format("").replace("10.0.0.1\n", "10.0.0.1\n 10.0.0.1\n"),
+    "b_vip_prefix_bad": INST.format("").replace("10.0.0.1\n", "10.0.0.1/40\n"),
+    "b_vip_v6_linklocal": INST.format("").replace("10.0.0.1\n", "fe80::1/64\n 2001:db8::5\n"),
+    "b_vip_v6_nolinklocal": INST.format("").replace("10.0.0.1\n", "2001:db8::5\n"),
+    "b_evip_mixed": INST.format(" virtual_ipaddress_excluded {\n 2001:db8::1\n 10.9.9.9\n }"),
+    "b_route_nodest": INST.format(" virtual_routes {\n via 10.0.0.1 dev eth0\n }"),
+    "b_route_unknown_opt": INST.format(" virtual_routes {\n 10.5.0.0/16 dev eth0 bogus 1\n }"),
+    "b_rule_noaction": INST.format(" virtual_rules {\n from 10.0.0.0/8 priority 5\n }"),
+    "b_rule_goto": INST.format(" virtual_rules {\n from 10.0.0.0/8 goto 100 priority 5\n }"),
+    "b_auth_long": INST.format(" authentication {\n auth_type PASS\n auth_pass 123456789012\n }"),
+    "b_auth_nopass": INST.format(" authentication {\n auth_type PASS\n }"),
+    "b_sync_single": INST.format("") + "vrrp_sync_group G {\n group {\n VI_1\n }\n}\n",
+    "b_sync_notify": INST.format("")
+    + INST.format("").replace("VI_1", "VI_2").replace("id 5", "id 6")
+    + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n notify_master /nonexist/x\n smtp_alert\n}\n",
+    "b_gd_smtp_port": "global_defs {\n smtp_server 10.0.0.1 25\n}\n",
+    "b_gd_lvs_timeouts": "global_defs {\n lvs_timeouts tcp 900 tcpfin 120 udp 300\n}\n",
+    "b_gd_lvs_sync": "global_defs {\n lvs_sync_daemon eth0 VI_1 id 5\n}\n" + INST.format(""),
+    "b_gd_notify_fifo": "global_defs {\n notify_fifo /tmp/ka.fifo\n}\n",
+    "b_gd_umask": "global_defs {\n umask 022\n}\n",
+    "b_gd_default_if": "global_defs {\n default_interface eth7\n}\n",
+    "b_gd_mcast6": "global_defs {\n vrrp_mcast_group6 ff02::1:2\n}\n",
+    "b_gd_startup": "global_defs {\n startup_script /nonexist/s\n startup_script_timeout 5\n}\n",
+    "b_gd_dynamic": "global_defs {\n dynamic_interfaces\n}\n"
+    + INST.format("").replace("interface eth0", "interface eth9"),
+    "b_vs_fwmark": "virtual_server fwmark 5 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 {\n }\n}\n",
+    "b_vs_v6": "virtual_server 2001:db8::1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 2001:db8::2 80 {\n }\n}\n",
+    "b_vs_mixed_family": "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 2001:db8::2 80 {\n }\n}\n",
+    "b_vs_sched_sh_flags": VS.format(" lb_algo sh\n sh-port\n sh-fallback", ""),
+    "b_vs_persist_gran": VS.format(" persistence_granularity 255.255.255.0", ""),
+    "b_vs_dup_rs": "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 10.0.0.2 80 {\n }\n real_server 10.0.0.2 80 {\n }\n}\n",
+    "b_vs_dup_vs": VS.format("", "") + VS.format("", ""),
+    "b_vs_ha_suspend": VS.format(" ha_suspend", ""),
+    "b_vs_virtualhost": VS.format(" virtualhost www.x", ""),
+    "b_vs_proto_bad": VS.format("", "").replace("protocol TCP", "protocol FOO"),
+    "b_vs_kind_bad": VS.format("", "").replace("lb_kind NAT", "lb_kind XYZ"),
+    "b_rs_inhibit": VS.format("", " inhibit_on_failure"),
+    "b_rs_notify": VS.format("", " notify_up /nonexist/up\n notify_down /nonexist/down"),
+    "b_http_two_urls": VS.format(
+        "",
+        " HTTP_GET {\n url {\n path /a\n }\n url {\n path /b\n digest 9b3a0c85a887a256d6939da88aabd8cd\n }\n }",
+    ),
+    "b_http_proto": VS.format("", " HTTP_GET {\n http_protocol 1.1\n url {\n path /\n }\n }"),
+    "b_http_proto_bad": VS.format("", " HTTP_GET {\n http_protocol 2.0\n url {\n path /\n }\n }"),
+    "b_ssl_ok": VS.format("", " SSL_GET {\n url {\n path /\n }\n }"),
+    "b_misc_ok": VS.format("", ' MISC_CHECK {\n misc_path "/nonexist/x arg"\n misc_dynamic\n }'),
+    "b_smtp_host": VS.format("", " SMTP_CHECK {\n host {\n connect_ip 10.0.0.5\n }\n }"),
+    "b_dns_name_bad": VS.format("", " DNS_CHECK {\n name a..b\n }"),
+    "b_file_check": "track_file f {\n file /tmp/x\n}\n"
+    + VS.format("", " FILE_CHECK {\n track_file f\n }"),
+    "b_file_check_unknown": VS.format("", " FILE_CHECK {\n track_file nope\n }"),
+    "b_tcp_retry": VS.format("", " TCP_CHECK {\n retry 3\n delay_before_retry 2\n warmup 5\n }"),
+    "b_tcp_bindto_bad": VS.format("", " TCP_CHECK {\n bindto 1.2.3\n }"),
+    "b_process": "vrrp_track_process p {\n process sshd\n weight 10\n}\n"
+    + INST.format(" track_process {\n p\n }"),
+    "b_bfd": "bfd_instance b {\n neighbor_ip 10.0.0.9\n}\n" + INST.format(" track_bfd {\n b\n }"),
+    "b_bfd_noip": "bfd_instance b {\n min_rx 20\n}\n",
+    "b_garp_group_noint": "garp_group {\n garp_interval 1\n}\n",
+    "b_track_group": "track_group TG {\n group {\n VI_1\n }\n}\n"
+    + INST.format("")
+    + "static_ipaddress {\n 10.7.0.1/24 dev eth0 track_group TG\n}\n",
+    "b_ssl_block": "SSL {\n password x\n ca /nonexist/ca\n}\n",
+    "b_seqx": "static_ipaddress {\n~SEQx(N, 0x10, 0x12) 2001:db8::${N}/128 dev eth0\n}\n",
+    "b_lst": "static_ipaddress {\n~LST(N, 1, 5) 10.4.0.${N}/32 dev eth0\n}\n",
+    "b_def_multi": "$VIP=\\\n virtual_ipaddress { \\\n 10.0.0.9 \\\n }\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n $VIP\n}\n",
+    "b_comment_quote": 'global_defs {\n router_id "a#b" # comment\n}\n',
+    "b_inline_braces": "vrrp_instance VI_1 { interface eth0\n virtual_router_id 5\n virtual_ipaddress { 10.0.0.1 } }\n",
+    "b_block_extra_param": INST.format(" track_interface xx {\n eth0\n }"),
+    "b_value_block_nested": INST.format(" virtual_ipaddress_excluded {\n 10.9.0.1 {\n }\n }"),
 }
 
 
@@ -112,6 +194,21 @@ def test_snippet_exit_code_matches(
     rc, output = ns.keepalived_test(path, "-i", "pyk")
     ours = load(path, config_id="pyk", interfaces=ns.interfaces())
     assert ours.exit_code == rc, (output, [d.format() for d in ours.diagnostics])
+
+
+def test_keepalived_crash_same_messages(namespaces: dict[str, Namespace], tmp_path: Path) -> None:
+    """A url block without a path crashes keepalived 2.2.7's -t (SIGSEGV) after its two
+    messages; pykeepalived prints the same messages at the same lines and exits 5."""
+    path = tmp_path / "nopath.conf"
+    path.write_text(
+        VS.format("", " HTTP_GET {\n url {\n digest 9b3a0c85a887a256d6939da88aabd8cd\n }\n }")
+    )
+    rc, output = namespaces["eth"].keepalived_test(path)
+    ours = load(path, config_id="pyk")
+    assert rc < 0 or rc > 128, output
+    assert ours.exit_code == 5
+    for d in ours.diagnostics:
+        assert f"({path}: Line {d.line}) {d.message}" in output
 
 
 def test_known_difference_pykeepalived_block(
