@@ -41,21 +41,23 @@ class HttpError(Exception):
 
 
 def host_header(address: str, port: int, tls: bool, virtualhost: str | None) -> str:
-    """The Host header value: the virtualhost, else the address (IPv6 in brackets)."""
+    """The Host header value: the virtualhost, else ``address:port`` (IPv6 in brackets),
+    the port always written, as keepalived does (``tls`` kept for callers' clarity)."""
     if virtualhost:
         return virtualhost
     host = f"[{address}]" if ":" in address else address
-    default = 443 if tls else 80
-    return host if port == default else f"{host}:{port}"
+    return f"{host}:{port}"
 
 
 def build_request(path: str, host: str, protocol: str = "1.0") -> bytes:
-    """A GET request as keepalived sends it: ``http_protocol`` is 1.0, 1.0C or 1.1."""
+    """A GET request as keepalived sends it (same header order): ``http_protocol`` is
+    1.0, 1.0C (adds ``Connection: close``) or 1.1 (always with ``Connection: close``)."""
     proto = protocol.upper()
     version = "1.1" if proto == "1.1" else "1.0"
-    lines = [f"GET {path} HTTP/{version}", f"User-Agent: {USER_AGENT}", f"Host: {host}"]
+    lines = [f"GET {path} HTTP/{version}", f"User-Agent: {USER_AGENT}"]
     if proto in ("1.0C", "1.1"):
         lines.append("Connection: close")
+    lines.append(f"Host: {host}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 

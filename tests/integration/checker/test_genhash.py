@@ -82,3 +82,35 @@ def test_same_digest_as_keepalived_genhash(web: int, capsys: pytest.CaptureFixtu
     capsys.readouterr()
     assert main(["-s", "127.0.0.1", "-p", str(web), "-u", "/page.html"]) == 0
     assert capsys.readouterr().out.strip() == theirs.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(not os.access(KEEPALIVED, os.X_OK), reason="Debian's keepalived not installed")
+@pytest.mark.parametrize("extra", [[], ["-P", "1.0c"], ["-P", "1.1", "-V", "vh.test"]])
+def test_same_request_bytes_as_keepalived(extra: list[str]) -> None:
+    """The GET we send is byte for byte the one keepalived's genhash sends."""
+    import socket
+    import threading
+
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(4)
+    port = lst.getsockname()[1]
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = lst.accept()
+            with conn:
+                conn.settimeout(5)
+                seen.append(conn.recv(4096))
+                conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    t = threading.Thread(target=serve)
+    t.start()
+    args = ["-s", "127.0.0.1", "-p", str(port), "-u", "/x", *extra]
+    subprocess.run([KEEPALIVED, "-T", *args], capture_output=True, timeout=30)
+    assert main(args) == 0
+    t.join(10)
+    lst.close()
+    assert len(seen) == 2 and seen[0] == seen[1], seen

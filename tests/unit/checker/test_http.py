@@ -31,19 +31,25 @@ def parse(data: bytes, chunks: int = 1, max_body: int = 1 << 20, eof: bool = Tru
     return p.response
 
 
-def test_request_versions() -> None:
-    r10 = build_request("/x", "h")
-    assert r10.startswith(b"GET /x HTTP/1.0\r\n") and b"Connection" not in r10
-    assert b"Host: h\r\n" in r10 and r10.endswith(b"\r\n\r\n")
-    assert b"Connection: close" in build_request("/", "h", "1.0C")
-    r11 = build_request("/", "h", "1.1")
-    assert r11.startswith(b"GET / HTTP/1.1") and b"Connection: close" in r11
+def test_request_versions_byte_for_byte_as_keepalived() -> None:
+    # captured from Debian's keepalived 2.2.7 genhash
+    assert build_request("/x", "127.0.0.1:80") == (
+        b"GET /x HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: 127.0.0.1:80\r\n\r\n"
+    )
+    assert build_request("/x", "127.0.0.1:80", "1.0c") == (
+        b"GET /x HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\n"
+        b"Host: 127.0.0.1:80\r\n\r\n"
+    )
+    assert build_request("/x", "vh.test", "1.1") == (
+        b"GET /x HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\n"
+        b"Host: vh.test\r\n\r\n"
+    )
 
 
 def test_host_header() -> None:
-    assert host_header("10.0.0.1", 80, False, None) == "10.0.0.1"
+    assert host_header("10.0.0.1", 80, False, None) == "10.0.0.1:80"
     assert host_header("10.0.0.1", 8080, False, None) == "10.0.0.1:8080"
-    assert host_header("2001:db8::1", 443, True, None) == "[2001:db8::1]"
+    assert host_header("2001:db8::1", 443, True, None) == "[2001:db8::1]:443"
     assert host_header("10.0.0.1", 8080, False, "www.example") == "www.example"
 
 
