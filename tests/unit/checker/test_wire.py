@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pykeepalived.actors.checker import wire
 
@@ -59,3 +61,32 @@ def test_file_values_and_verdicts() -> None:
     assert wire.file_verdict(2, 3, False, 5) == (True, 11)
     assert wire.file_verdict(2, 3, True, 5) == (True, 0)
     assert wire.file_verdict(-100, 3, False, 5) == (False, None)
+
+
+@settings(deadline=None, max_examples=200)
+@given(reply=st.binary(min_size=1, max_size=40), wild=st.sets(st.integers(0, 79)))
+def test_pattern_made_from_a_reply_matches_it_whatever_the_wildcards(
+    reply: bytes, wild: set[int]
+) -> None:
+    digits = list(reply.hex())
+    for i in wild:
+        if i < len(digits):
+            digits[i] = "x"
+    text = " ".join("".join(digits[i : i + 2]) for i in range(0, len(digits), 2))
+    pattern = wire.ReplyPattern.parse(text)
+    assert pattern.matches(reply) and pattern.matches(reply + b"tail")
+    assert not pattern.matches(reply[:-1])
+
+
+@settings(deadline=None, max_examples=300)
+@given(text=st.text(max_size=30))
+def test_bad_patterns_and_lines_raise_value_error_only(text: str) -> None:
+    for fn in (wire.ReplyPattern.parse, wire.parse_hex, wire.parse_file_value):
+        try:
+            fn(text)
+        except ValueError:
+            pass
+    try:
+        wire.parse_smtp_line(text.encode())
+    except ValueError:
+        pass
