@@ -34,9 +34,31 @@ from tests.integration.runtime.runner import (
 WATCHDOG = "0.3"
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @pytest.fixture
 def daemon() -> Iterator[ToyDaemon]:
+    """A fresh daemon for tests that kill, stop or reconfigure things."""
     d = ToyDaemon(STATIC_CONF, "--watchdog-interval", WATCHDOG)
+    try:
+        d.wait_ready(30)
+        yield d
+    finally:
+        d.stop()
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[ToyDaemon]:
+    """One daemon (with metrics and --mem-check) for the tests that must not disturb it:
+    each of them checks that no child was restarted."""
+    port = _free_port()
+    d = ToyDaemon(STATIC_CONF, "--watchdog-interval", WATCHDOG, "--metrics",
+                  f"127.0.0.1:{port}", "--mem-check")  # fmt: skip
+    d.metrics_port = port  # type: ignore[attr-defined]
     try:
         d.wait_ready(30)
         yield d
@@ -130,7 +152,8 @@ def test_bad_config_on_sighup_keeps_the_running_daemon(daemon: ToyDaemon) -> Non
     assert all(c["status"]["state"]["applied"] == 1 for c in status["children"].values())
 
 
-def test_slow_tap_subscriber_does_not_slow_the_daemon(daemon: ToyDaemon) -> None:
+def test_slow_tap_subscriber_does_not_slow_the_daemon(shared: ToyDaemon) -> None:
+    daemon = shared
     ctx = zmq.Context()
     slow = ctx.socket(zmq.SUB)  # subscribes to everything and never reads
     slow.setsockopt(zmq.RCVHWM, 10)
@@ -141,7 +164,7 @@ def test_slow_tap_subscriber_does_not_slow_the_daemon(daemon: ToyDaemon) -> None
     peer = BusPeer(daemon.runtime_dir)
     try:
         time.sleep(0.3)
-        n = 30_000
+        n = 15_000
         t0 = time.monotonic()
         mark = len(daemon.events())
         peer.request("vrrp", "flood", {"n": n}, timeout=10)
@@ -179,7 +202,8 @@ def _raw_unix(path: Path, data: bytes) -> None:
             pass  # zmq may drop the connection mid-way: that is its answer to garbage
 
 
-def test_random_bytes_on_every_socket_crash_nothing(daemon: ToyDaemon) -> None:
+def test_random_bytes_on_every_socket_crash_nothing(shared: ToyDaemon) -> None:
+    daemon = shared
     pids = daemon.children_pids()
     rng = __import__("random").Random(4)
     names = (topology.BUS, topology.EVENTS, topology.TAP, topology.CONTROL)
@@ -238,9 +262,13 @@ def test_pid_files_locked_written_and_removed() -> None:
         assert second.returncode == 1
         assert "already running" in second.stderr and str(d.proc.pid) in second.stderr
         assert d.proc.alive()
+        # pykeepalivectl stop: an orderly stop, exit 0, every pid file removed
+        out = d.ctl("stop")
+        assert out.returncode == 0 and str(d.proc.pid) in out.stdout
+        assert d.proc.popen.wait(20) == 0
+        assert d.ctl("status").returncode == 3
     finally:
-        code = d.stop()
-    assert code == 0
+        d.stop()
     assert not d.pid_file.exists() and not d.vrrp_pid_file.exists()
 
 
@@ -286,8 +314,8 @@ def test_systemd_notify_ready_reloading_watchdog_stopping(tmp_path: Path) -> Non
         sock.close()
 
 
-def test_dumps_on_signals_and_ctl(daemon: ToyDaemon) -> None:
-    d = daemon
+def test_dumps_on_signals_and_ctl(shared: ToyDaemon) -> None:
+    d = shared
     d.proc.signal(signal.SIGUSR1)
     parent_file = d.dir / "keepalived_parent.data"
     vrrp_file = d.dir / "keepalived.data"
@@ -313,7 +341,7 @@ def test_dumps_on_signals_and_ctl(daemon: ToyDaemon) -> None:
     out = d.ctl("dump", "--json")
     assert json.loads(out.stdout)[0]["data"]["vrid"] == 51
     out = d.ctl("dump")
-    assert "memory check (parent): off" in out.stdout
+    assert "memory check (parent): traced" in out.stdout
     assert "VRRP Instance: VI_1" in d.ctl("stats").stdout
     tap = subprocess.Popen(
         [sys.executable, "-m", "pykeepalived.ctl", "--runtime-dir", str(d.runtime_dir),
@@ -324,39 +352,25 @@ def test_dumps_on_signals_and_ctl(daemon: ToyDaemon) -> None:
     assert d.ctl("reload", timeout=60).returncode == 0
     line = tap.communicate(timeout=30)[0].strip()
     assert json.loads(line)["type"] == "config.reload"
-    out = d.ctl("stop")
-    assert out.returncode == 0
-    assert d.proc.popen.wait(20) == 0
-    assert d.ctl("status").returncode == 3
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_metrics_and_mem_check() -> None:
-    port = _free_port()
-    d = ToyDaemon(STATIC_CONF, "--metrics", f"127.0.0.1:{port}", "--mem-check")
-    try:
-        d.wait_ready(30)
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-        head, _, body = data.decode().partition("\r\n\r\n")
-        assert head.startswith("HTTP/1.0 200") and "text/plain; version=0.0.4" in head
-        assert 'pykeepalived_child_restarts_total{child="vrrp"} 0' in body
-        assert 'pykeepalived_vrrp_state{instance="VI_1"} 2' in body
-        assert 'pykeepalived_actor_counter_total{actor="vrrp",name="bus.tx"}' in body
-        dump = d.ctl("dump").stdout
-        for name in ("parent", "vrrp", "netlink", "notifier"):
-            assert f"memory check ({name}): traced" in dump, dump[-3000:]
-        assert "top growth since start" in dump
-    finally:
-        d.stop()
+def test_metrics_and_mem_check(shared: ToyDaemon) -> None:
+    d = shared
+    port = d.metrics_port  # type: ignore[attr-defined]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.decode().partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.0 200") and "text/plain; version=0.0.4" in head
+    assert 'pykeepalived_child_restarts_total{child="vrrp"} 0' in body
+    assert 'pykeepalived_vrrp_state{instance="VI_1"} 2' in body
+    assert 'pykeepalived_actor_counter_total{actor="vrrp",name="bus.tx"}' in body
+    dump = d.ctl("dump").stdout
+    for name in ("parent", "vrrp", "netlink", "notifier"):
+        assert f"memory check ({name}): traced" in dump, dump[-3000:]
+    assert "top growth since start" in dump
 
 
 def test_daemonises_without_dont_fork() -> None:
