@@ -44,7 +44,7 @@ from pykeepalived.actors.notifier.policy import RunScript, Script
 from pykeepalived.actors.notifier.smtp import SmtpDialogue
 
 PR_SET_PDEATHSIG = 1
-#: how many finished runs each queue remembers for status / tests
+#: how many finished script runs (and sent mails) are remembered for status and tests
 HISTORY = 64
 #: keepalived's default umask (``IXUSR|IRWXG|IRWXO``): FIFOs 0600, script files 0600
 DEFAULT_UMASK = 0o177

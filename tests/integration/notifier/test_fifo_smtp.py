@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import dataclasses
 import email.utils
+import grp
 import os
 import pickle
+import pwd
 import signal
 import stat
 import subprocess
@@ -402,3 +404,19 @@ def test_fifo_script_dies_with_a_crashed_notifier(tmp_path: Path) -> None:
         if pid_log.exists() and pid_log.read_text().strip():  # never leave it behind
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_log.read_text()), signal.SIGKILL)
+
+
+def test_fifo_owner_from_its_user_and_group(tmp_path: Path) -> None:
+    path = str(tmp_path / "owned.fifo")
+    gd = m.GlobalDefs(notify_fifo=m.NotifyFifo(path=path, user="nobody", group="nogroup"))
+
+    async def main() -> None:
+        actor = await make_actor(m.Config(global_defs=gd))
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid) == (
+            pwd.getpwnam("nobody").pw_uid,
+            grp.getgrnam("nogroup").gr_gid,
+        )
+        await actor.shutdown()
+
+    asyncio.run(main())
