@@ -59,7 +59,7 @@ class CheckSpec:
     kind: str
     timing: Timing
     target: Target
-    checker: Any  # the model's checker dataclass, file/line cleared
+    checker: Any  # the model's checker dataclass (its file/line do not count in diff())
     rs_weight: int = 1
     ha_suspend: bool = False
     vs_address: str | None = None
@@ -126,7 +126,7 @@ def plan(config: m.Config) -> Plan:
                     kind=chk.kind,
                     timing=_timing(chk, log_all),
                     target=target,
-                    checker=dataclasses.replace(chk, file="", line=0),
+                    checker=chk,
                     rs_weight=rs.weight,
                     ha_suspend=vs.ha_suspend,
                     vs_address=vs.address,
@@ -143,13 +143,26 @@ class Diff:
     removed: list[CheckKey]
 
 
+def _unplaced(checker: Any) -> Any:
+    """The checker without its source position (a moved line is not a change)."""
+    return dataclasses.replace(checker, file="", line=0)
+
+
+def same_check(a: CheckSpec, b: CheckSpec) -> bool:
+    if a == b:
+        return True
+    if dataclasses.replace(a, checker=None) != dataclasses.replace(b, checker=None):
+        return False
+    return bool(_unplaced(a.checker) == _unplaced(b.checker))
+
+
 def diff(old: dict[CheckKey, CheckSpec], new: dict[CheckKey, CheckSpec]) -> Diff:
     kept, changed, added = [], [], []
     for key, spec in new.items():
         before = old.get(key)
         if before is None:
             added.append(key)
-        elif before == spec:
+        elif same_check(before, spec):
             kept.append(key)
         else:
             changed.append(key)
