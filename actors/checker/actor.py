@@ -220,9 +220,7 @@ class CheckerActor(Actor):
         for why in p.skipped:
             self.log.warning("%s", why)
         self._refresh_ha_addresses(p.checks.values())
-        await self._start_runs(
-            [CheckRun(self, s, self.probe_factory(s, self.config)) for s in p.checks.values()]
-        )
+        await self._start_runs(await self._make_runs(list(p.checks.values()), self.config))
         self._refresh_file_watch(self.config)
         self._stuck_timer = self.loop.call_later(STUCK_SWEEP, self._stuck_sweep)
         self.log.info(
@@ -271,7 +269,7 @@ class CheckerActor(Actor):
         self._refresh_ha_addresses(p.checks.values())
         self._sync_suspension()  # a reload may have turned ha_suspend on or off
         added = [p.checks[key] for key in d.added]
-        await self._start_runs([CheckRun(self, s, self.probe_factory(s, new)) for s in added])
+        await self._start_runs(await self._make_runs(added, new))
         self._refresh_file_watch(new)
         self.count("reloads")
         self.log.info(
@@ -281,6 +279,15 @@ class CheckerActor(Actor):
             len(d.added),
             len(d.removed),
         )
+
+    async def _make_runs(self, specs: list[CheckSpec], config: m.Config) -> list[CheckRun]:
+        """One CheckRun per spec, yielding to the loop now and then (hello stays answered)."""
+        runs = []
+        for i, spec in enumerate(specs, 1):
+            runs.append(CheckRun(self, spec, self.probe_factory(spec, config)))
+            if i % PUBLISH_BATCH == 0:
+                await asyncio.sleep(0)
+        return runs
 
     async def _start_runs(self, runs: list[CheckRun]) -> None:
         """Publish each new check's first verdict (paced for the bus), then arm its timer."""
