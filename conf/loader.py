@@ -21,14 +21,14 @@ from pykeepalived.conf.diagnostics import Diagnostic, LoadResult
 from pykeepalived.conf.keywords import addresses, global_defs, lvs, trackers, vrrp
 from pykeepalived.conf.model import Config, GlobalDefs, PyKeepalivedSettings
 from pykeepalived.conf.preprocess import Preprocessor, Stmt
-from pykeepalived.conf.registry import BlockDef, Ctx, Draft, all_keywords, walk
+from pykeepalived.conf.registry import ROOT_NAME, BlockDef, Ctx, Draft, all_keywords, walk
 from pykeepalived.conf.shape import parse_shape
 
 
 @functools.cache
 def root_block() -> BlockDef:
     """The root of keepalived's keyword tree; each feature module registers its part."""
-    root = BlockDef("the top level")
+    root = BlockDef(ROOT_NAME)
     global_defs.register_root(root)
     addresses.register_root(root)
     trackers.register_root(root)

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pykeepalived.conf.diagnostics import Diagnostic
-from pykeepalived.conf.preprocess import Stmt
+from pykeepalived.conf.preprocess import STMT, Stmt
 from pykeepalived.conf.shape import Block, Node
 
 Draft = dict[str, Any]
+ROOT_NAME = "the top level"
 Handler = Callable[["Ctx", Draft, Stmt], None]
 OpenFn = Callable[["Ctx", Draft, Stmt], "Draft | None"]
 CloseFn = Callable[["Ctx", Draft, Draft], None]
@@ -231,6 +232,9 @@ def walk(ctx: Ctx, nodes: list[Node], bdef: BlockDef, draft: Draft) -> None:
         if head is None:
             ctx.error("Unexpected '{' - ignoring", "brace", node.open)
             walk(ctx, node.children, bdef, draft)
+            if bdef.name == ROOT_NAME:
+                # at the top level keepalived has no block for this '}' to end
+                ctx.error("Unknown keyword '}'", "unknown-keyword", node.close)
             continue
         ctx.stmt = head
         kw = keywords.get(head.words[0])
@@ -269,12 +273,30 @@ def walk(ctx: Ctx, nodes: list[Node], bdef: BlockDef, draft: Draft) -> None:
                 ctx.stmt = sub
                 entry(ctx, child, sub)  # type: ignore[misc]
             else:
+                # keepalived reads every line of a value block as an entry, the '{' too
                 assert isinstance(sub, Block)
-                where = sub.head if sub.head is not None else sub.open
-                ctx.error(f"Unexpected block inside {head.words[0]} - ignoring", "brace", where)
-        ctx.stmt = head
+                ctx.error(f"Unexpected block inside {head.words[0]}", "brace", sub.open)
+                for item in _flatten(sub):
+                    ctx.stmt = item
+                    entry(ctx, child, item)  # type: ignore[misc]
+        ctx.stmt = node.close
         if kw.close is not None:
             kw.close(ctx, child, draft)
+
+
+def _flatten(block: Block) -> list[Stmt]:
+    """A block's lines as keepalived's value-block reader sees them: head, '{', body."""
+    out: list[Stmt] = []
+    if block.head is not None:
+        out.append(block.head)
+    out.append(Stmt(STMT, ["{"], "{", block.open.file, block.open.line))
+    for c in block.children:
+        if type(c) is Stmt:
+            out.append(c)
+        else:
+            assert isinstance(c, Block)
+            out.extend(_flatten(c))
+    return out
 
 
 def all_keywords(root: BlockDef) -> set[str]:

@@ -548,7 +548,11 @@ def build_checkers(
         elif kind == "MISC_CHECK":
             path = c.get("misc_path")
             if path is None:
-                ctx.error("Misc check with no misc_path - ignoring", "missing", st)
+                ctx.error(
+                    "No script path has been specified for MISC_CHECKER - skipping",
+                    "missing",
+                    c.get("_close", st),
+                )
                 continue
             if "_user" in c:
                 path = path.__class__(
@@ -588,7 +592,11 @@ def build_checkers(
                 ctx.error("UDP_CHECK min_reply_length > max_reply_length", "invalid-value", st)
         elif kind == "FILE_CHECK":
             if "track_file" not in c:
-                ctx.error("FILE_CHECK has no track_file specified - ignoring", "missing", st)
+                ctx.error(
+                    "FILE_CHECK has no track_file specified - ignoring",
+                    "missing",
+                    c.get("_close", st),
+                )
                 continue
             fields.update(
                 track_file=c["track_file"], weight=c.get("weight"), reverse=c.get("reverse", False)

@@ -123,8 +123,16 @@ def _vsg_range(ctx: Ctx, text: str, st: Stmt) -> tuple[str, str, Family] | None:
                 if last > 0xFFFF:
                     raise ValueError
                 end = ipaddress.ip_address(":".join([*groups[:7], f"{last:x}"]))
-            if end.version != start.version or int(end) < int(start):
+            if end.version != start.version:
                 raise ValueError
+            if int(end) <= int(start):
+                ctx.error(
+                    "Address range end is not greater than address range start - "
+                    f"{text} - skipping",
+                    "invalid-address",
+                    st,
+                )
+                return None
             fam = Family.INET if start.version == 4 else Family.INET6
             return str(start), str(end), fam
         ip = ipaddress.ip_address(text)
@@ -151,9 +159,7 @@ def _close_vsg(ctx: Ctx, d: Draft, root: Draft) -> None:
     addrs = d.get("_addresses", [])
     marks = d.get("_fwmarks", [])
     if not addrs and not marks:
-        ctx.error(
-            f"virtual server group {d['name']} has no entries - removing", "semantic", d["_stmt"]
-        )
+        ctx.error(f"virtual server group {d['name']} has no entries - removing", "semantic")
         return
     fams = {a.family for a in addrs} | {m.family for m in marks if m.family is not None}
     if len(fams) > 1:
@@ -406,6 +412,7 @@ def _open_rs(ctx: Ctx, vs: Draft, st: Stmt) -> Draft | None:
 
 
 def _close_rs(ctx: Ctx, rs: Draft, vs: Draft) -> None:
+    rs["_close"] = ctx.stmt
     vs.setdefault("_real_servers", []).append(rs)
 
 
@@ -560,12 +567,10 @@ def _finalize_vs(
             family = rfam
         if rfam is not family and r_method is not LvsMethod.TUN:
             ctx.error(
-                (
-                    f"Real server {r['address']} family does not match virtual server {label} - "
-                    "ignoring"
-                ),
+                f"Address family of virtual server and real server {r['address']} don't match - "
+                "skipping real server.",
                 "invalid-address",
-                rst,
+                r.get("_close", rst),
             )
             continue
         port = r["port"] if r["_port_given"] else d.get("port")

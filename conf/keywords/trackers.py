@@ -282,7 +282,11 @@ def _open_bfd(ctx: Ctx, root: Draft, st: Stmt) -> Draft | None:
 def _close_bfd(ctx: Ctx, d: Draft, root: Draft) -> None:
     name = d["name"]
     if "neighbor_ip" not in d:
-        ctx.error(f"bfd_instance {name} has no neighbor_ip - removing", "missing", d["_stmt"])
+        ctx.error(
+            f"Configuration error: BFD instance {name} has no neighbor address set, "
+            "disabling instance",
+            "missing",
+        )
         return
     src = d.get("source_ip")
     if src is not None and V.family_of(src) is not V.family_of(d["neighbor_ip"]):

@@ -165,6 +165,7 @@ def _ip(field: str, what: str) -> C.Handler:
         a = V.ip_address(ctx, w, what)
         if a is not None:
             d[field] = a
+            d[f"_{field}_line"] = st.line
             if field == "unicast_src_ip":
                 d["unicast"] = True
 
@@ -343,6 +344,13 @@ def _accept(value: bool) -> C.Handler:
         d["accept"] = value
 
     return h
+
+
+def _owner_ignore(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    v = V.boolean(ctx, st.words)
+    if v is not None:
+        d["owner_ignore_adverts"] = v
+        d["_owner_ignore_stmt"] = st
 
 
 def _preempt(ctx: Ctx, d: Draft, st: Stmt) -> None:
@@ -535,7 +543,7 @@ I.scalar("skip_check_adv_addr", _skip_check)
 I.scalar("strict_mode", _strict)
 I.scalar("lower_prio_no_advert", C.boolean("lower_prio_no_advert"))
 I.scalar("higher_prio_send_advert", C.boolean("higher_prio_send_advert"))
-I.scalar("owner_ignore_adverts", C.boolean("owner_ignore_adverts"))
+I.scalar("owner_ignore_adverts", _owner_ignore)
 I.scalar("garp_master_delay", C.uint("garp_master_delay", 0, 86400))
 I.scalar("garp_master_repeat", C.repeat("garp_master_repeat", instance=True))
 I.scalar("garp_master_refresh", C.uint("garp_master_refresh", 0, 86400))
@@ -949,16 +957,17 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
     # family: from VIPs, then source/peer addresses
     vips_raw: list[tuple[IPAddress, Stmt]] = d.get("_vips", [])
     family: Family | None = d.get("family")
-    if family is None and vips_raw:
-        family = vips_raw[0][0].family
     if family is None:
+        # keepalived takes the family of the first address it reads in the block
+        firsts: list[tuple[int, Family]] = []
+        if vips_raw:
+            firsts.append((vips_raw[0][1].line, vips_raw[0][0].family))
+        if d.get("_peers"):
+            firsts.append((d["_peers"][0][1].line, V.family_of(d["_peers"][0][0].address)))
         for k in ("unicast_src_ip", "mcast_src_ip"):
             if d.get(k):
-                family = V.family_of(d[k])
-                break
-    if family is None and d.get("_peers"):
-        family = V.family_of(d["_peers"][0][0].address)
-    family = family or Family.INET
+                firsts.append((d.get(f"_{k}_line", 0), V.family_of(d[k])))
+        family = min(firsts, key=lambda x: x[0])[1] if firsts else Family.INET
     vips: list[IPAddress] = []
     for a, ast in vips_raw:
         if a.family is not family:
@@ -1095,15 +1104,16 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
         ctx.error(f"({name}) no_virtual_ipaddress is not valid in strict mode", "semantic", st)
 
     # unicast
-    peers = [p for p, _ in d.get("_peers", [])]
-    for p in list(peers):
+    peers = []
+    for p, pst in d.get("_peers", []):
         if V.family_of(p.address) is not family:
             ctx.error(
-                f"({name}) unicast peer {p.address} family does not match the instance - ignoring",
+                f"({name}): address family must match VRRP instance [{p.address}] - ignoring",
                 "invalid-address",
-                st,
+                pst,
             )
-            peers.remove(p)
+            continue
+        peers.append(p)
     if unicast and not peers:
         if d.get("unicast_fault_no_peer"):
             pass
@@ -1211,7 +1221,7 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
         ctx.error(
             f"({name}) owner_ignore_adverts is only valid for an address owner (priority 255)",
             "semantic",
-            st,
+            d.get("_owner_ignore_stmt", st),
         )
         owner_ignore = False
     accept = d.get("accept", not strict) or priority == 255
