@@ -206,7 +206,7 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
             )
             unsafe.add(id(script))
             continue
-        if missing:
+        if missing or target is None:
             diags.append(
                 Diagnostic(
                     "warning",
