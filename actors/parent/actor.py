@@ -161,6 +161,11 @@ def effective_options(options: Options, config: Config) -> Options:
 
 class Parent:
     def __init__(self, options: Options, config: Config) -> None:
+        #: settings given on the command line (they win over the pykeepalived block)
+        self.explicit_options = frozenset(
+            n for n in ("lb_backend", "event_tap", "metrics", "watchdog_interval")
+            if getattr(options, n) is not None
+        )  # fmt: skip
         self.options = effective_options(options, config)
         self.config = config
         self.generation = 1

@@ -28,6 +28,7 @@ import signal
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -361,12 +362,30 @@ class Services:
         if starting:
             self.notifier.reloading()
             return
+        self._warn_restart_only_settings()
         if self.pid_files is not None:
             self.pid_files.sync(set(self.parent.children))
             for child in self.parent.children.values():
                 if child.alive():
                     self.pid_files.child_started(child)
         self.notifier.ready(self._status_line())
+
+    def _warn_restart_only_settings(self) -> None:
+        """The endpoints and the watchdog period are set up once, at start."""
+        from pykeepalived.actors.parent.actor import effective_options
+
+        parent = self.parent
+        base = replace(parent.options, event_tap=None, metrics=None, watchdog_interval=None)
+        wanted = effective_options(base, parent.config)
+        for name in ("event_tap", "metrics", "watchdog_interval"):
+            old, new = getattr(parent.options, name), getattr(wanted, name)
+            if new is not None and new != old and not self._explicit(name):
+                log.warning("pykeepalived { %s } changed to %s: takes effect at the next start",
+                            name, new)  # fmt: skip
+
+    def _explicit(self, name: str) -> bool:
+        """Given on the command line (which wins over the config block)?"""
+        return name in self.parent.explicit_options
 
     def _stopping(self) -> None:
         self.notifier.stopping()

@@ -22,6 +22,7 @@ import pytest
 import zmq
 
 from pykeepalived.bus import topology
+from pykeepalived.bus.envelope import decode
 from tests.integration.runtime.runner import (
     REPO,
     STATIC_CONF,
@@ -55,10 +56,12 @@ def daemon() -> Iterator[ToyDaemon]:
 def shared() -> Iterator[ToyDaemon]:
     """One daemon (with metrics and --mem-check) for the tests that must not disturb it:
     each of them checks that no child was restarted."""
-    port = _free_port()
+    port, tap_port = _free_port(), _free_port()
     d = ToyDaemon(STATIC_CONF, "--watchdog-interval", WATCHDOG, "--metrics",
-                  f"127.0.0.1:{port}", "--mem-check")  # fmt: skip
+                  f"127.0.0.1:{port}", "--mem-check",
+                  "--event-tap", f"tcp://127.0.0.1:{tap_port}")  # fmt: skip
     d.metrics_port = port  # type: ignore[attr-defined]
+    d.tap_port = tap_port  # type: ignore[attr-defined]
     try:
         d.wait_ready(30)
         yield d
@@ -392,3 +395,27 @@ def test_daemonises_without_dont_fork() -> None:
     finally:
         if alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_tcp_event_tap_carries_events_not_commands(shared: ToyDaemon) -> None:
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(f"tcp://127.0.0.1:{shared.tap_port}")  # type: ignore[attr-defined]
+    peer = BusPeer(shared.runtime_dir)
+    try:
+        time.sleep(0.5)
+        peer.request("vrrp", "ping", {"seq": 7})
+        types = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "toy.pong" not in types:
+            if sub.poll(200):
+                env = decode(sub.recv_multipart())
+                types.append(env.type)
+        assert "toy.ping" in types and "toy.pong" in types, types
+        assert not any(t.startswith("cmd.") or t == "reply" for t in types)
+    finally:
+        peer.close()
+        sub.close(0)
+        ctx.term()

@@ -47,13 +47,16 @@ def test_real_children_status_restart_and_stop(lab: lab_mod.Lab) -> None:
         d.wait_event("vrrp.state", lambda e: e.body["state"] == "MASTER", timeout=15)
         out = d.ctl("status")
         assert out.returncode == 0 and "VI_1" in out.stdout and "MASTER" in out.stdout
-        old = d.child_pid("netlink")
-        mark = len(d.events())
-        os.kill(old, signal.SIGKILL)
-        env = d.wait_event("watchdog.restart", lambda e: e.body["old_pid"] == old,
-                           timeout=10, after=mark)  # fmt: skip
-        assert env.body["child"] == "netlink"
-        assert wait_until(lambda: "status" in d.status()["children"]["netlink"], 15)
+        for name in ("netlink", "notifier", "vrrp"):
+            old = d.child_pid(name)
+            mark = len(d.events())
+            os.kill(old, signal.SIGKILL)
+            env = d.wait_event("watchdog.restart", lambda e, o=old: e.body["old_pid"] == o,
+                               timeout=10, after=mark)  # fmt: skip
+            assert env.body["child"] == name
+            assert wait_until(lambda n=name: "status" in d.status()["children"][n], 15)
+        # the restarted vrrp child finds its instance again
+        d.wait_event("vrrp.state", lambda e: e.body["state"] == "MASTER", timeout=15, after=mark)
         dump = json.loads(d.ctl("dump", "--json").stdout)
         assert dump[0]["data"]["iname"] == "VI_1" and dump[0]["data"]["state"] == 2
         pids = [c["pid"] for c in d.status()["children"].values()]

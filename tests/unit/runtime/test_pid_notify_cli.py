@@ -145,3 +145,16 @@ def test_cli_options_reach_the_runtime() -> None:
     opts = cli.options_from_args(args)
     assert opts.no_syslog and opts.ignore_sigint and opts.dont_fork and opts.vrrp_only
     assert opts.pid_file == "/x/p" and opts.metrics == "127.0.0.1:1"
+
+
+def test_systemd_unit_ships_as_package_data() -> None:
+    from importlib import resources
+
+    unit = resources.files("pykeepalived").joinpath("data/pykeepalived.service").read_text()
+    lines = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in unit.splitlines()
+             if "=" in line and not line.startswith("#")}  # fmt: skip
+    assert lines["Type"] == "notify" and lines["KillMode"] == "process"
+    assert "--dont-fork" in lines["ExecStart"] and lines["ExecStart"].startswith("pykeepalived ")
+    assert lines["ExecReload"] == "/bin/kill -HUP $MAINPID"
+    assert lines["PIDFile"] == "/run/keepalived.pid"
+    assert "WatchdogSec" in lines and "[Install]" in unit
