@@ -317,9 +317,18 @@ class CheckerActor(Actor):
         run.handle = None
         if not run.active or not run.fsm.due(self.loop.time()):
             return
-        probe = run.factory()
-        run.probe = probe
-        probe.start(run.done)
+        try:
+            probe = run.factory()
+            run.probe = probe
+            probe.start(run.done)
+        except Exception as exc:  # a probe bug fails this attempt; the check goes on
+            self.count("errors.probe")
+            self.log.exception("%s: probe failed to start", run.spec.key.checker)
+            if run.probe is not None:
+                run.probe.cancel()
+                run.probe = None
+            outcome = Outcome(False, f"internal error in probe: {exc!r}")
+            self.loop.call_soon(self.on_outcome, run, outcome)
 
     def _stuck_sweep(self) -> None:
         """Safety net: an attempt outstanding far beyond its own bound is abandoned and

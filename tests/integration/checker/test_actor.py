@@ -502,3 +502,26 @@ def test_a_probe_callback_that_raises_fails_only_its_attempt() -> None:
         b.close()
 
     run(main())
+
+
+def test_a_probe_that_raises_at_start_fails_the_attempt_only() -> None:
+    class Exploding:
+        def start(self, done: Any) -> None:
+            raise RuntimeError("boom")
+
+        def cancel(self) -> None:
+            pass
+
+    async def main() -> list[dict[str, Any]]:
+        rs = m.RealServer(address="127.0.0.1", port=9, checkers=(tcp(delay_loop=0.1),))
+        actor, bus = await make_actor(vs_config(rs))
+        (run_,) = actor.runs.values()
+        run_.factory = Exploding
+        await wait_for(lambda: len(bus.results()) == 2, timeout=3)
+        await asyncio.sleep(0.3)
+        assert run_.fsm.attempts >= 3  # it keeps being scheduled
+        await actor.shutdown()
+        return bus.results()
+
+    res = run(main())
+    assert res[-1]["up"] is False and "RuntimeError('boom')" in res[-1]["reason"]
