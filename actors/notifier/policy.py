@@ -8,9 +8,7 @@ Owns the notifier's decisions, as keepalived 2.2.7 takes them in ``vrrp_notify.c
   keepalived remembers the last state it mailed; ``no_email_faults`` silences FAULT).
   INIT has no notifies; DELETED is reported as FAULT unless ``notify_deleted`` is set.
   A restarted vrrp actor taking up the state it had (reason ``resume``) is not announced
-  again when this actor already knows that state. As keepalived, a sync group member
-  that has announced once is silent when it enters the state its group already
-  announced (``vrrp_notify.c``: the group's notifies stand for it).
+  again when this actor already knows that state.
 * ``vrrp.group`` → the group's scripts (``GROUP name STATE 0``), FIFO line, mail.
 * ``vrrp.rx_lower_pri`` (``{instance, src, priority}``, the priority being the advert's)
   → ``notify_master_rx_lower_pri`` and a ``MASTER_RX_LOWER_PRI`` FIFO line with the
@@ -81,7 +79,6 @@ class InstanceSettings:
     notify_deleted: bool = False
     smtp_alert: bool = False
     priority_changes: bool = False
-    sync_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +182,6 @@ def settings_from_config(
             notify_deleted=inst.notify_deleted,
             smtp_alert=inst.smtp_alert,
             priority_changes=inst.notify_priority_changes or gd.vrrp_notify_priority_changes,
-            sync_group=inst.sync_group
-            or next((g.name for g in config.vrrp_sync_groups if inst.name in g.group), None),
         )
     groups: dict[str, GroupSettings] = {}
     for grp in config.vrrp_sync_groups:
@@ -351,8 +346,6 @@ class NotifierCore:
         self.quorum: dict[tuple[str, str], bool] = {}
         self.unknown: int = 0
         self.resumed: int = 0
-        self.synced: int = 0
-        self.announced: set[str] = set()  # instances that sent notifies (keepalived's flag)
         self._init_servers(settings, keep=False)
 
     # ---- configuration ---------------------------------------------------------------
@@ -441,16 +434,9 @@ class NotifierCore:
         if inst is None:
             self.unknown += 1
             inst = InstanceSettings(name=name)
-        key = f"instance/{name}"
-        group_state = self.states.get(f"group/{inst.sync_group}") if inst.sync_group else None
-        if name in self.announced and state == group_state:
-            # keepalived: a member that has announced before says nothing when its sync
-            # group already announced this state (the group pulled it there)
-            self.states[key] = state
-            self.synced += 1
-            return []
         if state == "DELETED" and not inst.notify_deleted:
             state = "FAULT"
+        key = f"instance/{name}"
         if body.get("reason") == "resume" and self.states.get(key) == state:
             # the vrrp actor restarted and took up the state it had: nothing happened
             # outside, so nothing is announced again
@@ -459,7 +445,6 @@ class NotifierCore:
         self.states[key] = state
         if state not in fmt.VRRP_NOTIFY_STATES:
             return []
-        self.announced.add(name)
         timeout = self._timeout(state)
         out: list[Command] = []
         script = inst.scripts.get(state)

@@ -416,32 +416,3 @@ def test_a_resumed_state_is_not_announced_twice() -> None:
     # and after our own restart nothing is known: announced
     fresh = core_for(vrrp_config())
     assert fresh.on_vrrp_state(resumed)
-
-
-def test_sync_group_members_follow_their_group_silently() -> None:
-    """keepalived: a member that has announced once says nothing when it enters the state
-    its group already announced; the first member (which moves the group) does speak."""
-    vi = [m.VrrpInstance(name=n, priority=100, notify=ns("/bin/n")) for n in ("VI_1", "VI_2")]
-    grp = m.VrrpSyncGroup(name="G1", group=("VI_1", "VI_2"))
-    core = core_for(m.Config(vrrp_instances=tuple(vi), vrrp_sync_groups=(grp,)))
-
-    def lines(cmds: list[p.Command]) -> list[str]:
-        return [c.line for c in cmds if isinstance(c, p.WriteFifo)]
-
-    seq = [
-        lines(core.on_vrrp_group({"group": "G1", "state": "BACKUP", "prev": "INIT"})),
-        lines(core.on_vrrp_state(state("VI_1", "BACKUP", 100, "INIT"))),  # first: announced
-        lines(core.on_vrrp_state(state("VI_2", "BACKUP", 100, "INIT"))),  # first: announced
-        lines(core.on_vrrp_state(state("VI_1", "MASTER", 100))),  # moves the group
-        lines(core.on_vrrp_group({"group": "G1", "state": "MASTER", "prev": "BACKUP"})),
-        lines(core.on_vrrp_state(state("VI_2", "MASTER", 100))),  # pulled: silent
-    ]
-    assert seq == [
-        ['GROUP "G1" BACKUP 0\n'],
-        ['INSTANCE "VI_1" BACKUP 100\n'],
-        ['INSTANCE "VI_2" BACKUP 100\n'],
-        ['INSTANCE "VI_1" MASTER 100\n'],
-        ['GROUP "G1" MASTER 0\n'],
-        [],
-    ]
-    assert core.synced == 1 and core.states["instance/VI_2"] == "MASTER"
