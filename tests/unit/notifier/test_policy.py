@@ -416,3 +416,37 @@ def test_a_resumed_state_is_not_announced_twice() -> None:
     # and after our own restart nothing is known: announced
     fresh = core_for(vrrp_config())
     assert fresh.on_vrrp_state(resumed)
+
+
+# Debian keepalived 2.2.7, sync group G1 = VI_1 (priority 150) + VI_2 (100), no peer:
+# every member announces its own transitions, the group line comes after its members'
+KEEPALIVED_227_SYNC_GROUP = [
+    'GROUP "G1" BACKUP 0\n',
+    'INSTANCE "VI_1" BACKUP 150\n',
+    'INSTANCE "VI_2" BACKUP 100\n',
+    'INSTANCE "VI_2" MASTER 100\n',
+    'INSTANCE "VI_1" MASTER 150\n',
+    'GROUP "G1" MASTER 0\n',
+    'INSTANCE "VI_1" STOP 150\n',
+    'INSTANCE "VI_2" STOP 100\n',
+    'GROUP "G1" STOP 0\n',
+]
+
+
+def test_sync_group_members_each_announce_as_keepalived() -> None:
+    vi = (m.VrrpInstance(name="VI_1", priority=150), m.VrrpInstance(name="VI_2", priority=100))
+    grp = m.VrrpSyncGroup(name="G1", group=("VI_1", "VI_2"))
+    core = core_for(m.Config(vrrp_instances=vi, vrrp_sync_groups=(grp,)))
+    events = [
+        ("G1", "BACKUP", 0), ("VI_1", "BACKUP", 150), ("VI_2", "BACKUP", 100),
+        ("VI_2", "MASTER", 100), ("VI_1", "MASTER", 150), ("G1", "MASTER", 0),
+        ("VI_1", "STOP", 150), ("VI_2", "STOP", 100), ("G1", "STOP", 0),
+    ]  # fmt: skip
+    out: list[str] = []
+    for name, st_, prio in events:
+        if name.startswith("G"):
+            cmds = core.on_vrrp_group({"group": name, "state": st_, "prev": "X"})
+        else:
+            cmds = core.on_vrrp_state(state(name, st_, prio))
+        out += [c.line for c in cmds if isinstance(c, p.WriteFifo)]
+    assert out == KEEPALIVED_227_SYNC_GROUP
