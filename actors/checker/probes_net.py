@@ -2,10 +2,13 @@
 
 Every probe is one attempt: ``start(done)`` begins it, ``done(Outcome)`` is called exactly
 once (never from inside ``start``), ``cancel()`` abandons it silently. All of them run on
-the actor's asyncio loop with non-blocking sockets, ``loop.add_reader``/``add_writer``
-and one ``loop.call_at`` deadline; no task, no thread, no future per attempt. That keeps
-the per-attempt cost of TCP_CHECK to a few system calls, which is what lets one process
-check ten thousand real servers a second.
+the actor's asyncio loop with non-blocking sockets; no task, no thread, no future per
+attempt. TCP_CHECK (and plain HTTP_GET, in ``probes_stream``) go further: a handshake the
+kernel finished inside ``connect()`` is read back at once (:func:`connect_now`), and a
+pending one waits in a private epoll set with swept deadlines (:class:`Mux`) instead of
+``add_writer`` + ``call_at``. That keeps an attempt to a few system calls, which is what
+lets one process check ten thousand real servers a second. UDP, DNS and PING use
+``loop.add_reader`` and one ``call_at`` deadline.
 
 Design notes:
 
