@@ -8,9 +8,11 @@ the message and counts it, which is what DESIGN asks of a bus shared with slow r
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import time
+import typing
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -31,7 +33,9 @@ def send_nowait(sock: zmq.asyncio.Socket, frames: list[bytes]) -> None:
     An asyncio socket returns a future even for NOBLOCK sends; pyzmq attempts the send at
     once, so the future is already settled and its exception can be raised here.
     """
-    fut = sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+    fut = typing.cast(
+        "asyncio.Future[Any]", sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+    )
     if fut.done():
         fut.result()
     else:  # pragma: no cover - pyzmq settles NOBLOCK sends immediately

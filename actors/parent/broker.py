@@ -167,7 +167,7 @@ class Broker:
         """Route forever. After each awaited message, drain what is already queued with
         plain non-blocking reads (no future per message), up to ``DRAIN_BATCH``, then let
         the rest of the loop (watchdog, control, metrics) run before the next batch."""
-        raw = zmq.Socket.shadow(self.router.underlying)
+        raw: zmq.Socket[bytes] = zmq.Socket.shadow(self.router.underlying)
         while True:
             frames = await self.router.recv_multipart(copy=True)
             self._route_safe(frames)
