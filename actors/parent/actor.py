@@ -59,6 +59,11 @@ CHILD_WAIT_TIME = 5.0  # keepalived's child_wait_time default
 PARSE_TIMEOUT = 60.0
 
 
+#: keepalived's dump signals: DATA, STATS, JSON, STATS_CLEAR, TDUMP
+FORWARDED_SIGNALS = (
+    signal.SIGUSR1, signal.SIGUSR2, signal.SIGRTMIN + 2, signal.SIGRTMAX - 1, signal.SIGRTMAX,
+)  # fmt: skip
+
 #: actor name -> "module:Class" run instead of ``base.ACTOR_CLASSES[name]``. Empty in the
 #: daemon; test harnesses and benchmarks set it in the parent process before it starts.
 ACTOR_OVERRIDES: dict[str, str] = {}
@@ -83,6 +88,10 @@ def child_entry(
         server._forkserver_alive_fd = None  # type: ignore[union-attr]
     if class_path:
         ACTOR_CLASSES[name] = class_path
+    # the dump signals (SIGUSR1, SIGUSR2, the JSON signal, ...) would end a child by
+    # default; tools may signal the pid in -r/-c: pass them on to the parent that dumps
+    for sig in FORWARDED_SIGNALS:
+        signal.signal(sig, lambda signum, frame: os.kill(parent_pid, signum))
     child_main(name, options, config_blob, parent_pid)
 
 

@@ -51,6 +51,7 @@ log = logging.getLogger("pykeepalived.parent")
 
 SIGJSON = signal.SIGRTMIN + 2
 SIGSTATS_CLEAR = signal.SIGRTMAX - 1
+SIGTDUMP = signal.SIGRTMAX
 CONTROL_COMMANDS = ("status", "reload", "stop", "dump", "stats")
 METRICS_READ_TIMEOUT = 5.0
 
@@ -310,6 +311,7 @@ class Services:
         p.on_signal[signal.SIGUSR2] = lambda: self._spawn(self.write_stats_dump())
         p.on_signal[SIGJSON] = lambda: self._spawn(self.write_json_dump())
         p.on_signal[SIGSTATS_CLEAR] = lambda: self._spawn(self.write_stats_dump())
+        p.on_signal[SIGTDUMP] = self.log_tasks
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -492,6 +494,15 @@ class Services:
         write_atomic(path, json.dumps(report.json_dump(status), indent=2, default=str) + "\n")
         log.info("JSON dump written to %s", path)
         return path
+
+    def log_tasks(self) -> None:
+        """TDUMP: keepalived dumps its threads; the parent logs its asyncio tasks."""
+        tasks = sorted(asyncio.all_tasks(), key=lambda t: t.get_name())
+        log.info("TDUMP: %d tasks in the parent's loop", len(tasks))
+        for task in tasks:
+            frame = task.get_stack(limit=1)
+            where = f"{frame[0].f_code.co_filename}:{frame[0].f_lineno}" if frame else "-"
+            log.info("TDUMP:   %s %s at %s", task.get_name(), task.get_coro(), where)
 
     async def render_metrics(self) -> str:
         return report.render_metrics(await self.parent.gather_status())

@@ -327,7 +327,8 @@ def test_dumps_on_signals_and_ctl(shared: ToyDaemon) -> None:
     text = vrrp_file.read_text()
     assert "------< vrrp >------" in text and "VI_1" in text and "netlink" in text
     assert "notifier" in parent_file.read_text()
-    d.proc.signal(signal.SIGUSR2)
+    # a dump signal sent to a child (tools signal the pid in -r) reaches the parent
+    os.kill(int(d.vrrp_pid_file.read_text()), signal.SIGUSR2)
     stats = d.dir / "keepalived.stats"
     assert wait_until(stats.exists, 10)
     assert "VRRP Instance: VI_1" in stats.read_text()
@@ -337,6 +338,8 @@ def test_dumps_on_signals_and_ctl(shared: ToyDaemon) -> None:
     data = json.loads(js.read_text())
     assert data[0]["data"]["iname"] == "VI_1" and data[0]["data"]["state"] == 2
     assert not list(d.dir.glob("*.tmp.*"))
+    d.proc.signal(signal.SIGRTMAX)  # TDUMP: logged, nothing dies
+    assert wait_until(lambda: "TDUMP:" in d.proc.output(), 10)
 
     out = d.ctl("status")
     assert out.returncode == 0
