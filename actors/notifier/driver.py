@@ -2,9 +2,10 @@
 
 Each piece lives in the actor's one asyncio loop and never blocks it:
 
-* :class:`ScriptRunner` forks scripts with an argv (``subprocess.Popen``, no shell unless
-  the command is keepalived's ``</file`` test form), in their own process group, as
-  their user, stdio on /dev/null, dying with this process (``PR_SET_PDEATHSIG``); exits
+* :class:`ScriptRunner` forks scripts with an argv (:func:`spawn`; no shell unless the
+  command is keepalived's ``</file`` test form or a file without ``#!``), in their own
+  process group, as their user, stdio on /dev/null, dying with this process
+  (``PR_SET_PDEATHSIG`` through util-linux's ``setpriv``, as keepalived sets it); exits
   are watched through a pidfd on the loop; a script past its timeout has its whole
   process group killed (SIGKILL, as keepalived). Scripts of one queue run one after the
   other, queues side by side.
@@ -110,6 +111,7 @@ class Vetted:
     is_script: bool = False
     shell_test: bool = False
     messages: tuple[str, ...] = ()
+    needs_shell: bool = False  # a script file without ``#!`` (nor ELF): run by /bin/sh
 
 
 def vet(
@@ -152,6 +154,49 @@ def vet(
         verdict.is_script,
         verdict.shell_test,
         verdict.messages,
+        verdict.is_script and refused is None and not _has_exec_magic(verdict.argv[0]),
+    )
+
+
+def _has_exec_magic(path: str) -> bool:
+    """``#!`` or ELF at the start: the kernel can exec it (keepalived asks libmagic)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return True  # let exec report what is wrong
+    return head[:2] == b"#!" or head == b"\x7fELF"
+
+
+#: util-linux's setpriv sets the parent-death signal in the child and execs the script:
+#: the notifier keeps CPython's vfork spawn (a full fork with a preexec_fn costs several
+#: ms of loop time in a big process); without it a preexec_fn does the same
+SETPRIV = next((p for p in ("/usr/bin/setpriv", "/bin/setpriv") if os.access(p, os.X_OK)), None)
+
+
+def spawn(argv: tuple[str, ...], v: Vetted) -> subprocess.Popen[bytes]:
+    """Start ``argv`` as keepalived starts scripts: own process group, the script's
+    uid/gid, stdio on /dev/null, cwd /, and killed (SIGTERM) if the notifier dies."""
+    if v.needs_shell:  # keepalived runs such a file through system(): the shell reads it
+        argv = ("/bin/sh", *argv)
+    change_ids = v.uid != os.geteuid() or v.gid != os.getegid()
+    preexec: Callable[[], None] | None = None
+    if SETPRIV is not None:
+        argv = (SETPRIV, "--pdeathsig", "TERM", "--", *argv)
+    else:  # pragma: no cover - util-linux is essential on Debian
+        preexec = _die_with_parent
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # own process group: a timeout kills its children too
+        close_fds=True,
+        cwd="/",  # the umask is the process's: keepalived's, set by the actor
+        user=v.uid if change_ids else None,
+        group=v.gid if change_ids else None,
+        extra_groups=[v.gid] if change_ids else None,
+        preexec_fn=preexec,
     )
 
 
@@ -245,14 +290,9 @@ class ScriptRunner:
         if v.shell_test:
             argv = ("/bin/sh", "-c", shell_command(argv))
         try:
-            proc = self._popen(argv, v)
+            proc = spawn(argv, v)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            if getattr(exc, "errno", None) != errno.ENOEXEC:
-                return self._failed(job, argv, exc)
-            try:  # no #! line: keepalived hands such a file to the shell (system())
-                proc = self._popen(("/bin/sh", *argv), v)
-            except (OSError, ValueError, subprocess.SubprocessError) as exc2:
-                return self._failed(job, argv, exc2)
+            return self._failed(job, argv, exc)
         try:
             pidfd = os.pidfd_open(proc.pid)
         except OSError:  # pragma: no cover - kernels before 5.3
@@ -266,24 +306,6 @@ class ScriptRunner:
             self._poll(job.queue)
         run.timer = self.loop.call_later(job.timeout, self._timed_out, job.queue)
         return True
-
-    def _popen(self, argv: tuple[str, ...], v: Vetted) -> subprocess.Popen[bytes]:
-        change_ids = v.uid != os.geteuid() or v.gid != os.getegid()
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # own process group: a timeout kills its children too
-            close_fds=True,
-            cwd="/",  # the umask is the process's, keepalived's (set by the actor)
-            user=v.uid if change_ids else None,
-            group=v.gid if change_ids else None,
-            extra_groups=[v.gid] if change_ids else None,
-            # as keepalived: a script dies with us, nobody would enforce its timeout then.
-            # (This costs CPython's vfork fast path: a full fork, a few ms of loop time.)
-            preexec_fn=_die_with_parent,
-        )
 
     def _failed(self, job: RunScript, argv: tuple[str, ...], exc: Exception) -> bool:
         self.counters["scripts.exec_errors"] += 1
@@ -472,23 +494,10 @@ class FifoSet:
             self.counters["scripts.refused"] += 1
             self.log.warning("not running %snotify_fifo_script: %s", _prefix(role), v.refused)
             return None
-        change_ids = v.uid != os.geteuid() or v.gid != os.getegid()
         try:
-            return subprocess.Popen(
-                (*v.argv, path),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-                cwd="/",
-                user=v.uid if change_ids else None,
-                group=v.gid if change_ids else None,
-                extra_groups=[v.gid] if change_ids else None,
-                # a FIFO reader lives as long as we do, and no longer (keepalived's
-                # PR_SET_PDEATHSIG): a crashed notifier leaves no reader behind
-                preexec_fn=_die_with_parent,
-            )
+            # a FIFO reader lives as long as we do, and no longer (keepalived's
+            # PR_SET_PDEATHSIG): a crashed notifier leaves no reader behind
+            return spawn((*v.argv, path), v)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             self.counters["scripts.exec_errors"] += 1
             self.log.error("Error exec-ing command '%s': %s", v.argv[0], exc)
