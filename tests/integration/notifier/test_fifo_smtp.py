@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pykeepalived.conf import model as m
 from tests.integration.notifier.helpers import (
     MailSink,
@@ -341,10 +343,11 @@ def test_umask_is_keepalived_s_while_running_and_restored_at_stop(tmp_path: Path
 
 CRASHING_NOTIFIER = """
 import asyncio, pickle, sys
-from tests.integration.notifier.helpers import make_actor
+from tests.integration.notifier.helpers import make_actor, vrrp_state
 
 async def main() -> None:
-    await make_actor(pickle.loads(open(sys.argv[1], "rb").read()))
+    actor = await make_actor(pickle.loads(open(sys.argv[1], "rb").read()))
+    await actor.on_event(vrrp_state("VI_1", "MASTER"))
     print("ready", flush=True)
     await asyncio.sleep(60)
 
@@ -352,19 +355,23 @@ asyncio.run(main())
 """
 
 
-def test_fifo_script_dies_with_a_crashed_notifier(tmp_path: Path) -> None:
+@pytest.mark.parametrize("which", ["fifo_script", "notify_master"])
+def test_scripts_die_with_a_crashed_notifier(tmp_path: Path, which: str) -> None:
     d = safe_dir(tmp_path)
-    pid_log = tmp_path / "reader.pid"
-    reader = d / "reader"
-    reader.write_text(f"#!/bin/sh\necho $$ > {pid_log}\nexec sleep 60\n")
-    reader.chmod(0o755)
+    pid_log = tmp_path / "script.pid"
+    script = d / "script"
+    script.write_text(f"#!/bin/sh\necho $$ > {pid_log}\nexec sleep 60\n")
+    script.chmod(0o755)
     gd = m.GlobalDefs(
         script_user="root",
         notify_fifo=m.NotifyFifo(path=str(tmp_path / "n.fifo")),
-        notify_fifo_script=ns(str(reader)),
+        notify_fifo_script=ns(str(script)) if which == "fifo_script" else None,
+    )
+    inst = m.VrrpInstance(
+        name="VI_1", notify_master=ns(str(script)) if which == "notify_master" else None
     )
     cfg_path = tmp_path / "cfg.pickle"
-    cfg_path.write_bytes(pickle.dumps(m.Config(global_defs=gd)))
+    cfg_path.write_bytes(pickle.dumps(m.Config(global_defs=gd, vrrp_instances=(inst,))))
     repo = Path(__file__).resolve().parents[3]
     proc = subprocess.Popen(
         [sys.executable, "-c", CRASHING_NOTIFIER, str(cfg_path)],
@@ -374,7 +381,7 @@ def test_fifo_script_dies_with_a_crashed_notifier(tmp_path: Path) -> None:
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
         end = time.monotonic() + 5
         while not (pid_log.exists() and pid_log.read_text().strip()):
-            assert time.monotonic() < end, "the FIFO script did not start"
+            assert time.monotonic() < end, f"the {which} did not start"
             time.sleep(0.02)
         reader_pid = int(pid_log.read_text())
         os.kill(reader_pid, 0)  # running
@@ -393,7 +400,7 @@ def test_fifo_script_dies_with_a_crashed_notifier(tmp_path: Path) -> None:
                 break
             if state == "Z":
                 break
-            assert time.monotonic() < end, "the FIFO script outlived the notifier"
+            assert time.monotonic() < end, f"the {which} outlived the notifier"
             time.sleep(0.02)
     finally:
         if proc.poll() is None:
