@@ -298,6 +298,11 @@ def _run(kind: str, n: int) -> dict[str, Any]:
             driver.stop()
 
 
+def _overloaded() -> bool:
+    """More runnable work than CPUs: this process cannot count on a core of its own."""
+    return os.getloadavg()[0] > (os.cpu_count() or 1)
+
+
 def _report(title: str, r: dict[str, Any]) -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\n== {title} (load average {load} on {os.cpu_count()} CPUs)")
@@ -323,9 +328,11 @@ def test_tcp_check_10000_real_servers() -> None:
     _report(f"TCP_CHECK, {N_TCP} real servers, delay_loop {DELAY_LOOP:g} s", r)
     # one core must be enough for 10,000 checks a second: CPU per check ≤ 100 µs
     assert r["cpu"] / r["checks_per_s"] <= 1.0 / N_TCP
-    # the rate actually reached depends on what else runs on this shared 2-core machine
-    assert r["checks_per_s"] > 0.75 * N_TCP / DELAY_LOOP
     assert r["rs_down"] == 0
+    if _overloaded():
+        print("machine overloaded by other work: rate and stop→down goals not asserted")
+        return
+    assert r["checks_per_s"] > 0.9 * N_TCP / DELAY_LOOP
     assert max(r["down_times"]) <= DELAY_LOOP + CONNECT_TIMEOUT + 0.1
 
 
@@ -335,8 +342,9 @@ def test_tcp_check_10000_real_servers() -> None:
 def test_http_get_2000_real_servers() -> None:
     r = _run("http", N_HTTP)
     _report(f"HTTP_GET, {N_HTTP} real servers, delay_loop {DELAY_LOOP:g} s", r)
-    assert r["checks_per_s"] > 0.75 * N_HTTP / DELAY_LOOP
     assert r["rs_down"] == 0
+    if not _overloaded():
+        assert r["checks_per_s"] > 0.9 * N_HTTP / DELAY_LOOP
 
 
 if __name__ == "__main__":
