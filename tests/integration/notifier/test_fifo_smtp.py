@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import SMTP
 
 from pykeepalived.conf import model as m
 from tests.integration.notifier.helpers import (
@@ -427,3 +428,32 @@ def test_fifo_owner_from_its_user_and_group(tmp_path: Path) -> None:
         await actor.shutdown()
 
     asyncio.run(main())
+
+
+def test_smtp_server_by_ipv6_address_and_by_name() -> None:
+    sink = MailSink()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        v6 = await loop.create_server(lambda: SMTP(sink, hostname="sink6"), "::1", 0)
+        v4, port4 = await smtp_server(sink)
+        expected = {"::1": v6.sockets[0].getsockname()[1], "localhost": port4}
+        for host, port in expected.items():
+            cfg = mail_config(port)
+            gd = dataclasses.replace(cfg.global_defs, smtp_server=host)
+            actor = await make_actor(m.Config(global_defs=gd, vrrp_instances=cfg.vrrp_instances))
+            settings = actor.mailer.settings
+            assert settings is not None and settings.port == port
+            assert settings.host == ("::1" if host == "::1" else "127.0.0.1")  # resolved once
+            n = len(sink.messages)
+            await actor.on_event(vrrp_state("VI_1", "MASTER", 150))
+            await wait_for(lambda n=n: len(sink.messages) == n + 1)  # type: ignore[misc]
+            await actor.shutdown()
+        for server in (v6, v4):
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(main())
+    assert [x["Subject"] for x in sink.parsed()] == [
+        "[lb1] VRRP Instance VI_1 - Entering MASTER state"
+    ] * 2
