@@ -104,8 +104,14 @@ def _scripts(config: Config) -> list[tuple[str, NotifyScript, Any]]:
         s = getattr(gd, name)
         if s is not None:
             out.append(("vrrp", s, gd))
+    tracked = {
+        ref.name
+        for holder in (*config.vrrp_instances, *config.vrrp_sync_groups)
+        for ref in holder.track_script
+    }
     for vs in config.vrrp_scripts:
-        out.append(("vrrp", vs.script, vs))
+        if vs.name in tracked:  # keepalived drops unused scripts before checking them
+            out.append(("vrrp", vs.script, vs))
     for holder in (*config.vrrp_instances, *config.vrrp_sync_groups):
         for name in _VRRP_NOTIFY:
             s = getattr(holder, name, None)

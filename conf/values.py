@@ -73,7 +73,7 @@ def decimal(
     body = w[1:] if w[:1] in "+-" else w
     ip, _, frac = body.partition(".")
     if not body or not (ip.isdigit() or (ip == "" and frac)) or (frac and not frac.isdigit()):
-        ctx.error(f"invalid decimal number '{word}'", "invalid-number")
+        ctx.error(f"invalid number '{word}'", "invalid-number")
         return None
     if len(frac) > places:
         ctx.warning(

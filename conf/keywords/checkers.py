@@ -143,7 +143,8 @@ def _regex(ctx: Ctx, d: Draft, st: Stmt) -> None:
     try:
         re.compile(text)
     except re.error as exc:
-        ctx.error(f"regex '{text}' does not compile: {exc}", "invalid-value", st)
+        # keepalived compiles the PCRE2 pattern later (its -t says nothing): advice here
+        ctx.warning(f"regex '{text}' does not compile: {exc}", "lint", st)
         return
     d["regex"] = text
 
@@ -589,7 +590,12 @@ def build_checkers(
                 max_reply_length=c.get("max_reply_length", 255),
             )
             if fields["min_reply_length"] > fields["max_reply_length"]:
-                ctx.error("UDP_CHECK min_reply_length > max_reply_length", "invalid-value", st)
+                ctx.error(
+                    f"UDP_CHECK min_reply length {fields['min_reply_length']} > max_reply_length "
+                    f"{fields['max_reply_length']} - will always fail",
+                    "invalid-value",
+                    c.get("_close", st),
+                )
         elif kind == "FILE_CHECK":
             if "track_file" not in c:
                 ctx.error(

@@ -114,6 +114,20 @@ def _smtp_connect_timeout(ctx: Ctx, d: Draft, st: Stmt) -> None:
         d["smtp_connect_timeout"] = float(v or 1)
 
 
+def _strict(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    """keepalived 2.2.7 takes ``vrrp_strict`` as a bare flag: a word after it is not
+    checked (later versions read a boolean). A boolean is honoured; anything else is
+    noted and, as 2.2.7 does, strict mode is on."""
+    if len(st.words) > 1 and st.words[1] in V.FALSE_WORDS:
+        d["vrrp_strict"] = False
+        return
+    if len(st.words) > 1 and st.words[1] not in V.TRUE_WORDS:
+        ctx.warning(
+            f"vrrp_strict: '{st.words[1]}' is not a boolean - strict mode is on", "lint", st
+        )
+    d["vrrp_strict"] = True
+
+
 def _vrrp_version(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
@@ -218,11 +232,17 @@ def _nftables(field: str, default: str) -> C.Handler:
 
 def _cpu_affinity(field: str) -> C.Handler:
     def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        import os
+
         cpus: list[int] = []
+        top = (os.cpu_count() or 1) - 1
         for w in st.words[1:]:
-            v = V.uint(ctx, w, 0, 4095)
-            if v is not None:
-                cpus.append(v)
+            v = V.uint(ctx, w, 0, top)
+            if v is None:
+                ctx.error(f"Invalid cpu_id:{w} specified for {field.split('_')[0]} process",
+                          "invalid-value", st)  # fmt: skip
+                continue
+            cpus.append(v)
         d[field] = tuple(cpus)
 
     return h
@@ -488,7 +508,7 @@ G.scalar("vrrp_higher_prio_send_advert", C.boolean("vrrp_higher_prio_send_advert
 G.scalar("v3_checksum_as_v2", C.flag("v3_checksum_as_v2"))
 G.scalar("vrrp_check_unicast_src", C.flag("vrrp_check_unicast_src"))
 G.scalar("vrrp_skip_check_adv_addr", C.boolean("vrrp_skip_check_adv_addr"))
-G.scalar("vrrp_strict", C.boolean("vrrp_strict"))
+G.scalar("vrrp_strict", _strict)
 G.scalar("vrrp_owner_ignore_adverts", C.boolean("vrrp_owner_ignore_adverts"))
 G.scalar("vrrp_startup_delay", C.decimal("vrrp_startup_delay", 0.001, 4294.967295))
 G.scalar("vrrp_delay_after_boot", C.decimal("vrrp_delay_after_boot", 0, 4294.967295))

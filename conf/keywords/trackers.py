@@ -42,7 +42,8 @@ def _named_open(kind: str, shared: str) -> C.OpenFn:  # type: ignore[name-define
             return None
         C.extra(ctx, st, 1)
         if name in ctx.shared.setdefault(shared, {}):
-            ctx.error(f"{kind} {name} already defined - ignoring", "duplicate", st)
+            # keepalived 2.2.7's -t says nothing here; the first definition is kept
+            ctx.warning(f"{kind} {name} already defined - ignoring", "lint", st)
             return None
         return {"name": name, "_stmt": st}
 
@@ -76,8 +77,32 @@ def _interval(field: str) -> C.Handler:
         if w is None:
             return
         v = V.decimal(ctx, w, 0, 4294.967295, places=3)
-        if v is not None:
-            d[field] = v or 1.0
+        if v is None:
+            ctx.error(
+                f"({d['name']}): vrrp script {field} '{w}' must be between 1 and 4294 - ignoring",
+                "invalid-value",
+                st,
+            )
+            return
+        d[field] = v or 1.0
+
+    return h
+
+
+def _rise_fall(field: str) -> C.Handler:
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        w = C.arg(ctx, st)
+        if w is None:
+            return
+        v = V.uint(ctx, w, 1, V.INT_MAX)
+        if v is None:
+            ctx.error(
+                f"({d['name']}): vrrp script {field} value '{w}' invalid, defaulting to 1",
+                "invalid-value",
+                st,
+            )
+            v = 1
+        d[field] = v
 
     return h
 
@@ -110,8 +135,8 @@ SCRIPT.scalar("script", _script_script)
 SCRIPT.scalar("interval", _interval("interval"))
 SCRIPT.scalar("timeout", _interval("timeout"))
 SCRIPT.scalar("weight", _weight(-253, 253))
-SCRIPT.scalar("rise", C.uint("rise", 1, V.INT_MAX))
-SCRIPT.scalar("fall", C.uint("fall", 1, V.INT_MAX))
+SCRIPT.scalar("rise", _rise_fall("rise"))
+SCRIPT.scalar("fall", _rise_fall("fall"))
 SCRIPT.scalar("user", _script_user)
 SCRIPT.scalar("init_fail", C.flag("init_fail"))
 
@@ -196,7 +221,7 @@ def _delay(field: str | None) -> C.Handler:
 def _close_process(ctx: Ctx, d: Draft, root: Draft) -> None:
     name = d["name"]
     if "process" not in d:
-        ctx.error(f"No process set for vrrp_track_process {name} - removing", "missing", d["_stmt"])
+        ctx.error(f"track process '{name}' process name not specified", "missing")
         return
     q = d.get("quorum", 1)
     qmax = d.get("quorum_max")

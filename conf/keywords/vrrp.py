@@ -198,7 +198,6 @@ def _unicast_ttl(ctx: Ctx, d: Draft, st: Stmt) -> None:
     v = V.uint(ctx, w, 0, 255)
     if v is not None:
         d["unicast_ttl"] = v
-        d["unicast"] = True
 
 
 def _old_checksum(ctx: Ctx, d: Draft, st: Stmt) -> None:
@@ -723,6 +722,7 @@ def _open_instance(ctx: Ctx, root: Draft, st: Stmt) -> Draft | None:
 
 
 def _close_instance(ctx: Ctx, d: Draft, root: Draft) -> None:
+    d["_close"] = ctx.stmt
     root.setdefault("_vrrp_instances", []).append(d)
 
 
@@ -1114,6 +1114,14 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
             )
             continue
         peers.append(p)
+    unicast_ttl = d.get("unicast_ttl")
+    if unicast_ttl is not None and not peers:
+        ctx.error(
+            f"({name}): Cannot use unicast_ttl without unicast peers - resetting",
+            "semantic",
+            d.get("_close", st),
+        )
+        unicast_ttl = None
     if unicast and not peers:
         if d.get("unicast_fault_no_peer"):
             pass
@@ -1260,7 +1268,7 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
         unicast=unicast,
         unicast_src_ip=d.get("unicast_src_ip"),
         unicast_peers=tuple(peers),
-        unicast_ttl=d.get("unicast_ttl"),
+        unicast_ttl=unicast_ttl,
         unicast_fault_no_peer=d.get("unicast_fault_no_peer", False),
         check_unicast_src=d.get("check_unicast_src", gd.vrrp_check_unicast_src),
         old_unicast_checksum=d.get("old_unicast_checksum"),

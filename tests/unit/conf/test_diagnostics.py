@@ -81,8 +81,11 @@ def test_invalid_address() -> None:
 
 
 def test_invalid_boolean() -> None:
-    d = one("global_defs {\n vrrp_strict maybe\n}\n")
-    assert d.message == "invalid boolean value 'maybe' for vrrp_strict"
+    d = one(INST.format(" smtp_alert maybe"))
+    assert d.message == "invalid boolean value 'maybe' for smtp_alert"
+    # keepalived 2.2.7 reads vrrp_strict as a bare flag: only advice, strict mode on
+    r = parse("global_defs {\n vrrp_strict maybe\n}\n")
+    assert r.exit_code == 0 and r.config is not None and r.config.global_defs.vrrp_strict
 
 
 def test_deprecated_reported_or_advice_as_keepalived_2_2_7() -> None:
