@@ -55,7 +55,8 @@ class Diagnostic:
     accepts silently), ``duplicate``, ``reference`` (an undefined name), ``missing``
     (a required setting), ``interface``, ``include``, ``file``, ``semantic``,
     ``script-security``, ``script-unsafe``, ``file-missing``, ``script-location`` (advisory),
-    ``lint`` (advisory), ``unimplemented`` (advisory), ``info`` (advisory).
+    ``lint`` (advisory), ``unimplemented`` (advisory), ``info`` (advisory), ``internal``
+    (a bug in pykeepalived, reported instead of raised).
     """
 
     severity: Severity

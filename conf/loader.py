@@ -236,6 +236,21 @@ def _run(
                 Diagnostic("error", "", 0, "Configuration nested too deeply", "internal"),
             ],
         )
+    except Exception as exc:  # a bug here must not take the daemon down: report it
+        where = pp._cur_file, pp._cur_line
+        return LoadResult(
+            None,
+            [
+                *pp.diagnostics,
+                Diagnostic(
+                    "error",
+                    where[0],
+                    where[1],
+                    f"internal error while loading the configuration: {exc!r}",
+                    "internal",
+                ),
+            ],
+        )
     finally:
         if gc_was_enabled:
             gc.enable()

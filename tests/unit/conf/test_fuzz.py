@@ -89,19 +89,20 @@ def _check(r: LoadResult) -> None:
     assert r.exit_code in (0, 5, 6)
     for d in r.diagnostics:
         assert d.severity in ("error", "warning") and isinstance(d.message, str)
+        assert d.code != "internal", d.message
     if r.config is not None:
         assert pickle.loads(pickle.dumps(r.config)) == r.config
         dump_text(r.config)
         dump_json(r.config)
 
 
-@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated(), st.sampled_from(["", "lb1", "high", "low"]))
 def test_mutations_only_produce_diagnostics(text: str, config_id: str) -> None:
     _check(load_text(text, config_id=config_id, interfaces=frozenset({"lo", "eth0", "eth1"})))
 
 
-@settings(deadline=None, max_examples=200)
+@settings(deadline=None, max_examples=300)
 @given(
     st.lists(st.sampled_from([*SPECIALS, "a", "b", "x", "1", "2", *WORDS]), max_size=120).map(
         "".join
