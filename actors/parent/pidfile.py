@@ -30,8 +30,8 @@ class PidFileLocked(RuntimeError):
     def __init__(self, path: str, pid: int | None) -> None:
         who = f"pid {pid}" if pid else "another process"
         super().__init__(
-            f"daemon is already running: {path} is locked by {who}; "
-            "stop it first or give this daemon other pid files (-p/-r/-c) and --runtime-dir"
+            f"daemon is already running: {path} is locked by {who}; stop it first or give "
+            "this daemon its own pid files (-p/-r/-c) and its own --runtime-dir"
         )
         self.path = path
         self.pid = pid

@@ -52,6 +52,7 @@ log = logging.getLogger("pykeepalived.parent")
 SIGJSON = signal.SIGRTMIN + 2
 SIGSTATS_CLEAR = signal.SIGRTMAX - 1
 SIGTDUMP = signal.SIGRTMAX
+RUNTIME_LOCK = "pykeepalived.pid"
 CONTROL_COMMANDS = ("status", "reload", "stop", "dump", "stats")
 METRICS_READ_TIMEOUT = 5.0
 
@@ -62,6 +63,10 @@ class DaemonPidFiles:
 
     def __init__(self, options: Options) -> None:
         self.main = PidFile(options.pid_file)
+        #: the runtime dir's sockets are bound by one daemon only (zmq would silently
+        #: take them over from a running one)
+        self.runtime_dir = options.runtime_dir
+        self.runtime = PidFile(Path(options.runtime_dir) / RUNTIME_LOCK)
         self.children = {
             "vrrp": PidFile(options.vrrp_pid_file),
             "checker": PidFile(options.checkers_pid_file),
@@ -71,11 +76,10 @@ class DaemonPidFiles:
     def acquire(self) -> None:
         """Lock the main file and those of the subsystems -P/-C allow (keepalived's check)."""
         held: list[PidFile] = []
+        os.makedirs(self.runtime_dir, mode=0o700, exist_ok=True)
+        wanted = [self.main, *(self.children[n] for n, ok in self.may_run.items() if ok)]
         try:
-            for pid_file in (
-                self.main,
-                *(self.children[n] for n, ok in self.may_run.items() if ok),
-            ):
+            for pid_file in (self.runtime, *wanted):
                 pid_file.acquire()
                 held.append(pid_file)
         except Exception:
@@ -85,6 +89,7 @@ class DaemonPidFiles:
 
     def write_main(self, pid: int) -> None:
         self.main.write(pid)
+        self.runtime.write(pid)
 
     def sync(self, running: set[str]) -> None:
         """Hold and fill the files of running subsystems; remove the others'."""
@@ -111,7 +116,7 @@ class DaemonPidFiles:
             pid_file.clear()
 
     def release_all(self) -> None:
-        for pid_file in (*self.children.values(), self.main):
+        for pid_file in (*self.children.values(), self.main, self.runtime):
             pid_file.release()
 
 

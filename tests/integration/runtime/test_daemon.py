@@ -264,7 +264,18 @@ def test_pid_files_locked_written_and_removed() -> None:
         )  # fmt: skip
         assert second.returncode == 1
         assert "already running" in second.stderr and str(d.proc.pid) in second.stderr
-        assert d.proc.alive()
+        # other pid files but the same runtime dir: refused too (its sockets are taken)
+        third = subprocess.run(
+            [sys.executable, "-m", "pykeepalived", "-n", "-l", "-f", str(d.conf_path),
+             "--runtime-dir", str(d.runtime_dir), "-p", str(d.dir / "m3.pid"),
+             "-r", str(d.dir / "v3.pid"), "-c", str(d.dir / "c3.pid")],
+            capture_output=True, text=True, timeout=30, cwd=REPO,
+        )  # fmt: skip
+        assert third.returncode == 1 and "pykeepalived.pid" in third.stderr
+        for name in (topology.CONTROL, topology.TAP, topology.BUS, topology.EVENTS):
+            mode = os.stat(topology.socket_path(d.runtime_dir, name)).st_mode & 0o777
+            assert mode == 0o600, (name, oct(mode))
+        assert d.proc.alive() and d.status()["children"]
         # pykeepalivectl stop: an orderly stop, exit 0, every pid file removed
         out = d.ctl("stop")
         assert out.returncode == 0 and str(d.proc.pid) in out.stdout

@@ -51,11 +51,20 @@ def test_stale_pid_file_is_removed_and_does_not_block(tmp_path: Path) -> None:
 
 def test_daemon_pid_files_follow_the_subsystems(tmp_path: Path) -> None:
     opts = Options(pid_file=str(tmp_path / "m.pid"), vrrp_pid_file=str(tmp_path / "v.pid"),
-                   checkers_pid_file=str(tmp_path / "c.pid"), vrrp_only=True)  # fmt: skip
+                   checkers_pid_file=str(tmp_path / "c.pid"), vrrp_only=True,
+                   runtime_dir=str(tmp_path / "run"))  # fmt: skip
     files = DaemonPidFiles(opts)
     files.acquire()  # -P: the checker's file is not taken
     assert files.main.held and files.children["vrrp"].held
     assert not files.children["checker"].held
+    # a second daemon with its own pid files but the same runtime dir is refused
+    other = DaemonPidFiles(Options(pid_file=str(tmp_path / "m2.pid"),
+                                   vrrp_pid_file=str(tmp_path / "v2.pid"),
+                                   checkers_pid_file=str(tmp_path / "c2.pid"),
+                                   runtime_dir=str(tmp_path / "run")))  # fmt: skip
+    with pytest.raises(pidfile.PidFileLocked, match="pykeepalived.pid"):
+        other.acquire()
+    assert pidfile.holder_pid(tmp_path / "m2.pid") is None
     (tmp_path / "c.pid").write_text("5\n")
     files.sync({"vrrp", "netlink"})
     assert not (tmp_path / "c.pid").exists()
@@ -68,7 +77,8 @@ def test_daemon_pid_files_follow_the_subsystems(tmp_path: Path) -> None:
     blocker.acquire()
     files = DaemonPidFiles(Options(pid_file=str(tmp_path / "m.pid"),
                                    vrrp_pid_file=str(tmp_path / "v.pid"),
-                                   checkers_pid_file=str(tmp_path / "c.pid")))  # fmt: skip
+                                   checkers_pid_file=str(tmp_path / "c.pid"),
+                                   runtime_dir=str(tmp_path / "run")))  # fmt: skip
     with pytest.raises(pidfile.PidFileLocked):
         files.acquire()
     assert not files.main.held and pidfile.holder_pid(tmp_path / "m.pid") is None
