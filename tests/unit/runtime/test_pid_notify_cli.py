@@ -62,7 +62,7 @@ def test_daemon_pid_files_follow_the_subsystems(tmp_path: Path) -> None:
                                    vrrp_pid_file=str(tmp_path / "v2.pid"),
                                    checkers_pid_file=str(tmp_path / "c2.pid"),
                                    runtime_dir=str(tmp_path / "run")))  # fmt: skip
-    with pytest.raises(pidfile.PidFileLocked, match="pykeepalived.pid"):
+    with pytest.raises(pidfile.PidFileLocked, match=r"pykeepalived\.pid"):
         other.acquire()
     assert pidfile.holder_pid(tmp_path / "m2.pid") is None
     (tmp_path / "c.pid").write_text("5\n")
