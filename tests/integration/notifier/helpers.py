@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
@@ -20,6 +21,12 @@ from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf import model as m
 
 _seq = itertools.count(1)
+
+#: for tests whose scripts run as root or as another user, or that chown FIFOs
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason=f"runs scripts as root/other users and chowns FIFOs: needs root (uid {os.geteuid()})",
+)
 
 
 class RecordingBus:

@@ -28,6 +28,7 @@ from tests.integration.notifier.helpers import (
     fifo_reader,
     lines,
     make_actor,
+    needs_root,
     ns,
     read_fifo,
     safe_dir,
@@ -44,6 +45,7 @@ def lvs_part(**vs_kw: object) -> tuple[m.VirtualServer, ...]:
     return (vs,)
 
 
+@needs_root
 def test_fifo_lines_as_keepalived_and_fifo_script_lifecycle(tmp_path: Path) -> None:
     d = safe_dir(tmp_path)
     all_f, vrrp_f, lvs_f = (str(tmp_path / n) for n in ("all.fifo", "vrrp.fifo", "lvs.fifo"))
@@ -119,6 +121,7 @@ def test_fifo_lines_as_keepalived_and_fifo_script_lifecycle(tmp_path: Path) -> N
     assert lines(args_log) == [f"--from-ka {vrrp_f}"]  # the FIFO name is the last argument
 
 
+@needs_root
 def test_a_fifo_script_that_ends_is_reaped_and_logged(tmp_path: Path) -> None:
     d = safe_dir(tmp_path)
     quick = d / "quick"
@@ -278,6 +281,7 @@ def test_smtp_alert_of_each_kind_reaches_a_real_server() -> None:
     assert sink.helos == ["helo.test"] * 5
 
 
+@needs_root
 def test_hanging_or_dead_mail_server_delays_nothing_and_is_reported(tmp_path: Path) -> None:
     d, log = safe_dir(tmp_path), tmp_path / "log"
     script = d / "m"
@@ -356,6 +360,7 @@ asyncio.run(main())
 """
 
 
+@needs_root
 @pytest.mark.parametrize("which", ["fifo_script", "notify_master"])
 def test_scripts_die_with_a_crashed_notifier(tmp_path: Path, which: str) -> None:
     d = safe_dir(tmp_path)
@@ -414,6 +419,7 @@ def test_scripts_die_with_a_crashed_notifier(tmp_path: Path, which: str) -> None
                 os.kill(int(pid_log.read_text()), signal.SIGKILL)
 
 
+@needs_root
 def test_fifo_owner_from_its_user_and_group(tmp_path: Path) -> None:
     path = str(tmp_path / "owned.fifo")
     gd = m.GlobalDefs(notify_fifo=m.NotifyFifo(path=path, user="nobody", group="nogroup"))

@@ -17,6 +17,7 @@ from tests.integration.notifier.helpers import (
     event,
     lines,
     make_actor,
+    needs_root,
     ns,
     recorder,
     safe_dir,
@@ -33,6 +34,8 @@ def group_gone(pgid: int) -> bool:
         return True
     return False
 
+
+pytestmark = [needs_root]
 
 SECURE = m.GlobalDefs(router_id="r1", script_user="root", enable_script_security=True)
 
