@@ -312,6 +312,14 @@ class TcpProbe:
         self.finished = False
 
     def start(self, done: Done) -> None:
+        outcome = self.begin(done)
+        if outcome is not None:
+            self.loop.call_soon(done, outcome)
+
+    def begin(self, done: Done) -> Outcome | None:
+        """``start`` for the shell's hot path: an attempt the kernel settled inside
+        ``connect()`` is returned at once (``done`` is then never called); None means
+        it is pending and ``done`` will be called."""
         self.done = done
         try:
             if self.plain:
@@ -320,18 +328,27 @@ class TcpProbe:
             else:
                 sock = make_socket(self.target, socket.SOCK_STREAM)
         except OSError as exc:
-            self._end(None, Outcome(False, describe_error(exc)), soon=True)
-            return
+            return self._settled(None, Outcome(False, describe_error(exc)))
         err = connect_now(sock, self.addr)
         if err < 0:
             self.sock = sock
             mux = Mux.of(self.loop)
             mux.watch(sock.fileno(), select.EPOLLOUT, self)
             mux.expire(self, self.target.connect_timeout)
-        elif err == 0:
-            self._end(sock, _CONNECTED, soon=True)
-        else:
-            self._end(sock, Outcome(False, describe_error(err)), soon=True)
+            return None
+        if err == 0:
+            return self._settled(sock, _CONNECTED)
+        return self._settled(sock, Outcome(False, describe_error(err)))
+
+    def _settled(self, sock: socket.socket | None, outcome: Outcome) -> Outcome:
+        self.finished = True
+        self.done = None
+        if sock is not None:
+            if outcome.ok:
+                close_rst(sock)
+            else:
+                sock.close()
+        return outcome
 
     def ready(self, events: int) -> None:
         sock = self.sock
@@ -344,7 +361,7 @@ class TcpProbe:
         t = self.target.connect_timeout
         self._end(self.sock, Outcome(False, f"connect timed out after {t:g} s"))
 
-    def _end(self, sock: socket.socket | None, outcome: Outcome, soon: bool = False) -> None:
+    def _end(self, sock: socket.socket | None, outcome: Outcome) -> None:
         if self.finished:
             return
         self.finished = True
@@ -358,10 +375,7 @@ class TcpProbe:
                 sock.close()
         done, self.done = self.done, None
         if done is not None:
-            if soon:
-                self.loop.call_soon(done, outcome)
-            else:
-                done(outcome)
+            done(outcome)
 
     def internal_error(self, exc: BaseException) -> None:
         self._end(self.sock, Outcome(False, f"internal error in probe: {exc!r}"))
