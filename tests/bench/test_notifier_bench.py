@@ -27,6 +27,7 @@ from tests.integration.notifier.helpers import (
     MailSink,
     fifo_reader,
     make_actor,
+    needs_root,
     ns,
     safe_dir,
     silent_server,
@@ -89,6 +90,7 @@ def test_fifo_throughput_and_latency(tmp_path: Path) -> None:
     assert statistics.median(rates) > 2000
 
 
+@needs_root
 def test_script_latency_and_rate(tmp_path: Path) -> None:
     d = safe_dir(tmp_path)
     stamp = tmp_path / "stamps"
