@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import json
 import logging
 import socket
@@ -353,12 +354,15 @@ def dest_from_msg(msg: Any) -> tuple[DestId, DestAttrs]:
     return did, attrs
 
 
+@functools.cache
 def _ipvs_extra_msg() -> Any:
     """pyroute2's ipvsmsg with the daemon and timeout attributes spelled out."""
     from pyroute2.netlink import nla
     from pyroute2.netlink.generic import ipvs as gipvs
 
     class ipvs_extra_msg(gipvs.ipvsmsg):
+        # the parent's compiled attribute table is inherited: compile ours afresh
+        _nlmsg_base__compiled_nla = False
         nla_map = (
             ("IPVS_CMD_ATTR_UNSPEC", "none"),
             ("IPVS_CMD_ATTR_SERVICE", "service"),

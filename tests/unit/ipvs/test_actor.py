@@ -1,0 +1,148 @@
+"""The ipvs shell driven directly with the dry-run backend (no bus, no kernel)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pykeepalived.actors.base import Options
+from pykeepalived.actors.ipvs.actor import IpvsActor
+from pykeepalived.bus.envelope import Envelope
+from pykeepalived.conf.loader import load_text
+
+CONF = """
+virtual_server 10.0.0.1 80 {
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  real_server 10.0.0.2 8080 { weight 3
+    TCP_CHECK { connect_timeout 1 } }
+  real_server 10.0.0.3 8080 { weight 1
+    TCP_CHECK { connect_timeout 1 } }
+}
+"""
+EXTRA = """
+virtual_server 10.0.0.5 443 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 10.0.0.2 443 { }
+}
+"""
+
+
+def event(type_: str, body: dict[str, Any]) -> Envelope:
+    return Envelope(v=1, type=type_, src="checker", host="h", pid=1, seq=1, ts=0.0, body=body)
+
+
+async def start(text: str, **opts: Any) -> tuple[IpvsActor, list[tuple[str, dict[str, Any]]]]:
+    actor = IpvsActor(load_text(text).config, Options(lb_backend="dry-run", **opts))
+    published: list[tuple[str, dict[str, Any]]] = []
+    actor.publish = lambda t, b: published.append((t, b))  # type: ignore[method-assign]
+    await actor.setup()
+    return actor, published
+
+
+def test_life_cycle() -> None:
+    async def run() -> None:
+        actor, published = await start(CONF)
+        applied = actor.backend.applied  # type: ignore[attr-defined]
+        assert applied[0].startswith("add_service tcp:10.0.0.1:80 sched=wrr")
+        assert len(applied) == 3
+        assert (
+            "lb.quorum",
+            {"virtual_server": "10.0.0.1:80", "protocol": "tcp", "up": True},
+        ) in published
+        published.clear()
+        body = {
+            "virtual_server": "10.0.0.1:80",
+            "protocol": "tcp",
+            "real_server": "10.0.0.3:8080",
+            "checker": "TCP_CHECK",
+            "up": False,
+            "reason": "refused",
+            "weight": None,
+        }
+        await actor.on_event(event("check.result", body))
+        await asyncio.sleep(0.01)
+        assert applied[-1] == "del_dest tcp:10.0.0.1:80 -> 10.0.0.3:8080"
+        assert published == [
+            (
+                "lb.realserver",
+                {
+                    "virtual_server": "10.0.0.1:80",
+                    "protocol": "tcp",
+                    "real_server": "10.0.0.3:8080",
+                    "weight": 0,
+                    "active": False,
+                },
+            )
+        ]
+        # malformed and unknown events are counted, never raised
+        await actor.on_event(event("check.result", {"virtual_server": 1}))
+        await actor.on_event(event("check.result", {**body, "virtual_server": "10.9.9.9:1"}))
+        assert actor.counters["events.malformed"] == 1
+        assert actor.counters["events.unknown_real_server"] == 1
+        # reload: a new service is added, the old one untouched
+        n = len(applied)
+        await actor.apply_config(load_text(CONF + EXTRA).config)
+        assert applied[n:] == [
+            "add_service tcp:10.0.0.5:443 sched=rr flags=0x0",
+            "add_dest tcp:10.0.0.5:443 -> 10.0.0.2:443 NAT weight=1",
+        ]
+        # reload back: only the dropped service goes
+        n = len(applied)
+        await actor.apply_config(load_text(CONF).config)
+        assert applied[n:] == ["del_service tcp:10.0.0.5:443"]
+        status = actor.status()
+        assert status["backend"] == "dry-run"
+        assert [rs["weight"] for rs in status["virtual_servers"][0]["real_servers"]] == [3, 0]
+        n = len(applied)
+        await actor.shutdown()
+        assert applied[n:] == ["del_service tcp:10.0.0.1:80"]
+
+    asyncio.run(run())
+
+
+def test_dont_release_keeps_the_table() -> None:
+    async def run() -> None:
+        actor, _ = await start(CONF, dont_release_ipvs=True)
+        n = len(actor.backend.applied)  # type: ignore[attr-defined]
+        await actor.shutdown()
+        assert len(actor.backend.applied) == n  # type: ignore[attr-defined]
+
+    asyncio.run(run())
+
+
+def test_sync_daemon_follows_vrrp() -> None:
+    conf = (
+        """
+global_defs { lvs_sync_daemon eth0 VI_1 id 7 }
+vrrp_instance VI_1 { interface eth0
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress { 10.0.0.1/24 } }
+"""
+        + CONF
+    )
+
+    async def run() -> None:
+        actor, _ = await start(conf)
+        backend = actor.backend
+        assert backend.daemon[0] == "backup" and backend.daemon[1].sync_id == 7  # type: ignore[attr-defined]
+        body = {
+            "instance": "VI_1",
+            "vrid": 51,
+            "family": "inet",
+            "interface": "eth0",
+            "state": "MASTER",
+            "prev": "BACKUP",
+            "priority": 100,
+            "reason": "",
+        }
+        await actor.on_event(event("vrrp.state", body))
+        assert backend.daemon[0] == "master"  # type: ignore[attr-defined]
+        await actor.on_event(event("vrrp.state", {**body, "state": "BACKUP"}))
+        assert backend.daemon[0] == "backup"  # type: ignore[attr-defined]
+
+    asyncio.run(run())
