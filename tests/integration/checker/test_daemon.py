@@ -1,7 +1,8 @@
 """The checker inside the whole daemon (``pykeepalived -C``) in a lab host, checking real
 servers in another host across the lab link: verdicts on the event tap, the checker's
-part of ``pykeepalivectl status``, a reload that adds a real server (only the new one
-publishes), and a server stopped and restarted."""
+part of ``pykeepalivectl status``, a stopped server's down verdict taken up by the ipvs
+actor (``lb.realserver`` inactive), and a reload that adds a real server (only the new
+one publishes)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,10 @@ def test_checker_in_the_daemon(lab: Lab) -> None:
                             and e.body["up"] is False, timeout=10)  # fmt: skip
         assert down.body["reason"] == "connection refused"
         assert down.body["checker"] == "TCP_CHECK" and down.body["protocol"] == "tcp"
+        # the ipvs actor acts on the verdict: that real server leaves the load balancer
+        gone = d.wait_event("lb.realserver", lambda e: e.body["real_server"] == tcp_rs
+                            and e.body["active"] is False, timeout=10)  # fmt: skip
+        assert gone.body["virtual_server"] == f"{lab.vip(100)}:80"
         n_http = len(checks(d, http_rs))
         # reload: one more real server; the others keep running quietly
         extra = EXTRA_RS.format(b=b.ipv4)
