@@ -1,0 +1,92 @@
+"""The nftables backend end to end: the real daemon balancing real TCP in namespaces."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+
+from tests.daemon import Daemon
+from tests.integration.ipvs.nftlab import LbLab
+
+pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
+
+
+def realserver(d: Daemon, rs: str, active: bool, weight: int | None = None, after: int = 0):  # type: ignore[no-untyped-def]
+    def pred(e):  # type: ignore[no-untyped-def]
+        ok = e.body["real_server"] == rs and e.body["active"] is active
+        return ok and (weight is None or e.body["weight"] == weight)
+
+    return d.wait_event("lb.realserver", pred, timeout=15, after=after)
+
+
+def table(lb: LbLab) -> str:
+    return lb.director.run(["nft", "list", "table", "inet", "pykeepalived"], check=False)
+
+
+def test_spread_failover_sorry_and_release() -> None:
+    with LbLab() as lb:
+        lb.serve(0, 8080, "web1")
+        lb.serve(1, 8080, "web2")
+        lb.serve(0, 8081, "sorry")
+        w1, w2 = (f"{w.ipv4}:8080" for w in lb.web)
+        with Daemon(lb.director, lb.config()) as d:
+            realserver(d, w1, True, 3)
+            realserver(d, w2, True, 1)
+            # 1,000 requests spread by weight 3:1, within 10% of each share
+            got = lb.requests(1000)
+            assert got["failures"] == []
+            answers = got["answers"]
+            assert isinstance(answers, dict)
+            assert abs(answers.get("web1", 0) - 750) <= 75, answers
+            assert abs(answers.get("web2", 0) - 250) <= 25, answers
+            # web2 stops: out of rotation once its check fails, and then no request fails
+            mark = len(d.events())
+            lb.stop_server(1, 8080)
+            realserver(d, w2, False, 0, after=mark)
+            got = lb.requests(200)
+            assert got == {"answers": {"web1": 200}, "failures": []}
+            # web1 stops too: quorum lost, the sorry server answers
+            mark = len(d.events())
+            lb.stop_server(0, 8080)
+            d.wait_event("lb.quorum", lambda e: e.body["up"] is False, timeout=15, after=mark)
+            realserver(d, f"{lb.web[0].ipv4}:8081", True, 1, after=mark)
+            got = lb.requests(50)
+            assert got == {"answers": {"sorry": 50}, "failures": []}
+            status = d.status()
+            assert "pykeepalived" in table(lb)
+            assert json.dumps(status)  # status is JSON-able with the ipvs child in it
+        # an orderly stop removes the table it owned
+        assert "pykeepalived" not in table(lb)
+
+
+def test_reload_under_load_loses_no_request() -> None:
+    with LbLab() as lb:
+        lb.serve(0, 8080, "web1")
+        lb.serve(1, 8080, "web2")
+        w2 = f"{lb.web[1].ipv4}:8080"
+        with Daemon(lb.director, lb.config()) as d:
+            realserver(d, w2, True, 1)
+            client = lb.start_requests(800, 0.004)
+            time.sleep(0.8)
+            mark = len(d.events())
+            extra = f"""
+virtual_server {lb.vip} 81 {{
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server {lb.web[1].ipv4} 8080 {{ }}
+}}"""
+            d.conf_path.write_text(lb.config((1, 3), extra))
+            d.proc.signal(signal.SIGHUP)
+            realserver(d, w2, True, 3, after=mark)
+            assert client.popen.wait(timeout=60) == 0
+            result = json.loads(client.output().strip().splitlines()[-1])
+            assert result["failures"] == [], result
+            assert sum(result["answers"].values()) == 800
+            # the new weights hold after the reload, and the new service answers
+            got = lb.requests(400)
+            assert got["failures"] == [] and abs(got["answers"]["web2"] - 300) <= 30, got
+            assert lb.requests(10, port=81) == {"answers": {"web2": 10}, "failures": []}
