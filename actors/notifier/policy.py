@@ -446,16 +446,17 @@ class NotifierCore:
         if state not in fmt.VRRP_NOTIFY_STATES:
             return []
         timeout = self._timeout(state)
+        queue = self._queue(key, state)
         out: list[Command] = []
         script = inst.scripts.get(state)
         if script is not None:
             out.append(
-                RunScript(key, script, (), self._t(script, timeout), f"notify_{state.lower()}")
+                RunScript(queue, script, (), self._t(script, timeout), f"notify_{state.lower()}")
             )
         if inst.generic is not None:
             extra = fmt.generic_notify_argv((), False, name, state, prio)
             out.append(
-                RunScript(key, inst.generic, extra, self._t(inst.generic, timeout), "notify")
+                RunScript(queue, inst.generic, extra, self._t(inst.generic, timeout), "notify")
             )
         out.append(WriteFifo(fmt.fifo_vrrp_line(False, name, state, prio), "vrrp"))
         if inst.smtp_alert and self._mail_state_ok(key, state):
@@ -477,15 +478,18 @@ class NotifierCore:
         if state not in fmt.VRRP_NOTIFY_STATES or state == "DELETED":
             return []
         timeout = self._timeout(state)
+        queue = self._queue(key, state)
         out: list[Command] = []
         script = grp.scripts.get(state)
         if script is not None:
             out.append(
-                RunScript(key, script, (), self._t(script, timeout), f"notify_{state.lower()}")
+                RunScript(queue, script, (), self._t(script, timeout), f"notify_{state.lower()}")
             )
         if grp.generic is not None:
             extra = fmt.generic_notify_argv((), True, name, state, 0)
-            out.append(RunScript(key, grp.generic, extra, self._t(grp.generic, timeout), "notify"))
+            out.append(
+                RunScript(queue, grp.generic, extra, self._t(grp.generic, timeout), "notify")
+            )
         out.append(WriteFifo(fmt.fifo_vrrp_line(True, name, state, 0), "vrrp"))
         if grp.smtp_alert and self._mail_state_ok(key, state):
             alert = fmt.group_alert(self.settings.router_id, name, state)
@@ -534,6 +538,13 @@ class NotifierCore:
         if self.settings.no_email_faults and state == "FAULT":
             return False
         return self.last_mailed.get(key) != state
+
+    @staticmethod
+    def _queue(key: str, state: str) -> str:
+        """STOP scripts get a queue of their own: they run at once (with their one-second
+        limit) even while an earlier script of the instance still runs, as keepalived
+        would, so a hung notify_master cannot swallow the notify_stop at shutdown."""
+        return f"{key}/stop" if state == "STOP" else key
 
     def _timeout(self, state: str) -> float:
         return STOP_SCRIPT_TIMEOUT if state == "STOP" else self.settings.script_timeout

@@ -286,17 +286,22 @@ def test_scripts_run_as_their_user_and_unreachable_ones_are_refused(tmp_path: Pa
 
 
 def test_stop_kills_what_is_still_running(tmp_path: Path) -> None:
-    d = safe_dir(tmp_path)
+    d, log = safe_dir(tmp_path), tmp_path / "log"
     hang = d / "hang"
     hang.write_text("#!/bin/sh\nsleep 30\n")
     hang.chmod(0o755)
-    inst = m.VrrpInstance(name="VI_1", notify_master=ns(str(hang)))
+    inst = m.VrrpInstance(
+        name="VI_1", notify_master=ns(str(hang)), notify_stop=ns(recorder(d, "stop", log))
+    )
     cfg = m.Config(global_defs=SECURE, vrrp_instances=(inst,))
 
     async def main() -> None:
         actor = await make_actor(cfg)
         await actor.on_event(vrrp_state("VI_1", "MASTER"))
         await wait_for(lambda: bool(actor.runner.running))
+        # the instance stops while notify_master hangs: notify_stop still runs, at once
+        await actor.on_event(vrrp_state("VI_1", "STOP", prev="MASTER"))
+        await wait_for(lambda: lines(log) == ["stop"], timeout=2)
         pid = next(iter(actor.runner.running.values())).proc.pid
         t0 = time.monotonic()
         await actor.shutdown()

@@ -85,6 +85,8 @@ def test_stop_scripts_get_keepalived_one_second() -> None:
     core = core_for(vrrp_config())
     cmds = [c for c in core.on_vrrp_state(state("VI_1", "STOP")) if isinstance(c, p.RunScript)]
     assert [(c.argv[0], c.timeout) for c in cmds] == [("/bin/stop", 1.0), ("/bin/notify", 1.0)]
+    # a queue of their own: not behind a notify_master that may still run
+    assert {c.queue for c in cmds} == {"instance/VI_1/stop"}
 
 
 def test_configured_timeout_wins() -> None:
