@@ -37,7 +37,11 @@ Design: events are bus bodies (dicts), validated here (``ValueError`` on a malfo
 one); the output is a list of :class:`RunScript`, :class:`WriteFifo` and
 :class:`SendMail` commands in keepalived's order. Scripts carry a ``queue``: the shell runs
 the scripts of one queue (one instance, group, real server or virtual server) one after
-the other, in that order, and different queues side by side.
+the other, in that order, and different queues side by side. keepalived starts every
+script at once and so guarantees no order; here the order of one instance's transitions
+is kept, at the price that a slow script delays the next of *its* instance only. Hence a
+timeout for every script (keepalived has none for notifies: ``DEFAULT_SCRIPT_TIMEOUT``),
+and STOP scripts in a queue of their own so that they always run at shutdown.
 """
 
 from __future__ import annotations
