@@ -227,11 +227,9 @@ class MetricsServer:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await asyncio.wait_for(reader.readline(), METRICS_READ_TIMEOUT)
-            while True:  # skip the headers
-                line = await asyncio.wait_for(reader.readline(), METRICS_READ_TIMEOUT)
-                if line in (b"\r\n", b"\n", b""):
-                    break
+            # one deadline for the whole request: a client trickling headers cannot
+            # hold a connection open
+            request = await asyncio.wait_for(self._read_request(reader), METRICS_READ_TIMEOUT)
             parts = request.decode("latin-1").split()
             if len(parts) < 2 or parts[0] not in ("GET", "HEAD"):
                 await self._send(writer, 405, "method not allowed\n")
@@ -247,6 +245,15 @@ class MetricsServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    @staticmethod
+    async def _read_request(reader: asyncio.StreamReader) -> bytes:
+        request = await reader.readline()
+        for _ in range(100):  # skip the headers
+            line = await reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                return request
+        raise ValueError("too many header lines")
 
     @staticmethod
     async def _send(writer: asyncio.StreamWriter, code: int, text: str, head: bool = False) -> None:

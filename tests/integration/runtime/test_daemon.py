@@ -388,6 +388,11 @@ def test_metrics_and_mem_check(shared: ToyDaemon) -> None:
     for name in ("parent", "vrrp", "netlink", "notifier"):
         assert f"memory check ({name}): traced" in dump, dump[-3000:]
     assert "top growth since start" in dump
+    for request, code in ((b"GET /nope HTTP/1.0\r\n\r\n", b"404"),
+                          (b"POST /metrics HTTP/1.0\r\n\r\n", b"405")):  # fmt: skip
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(request)
+            assert s.recv(100).split()[1] == code
 
 
 def test_daemonises_without_dont_fork() -> None:
