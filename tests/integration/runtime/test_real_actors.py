@@ -67,3 +67,41 @@ def test_real_children_status_restart_and_stop(lab: lab_mod.Lab) -> None:
     while time.monotonic() < deadline and any(alive(p) for p in pids):
         time.sleep(0.05)
     assert not any(alive(p) for p in pids)
+
+
+LVS_CONF = """
+global_defs {
+    router_id real-lvs
+}
+virtual_server %(vip)s 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server %(rs)s 80 {
+        weight 3
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+"""
+
+
+@pytest.mark.netns
+def test_real_checker_and_ipvs_in_status_and_dumps(lab: lab_mod.Lab) -> None:
+    rs = lab["b"].ipv4
+    conf = LVS_CONF % {"vip": lab.vip(80), "rs": rs}
+    d = Daemon(lab["a"], conf, "--lb-backend", "dry-run")
+    try:
+        status = d.wait_ready(40)
+        assert set(status["children"]) == {"checker", "ipvs", "notifier"}
+        # nothing listens on b:80: the TCP check fails
+        d.wait_event("check.result", lambda e: e.body["up"] is False, timeout=15)
+        assert wait_until(lambda: "DOWN" in d.ctl("status").stdout, 10)
+        text = d.ctl("status").stdout
+        assert f"{lab.vip(80)}:80 tcp" in text and f"-> {rs}:80" in text
+        dump = d.ctl("dump").stdout
+        assert "------< checker >------" in dump and "------< ipvs >------" in dump
+    finally:
+        assert d.stop() == 0
