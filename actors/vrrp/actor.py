@@ -47,7 +47,7 @@ from pykeepalived.actors.vrrp import packet as P
 from pykeepalived.actors.vrrp.io import LinkSender, VrrpSocket, read_links
 from pykeepalived.bus.codec import to_wire
 from pykeepalived.bus.envelope import Envelope
-from pykeepalived.conf.model import Config, VrrpInstance
+from pykeepalived.conf.model import Config, IPAddress, VrrpInstance
 
 STATE_FILE = "vrrp-state.json"
 GC_THRESHOLD = (20_000, 20, 50)
@@ -249,12 +249,15 @@ class VrrpActor(Actor):
         old = {inst.name: inst for inst in self.config.vrrp_instances}
         now = self.loop.time()
         wanted = {inst.name: inst for inst in new.vrrp_instances}
-        for name, runner in list(self.runners.items()):
-            if name not in wanted or wanted[name] != old.get(name):
-                self._stop_runner(runner, now)
-                self._detach(runner)
-                del self.runners[name]
         self.config = new
+        for name, runner in list(self.runners.items()):
+            if name in wanted and wanted[name] == old.get(name):
+                continue
+            if name in wanted and self._update_in_place(runner, wanted[name]):
+                continue
+            self._stop_runner(runner, now)
+            self._detach(runner)
+            del self.runners[name]
         for task in self.tracker_tasks.values():
             task.cancel()
         self.tracker_tasks.clear()
@@ -268,6 +271,49 @@ class VrrpActor(Actor):
         self._start_trackers()
         for inst in fresh:
             self._start_instance(inst, {})
+
+    @staticmethod
+    def _identity(runner: Runner) -> tuple[Any, ...]:
+        """What cannot change under a running instance (sockets, peers, auth, wire form)."""
+        inst = runner.inst
+        return (
+            runner.ifname, runner.family, runner.protocol, runner.params.vrid, inst.version,
+            runner.peers, runner.group, runner.auth_type, runner.auth_pass, runner.form,
+            inst.unicast_src_ip, inst.mcast_src_ip, inst.unicast_ttl,
+        )  # fmt: skip
+
+    def _update_in_place(self, runner: Runner, inst: VrrpInstance) -> bool:
+        """Apply a changed instance without leaving its state (keepalived's reload).
+
+        Priority, timers, preemption, GARP settings, tracking and the address lists may
+        change; a master's removed addresses are withdrawn and the new set installed.
+        Anything in :meth:`_identity` changing means a restart instead.
+        """
+        fresh = Runner(self, inst)
+        if self._identity(fresh) != self._identity(runner):
+            return False
+        old_inst = runner.inst
+        runner.inst, runner.params, runner.vips = inst, fresh.params, fresh.vips
+        runner.advert_addresses = fresh.advert_addresses
+        runner.fsm.params = fresh.params
+        runner._expectation = None
+        self.log.info("(%s) configuration changed: applied without a restart", runner.name)
+        self.count("reload.updated_in_place")
+        if runner.fsm.state is fsm.State.MASTER:
+            keep = {a.address for a in (*inst.virtual_ipaddress,
+                                         *inst.virtual_ipaddress_excluded)}  # fmt: skip
+            gone = tuple(a for a in (*old_inst.virtual_ipaddress,
+                                     *old_inst.virtual_ipaddress_excluded)
+                         if a.address not in keep)  # fmt: skip
+            before = {a.address for a in (*old_inst.virtual_ipaddress,
+                                          *old_inst.virtual_ipaddress_excluded)}  # fmt: skip
+            if gone:
+                self._addresses(runner, False, only=gone)
+            self._addresses(runner, True, exclusive=True)
+            if keep - before:  # new addresses: tell the segment (after they are in)
+                self._garp(runner, max(1, runner.params.garp_master_repeat))
+        self._evaluate_tracking(runner)
+        return True
 
     def status(self) -> dict[str, Any]:
         late = sorted(self.lateness)
@@ -698,22 +744,31 @@ class VrrpActor(Actor):
             runner.counters["priority_zero_tx"] += 1
             self.log.info("(%s) sent 0 priority", runner.name)
 
-    def _addresses(self, runner: Runner, present: bool) -> None:
+    def _addresses(
+        self,
+        runner: Runner,
+        present: bool,
+        only: tuple[IPAddress, ...] | None = None,
+        exclusive: bool = False,
+    ) -> None:
         inst = runner.inst
         if not present and self.options.dont_release_vrrp and runner.fsm.state is fsm.State.STOP:
             return
         self.log.info("(%s) %s", runner.name, "setting VIPs." if present else "removing VIPs.")
+        items = (*inst.virtual_ipaddress, *inst.virtual_ipaddress_excluded)
         addrs = [
             to_wire(a if a.dev else dataclasses.replace(a, dev=runner.ifname))
-            for a in (*inst.virtual_ipaddress, *inst.virtual_ipaddress_excluded)
+            for a in (items if only is None else only)
         ]
         body = {
             "owner": f"vrrp/{runner.name}",
             "present": present,
             "addresses": addrs,
-            "routes": [to_wire(r) for r in inst.virtual_routes],
-            "rules": [to_wire(r) for r in inst.virtual_rules],
+            "routes": [to_wire(r) for r in inst.virtual_routes] if only is None else [],
+            "rules": [to_wire(r) for r in inst.virtual_rules] if only is None else [],
         }
+        if exclusive:
+            body["exclusive"] = True  # the netlink actor drops this owner's other items
         previous = runner.addr_task
         decided = time.perf_counter()
         runner.addr_task = self.spawn(

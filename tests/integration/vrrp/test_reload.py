@@ -32,7 +32,16 @@ def test_reload_adds_and_removes_instances_without_touching_the_others(lab: Lab)
     wait_for(lambda: _by_instance(ours)["VI_2"][-1] == "STOP", 3, "VI_2 stopped")
     wait_for(lambda: not has_vip(a, vip2), 2, "VIP of VI_2 removed")
     assert _by_instance(ours)["VI_1"] == ["BACKUP", "MASTER"] and has_vip(a, vip1)
-    # a changed instance is restarted (new priority takes effect)
-    ours.reload(config(instance(vip1, name="VI_1", vrid=61, priority=160, version=3,
-                                advert_int=0.1)))  # fmt: skip
+    # a changed priority / VIP list is applied in place: no new transition, no flap
+    vip3 = lab.vip(132)
+    changed = instance(vip3, name="VI_1", vrid=61, priority=160, version=3, advert_int=0.1)
+    ours.reload(config(changed))
     wait_for(lambda: ours.status()["instances"]["VI_1"]["priority"] == 160, 3, "new priority")
+    wait_for(lambda: has_vip(a, vip3) and not has_vip(a, vip1), 3, "VIP list swapped")
+    assert _by_instance(ours)["VI_1"] == ["BACKUP", "MASTER"]
+    # a changed VRID cannot be applied in place: the instance restarts
+    moved = instance(vip3, name="VI_1", vrid=63, priority=160, version=3, advert_int=0.1)
+    ours.reload(config(moved))
+    wait_for(lambda: _by_instance(ours)["VI_1"][-2:] == ["BACKUP", "MASTER"]
+             and len(_by_instance(ours)["VI_1"]) == 5, 3, "restarted")  # fmt: skip
+    assert _by_instance(ours)["VI_1"][2] == "STOP"
