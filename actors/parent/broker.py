@@ -86,6 +86,7 @@ class Broker:
         for name in (topology.BUS, topology.EVENTS):
             os.chmod(topology.socket_path(runtime_dir, name), 0o600)
         self.tap_tcp: zmq.asyncio.Socket | None = None
+        self._pubs: list[tuple[zmq.Socket[bytes], str]] | None = None
 
     def add_tcp_tap(self, endpoint: str) -> None:
         """The optional TCP event tap of ``pykeepalived { event_tap ... }``."""
@@ -96,6 +97,7 @@ class Broker:
         sock.setsockopt(zmq.LINGER, 0)
         sock.bind(endpoint)
         self.tap_tcp = sock
+        self._pubs = None
 
     # ---- sending -----------------------------------------------------------------------
     def envelope(
@@ -113,12 +115,18 @@ class Broker:
         for hook in self.event_hooks:
             hook(env)
 
+    def _publishers(self) -> list[tuple[zmq.Socket[bytes], str]]:
+        """Plain (non-asyncio) views of the PUB sockets: nothing ever waits on them, so
+        sending through the shadow skips a future per message and per socket."""
+        if self._pubs is None:
+            pubs = [(self.events, "events"), (self.tap, "tap"), (self.tap_tcp, "tap")]
+            self._pubs = [(zmq.Socket.shadow(sock.underlying), name) for sock, name in pubs if sock]
+        return self._pubs
+
     def _fan_out(self, frames: list[bytes]) -> None:
-        for sock, counter in ((self.events, "events"), (self.tap, "tap"), (self.tap_tcp, "tap")):
-            if sock is None:
-                continue
+        for sock, counter in self._publishers():
             try:
-                send_nowait(sock, frames)
+                sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 self.counters[f"bus.{counter}_dropped"] += 1
         self.counters["bus.events"] += 1
