@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSPKGS := keepalived nftables iproute2 iputils-ping tcpdump procps psmisc
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: venv sysdeps run test test-unit test-netns bench lint format typecheck wheel clean
+.PHONY: venv sysdeps run test test-unit test-ipvs-vm test-netns bench lint format typecheck wheel clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: $(STAMP) sysdeps
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit -p no:cacheprovider
+
+# Real kernel IPVS in a throw-away QEMU VM (root; fetches qemu and Debian's cloud kernel once).
+# `make test` runs the same test as part of the suite; this target runs it alone.
+test-ipvs-vm: $(STAMP)
+	$(PY) -m pytest -m ipvs -p no:cacheprovider tests/ipvs_vm
 
 bench: $(STAMP) sysdeps
 	$(PY) -m pytest -m bench -p no:cacheprovider -s tests/bench
