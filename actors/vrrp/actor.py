@@ -52,6 +52,7 @@ from pykeepalived.conf.model import Config, IPAddress, VrrpInstance
 STATE_FILE = "vrrp-state.json"
 GC_THRESHOLD = (20_000, 20, 50)
 DEFAULT_NICE = -10
+AH_RESUME_MARGIN = 1000  # extra AH sequence numbers skipped when resuming after a crash
 TIMER_EARLY = 0.001  # timers wake this much early and sleep the remainder (see _on_timer)
 FILE_POLL = 0.5  # seconds between reads of tracked files
 SNAPSHOT_WAIT = 2.0  # seconds to wait for the netlink actor's table at start
@@ -448,7 +449,11 @@ class VrrpActor(Actor):
             and self._vips_present(runner)
         )
         if runner.ah is not None and isinstance(prev.get("ah_seq"), int):
-            runner.ah.seq = prev["ah_seq"]
+            # the file is written on transitions, not per advert: skip past every number
+            # the previous actor can have used since, or peers would see a replay
+            elapsed = max(0.0, time.time() - float(previous.get("__ts__") or time.time()))
+            sent = int(elapsed / runner.fsm.advert_interval) + AH_RESUME_MARGIN
+            runner.ah.seq = min(prev["ah_seq"] + sent, ah_auth.SEQ_CYCLE_LIMIT)
         if resume:
             self.log.info("(%s) resuming MASTER state after a restart (VIPs in place)", inst.name)
             self.count("resumed_master")
@@ -816,8 +821,11 @@ class VrrpActor(Actor):
             runner.counters["garp_errors.no_link"] += 1
             return
         addrs = [*runner.inst.virtual_ipaddress, *runner.inst.virtual_ipaddress_excluded]
+        router = _ipv6_forwarding(runner.ifname) if any(":" in a.ip for a in addrs) else False
         frames = [
-            arp.na_frame(link.mac, a.ip) if ":" in a.ip else arp.garp_frame(link.mac, a.ip)
+            arp.na_frame(link.mac, a.ip, router=router)
+            if ":" in a.ip
+            else arp.garp_frame(link.mac, a.ip)
             for a in addrs
         ]
         if not frames:
@@ -938,6 +946,7 @@ class VrrpActor(Actor):
             return {}
         out: dict[str, Any] = dict(data["instances"])
         out["__clean__"] = bool(data.get("clean", True))
+        out["__ts__"] = data.get("ts")
         return out
 
     def _write_state_file(self, clean: bool) -> None:
@@ -963,6 +972,14 @@ class VrrpActor(Actor):
         except OSError as exc:
             self.count("errors.state_file")
             self.log.warning("cannot write %s: %s", self._state_path, exc)
+
+
+def _ipv6_forwarding(ifname: str) -> bool:
+    """keepalived sets the NA Router flag only when the interface forwards IPv6."""
+    try:
+        return Path(f"/proc/sys/net/ipv6/conf/{ifname}/forwarding").read_text().strip() == "1"
+    except OSError:
+        return False
 
 
 def _addr_order(cidr: str) -> tuple[int, str]:

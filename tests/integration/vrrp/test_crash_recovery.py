@@ -24,11 +24,15 @@ from tests.lab import Lab
 pytestmark = [pytest.mark.netns, pytest.mark.interop]
 
 
-def test_kill9_of_a_master_resumes_without_a_vip_flap(lab: Lab) -> None:
+@pytest.mark.parametrize("auth", ["none", "AH"])
+def test_kill9_of_a_master_resumes_without_a_vip_flap(lab: Lab, auth: str) -> None:
+    """With AH the resumed master must also continue above the sequence peers have seen."""
     a, b = lab["a"], lab["b"]
     vip = lab.vip(110)
-    ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100), "-P")
-    cfg = config(instance(vip, priority=200))
+    extra = "" if auth == "none" else "    authentication {\n auth_type AH\n auth_pass k1\n }"
+    ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100, extra=extra), "-P")
+    kw = {} if auth == "none" else {"auth_type": "AH", "auth_pass": "k1"}
+    cfg = config(instance(vip, priority=200, **kw))
     ours = VrrpProc(a, cfg)
     ours.wait_state("MASTER", timeout=6)
     wait_for(lambda: has_vip(a, vip) and not has_vip(b, vip), 5, "settled: VIP on ours only")
@@ -62,6 +66,7 @@ def test_kill9_of_a_master_resumes_without_a_vip_flap(lab: Lab) -> None:
     assert took < 3.6, f"restart took {took:.2f}s: the peer would have taken over"
     assert not gaps, gaps[:5]
     assert ka.output()[len(ka_log_before) :].count("Entering MASTER STATE") == 0
+    assert "already proceeded" not in ka.output()[len(ka_log_before) :]
     assert again.states()[n:] == ["MASTER"]
 
 
