@@ -46,12 +46,15 @@ def wait_ka(ka: Proc, state: str, timeout: float, after: int = 0) -> None:
     wait_for(lambda: state in ka_states(ka)[after:], timeout, f"keepalived {state}")
 
 
-@pytest.mark.parametrize("version", [2, 3])
-def test_we_win_then_hand_over_with_priority_zero_then_preempt_back(lab: Lab, version: int) -> None:
+@pytest.mark.parametrize(("version", "family"), [(2, "inet"), (3, "inet"), (3, "inet6")])
+def test_we_win_then_hand_over_with_priority_zero_then_preempt_back(
+    lab: Lab, version: int, family: str
+) -> None:
     a, b = lab["a"], lab["b"]
-    vip = lab.vip(100)
+    vip = lab.vip(100) if family == "inet" else lab.vip6(0x100)
+    plen = "/24" if family == "inet" else "/64"
     adv = 1 if version == 2 else 0.1
-    ka = b.start_keepalived(keepalived_conf(f"{vip}/24", priority=100, version=version,
+    ka = b.start_keepalived(keepalived_conf(vip + plen, priority=100, version=version,
                                             advert_int=adv), "-P")  # fmt: skip
     ours = start_ours(a, vip, priority=200, version=version, advert_int=adv)
     ours.wait_state("MASTER", timeout=3.7 * adv + 2)
