@@ -77,6 +77,7 @@ from pykeepalived.actors.checker.probes_stream import (
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf import model as m
 
+LAG_PROBE = 0.5  # seconds between loop-lag samples (how late a timer fires)
 STUCK_SWEEP = 5.0  # seconds between looks for attempts that never reported
 STUCK_SLACK = 5.0  # beyond the attempt's own time bound
 PUBLISH_BATCH = 500
@@ -207,6 +208,9 @@ class CheckerActor(Actor):
         self.file_watch: FileWatch | None = None
         self.file_runs: dict[str, list[CheckRun]] = {}  # tracked file -> its FILE_CHECKs
         self._stuck_timer: asyncio.TimerHandle | None = None
+        self._lag_timer: asyncio.TimerHandle | None = None
+        self.loop_lag_max = 0.0  # worst lateness of a timer since start (seconds)
+        self.loop_lag_last = 0.0
         self.fd_limit = 0
         self.attempts = 0  # plain ints on the hot path; copied into counters by status()
         self.failed_attempts = 0
@@ -223,6 +227,7 @@ class CheckerActor(Actor):
         await self._start_runs(await self._make_runs(list(p.checks.values()), self.config))
         self._refresh_file_watch(self.config)
         self._stuck_timer = self.loop.call_later(STUCK_SWEEP, self._stuck_sweep)
+        self._lag_timer = self.loop.call_at(self.loop.time() + LAG_PROBE, self._lag, 0.0)
         self.log.info(
             "checker started: %d checks on %d virtual servers",
             len(self.runs),
@@ -234,6 +239,8 @@ class CheckerActor(Actor):
             self._ha_timer.cancel()
         if self._stuck_timer is not None:
             self._stuck_timer.cancel()
+        if self._lag_timer is not None:
+            self._lag_timer.cancel()
         if self.file_watch is not None:
             self.file_watch.close()
         omega = {vs.key for vs in self.config.virtual_servers if vs.omega}
@@ -306,6 +313,11 @@ class CheckerActor(Actor):
         for run in runs:
             if run.fsm.next_at is not None:
                 self._arm(run, max(run.fsm.next_at, now))
+        if runs:
+            down = sum(1 for run in runs if not run.fsm.up)
+            self.log.info(
+                "%d checks start: %d up, %d down (alpha)", len(runs), len(runs) - down, down
+            )
 
     # ---- scheduling ----------------------------------------------------------------------
     def _arm(self, run: CheckRun, at: float) -> None:
@@ -335,6 +347,14 @@ class CheckerActor(Actor):
                 run.probe = None
             outcome = Outcome(False, f"internal error in probe: {exc!r}")
             self.loop.call_soon(self.on_outcome, run, outcome)
+
+    def _lag(self, due: float) -> None:
+        """How late this timer ran: the loop's backlog (what a hello would wait too)."""
+        now = self.loop.time()
+        if due:
+            self.loop_lag_last = max(0.0, now - due)
+            self.loop_lag_max = max(self.loop_lag_max, self.loop_lag_last)
+        self._lag_timer = self.loop.call_at(now + LAG_PROBE, self._lag, now + LAG_PROBE)
 
     def _stuck_sweep(self) -> None:
         """Safety net: an attempt outstanding far beyond its own bound is abandoned and
@@ -389,12 +409,10 @@ class CheckerActor(Actor):
         body["weight"] = weight
         self.publish("check.result", body)
         # keepalived's wording: "TCP_CHECK on service [10.0.0.1]:tcp:80 failed."
-        service = keepalived_service(run.spec)
         if initial:
-            self.log.debug(
-                "%s on service %s starts %s", run.spec.kind, service, "up" if up else "down"
-            )
-        elif up:
+            return  # start verdicts are summed up in one line by _start_runs
+        service = keepalived_service(run.spec)
+        if up:
             self.log.info("%s on service %s success (%s).", run.spec.kind, service, reason)
         else:
             self.log.warning("%s on service %s failed: %s.", run.spec.kind, service, reason)
@@ -650,6 +668,8 @@ class CheckerActor(Actor):
             "checks": len(self.runs),
             "in_flight": sum(1 for r in self.runs.values() if r.probe is not None),
             "fd_limit": self.fd_limit,
+            "loop_lag_last": round(self.loop_lag_last, 4),
+            "loop_lag_max": round(self.loop_lag_max, 4),
             "skipped": list(self.skipped),
             "ha_addresses": dict(self.ha_addresses),
             "virtual_servers": out,

@@ -129,8 +129,12 @@ def role_driver(kind: str, n: int) -> None:
             return True
 
     def checker() -> Any:
-        common = {"delay_loop": DELAY_LOOP, "connect_timeout": CONNECT_TIMEOUT, "retry": 0,
-                  "warmup": DELAY_LOOP}  # fmt: skip
+        common = {
+            "delay_loop": DELAY_LOOP,
+            "connect_timeout": CONNECT_TIMEOUT,
+            "retry": 0,
+            "warmup": DELAY_LOOP,
+        }
         if kind == "http":
             return m.HttpGetCheck(urls=(m.Url(path="/health"),), **common)
         return m.TcpCheck(**common)
@@ -171,6 +175,7 @@ def role_driver(kind: str, n: int) -> None:
             mem_per_rs_actor=(rss_run - rss_config) / n,
             mem_per_rs_total=(rss_run - rss0) / n,
             fd_limit=actor.fd_limit,
+            loop_lag_max=actor.loop_lag_max,
         )
         # stop-to-down rounds: the bench kills the victims and restarts them
         loop = asyncio.get_running_loop()
@@ -306,18 +311,30 @@ def _overloaded() -> bool:
 def _report(title: str, r: dict[str, Any]) -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\n== {title} (load average {load} on {os.cpu_count()} CPUs)")
-    print(f"checks/s sustained: {r['checks_per_s']:.0f} (failed attempts/s {r['failed_per_s']:.1f},"
-          f" real servers down at the end of the window: {r['rs_down']})")  # fmt: skip
+    print(
+        f"checks/s sustained: {r['checks_per_s']:.0f} (failed attempts/s {r['failed_per_s']:.1f},"
+        f" real servers down at the end of the window: {r['rs_down']})"
+    )
     per_check = r["cpu"] / max(r["checks_per_s"], 1.0)
-    print(f"checker CPU: {r['cpu']:.2f} of one core = {per_check * 1e6:.0f} µs per check "
-          f"(capacity {1 / per_check:.0f} checks/s per core)")  # fmt: skip
-    print(f"memory per real server: {r['mem_per_rs_actor']:.0f} B in the actor "
-          f"({r['mem_per_rs_total']:.0f} B including the config model)")  # fmt: skip
+    print(
+        f"worst loop lag (a timer firing late; a hello would wait as long): "
+        f"{r['loop_lag_max'] * 1000:.0f} ms"
+    )
+    print(
+        f"checker CPU: {r['cpu']:.2f} of one core = {per_check * 1e6:.0f} µs per check "
+        f"(capacity {1 / per_check:.0f} checks/s per core)"
+    )
+    print(
+        f"memory per real server: {r['mem_per_rs_actor']:.0f} B in the actor "
+        f"({r['mem_per_rs_total']:.0f} B including the config model)"
+    )
     d = r["down_times"]
     if d:
         goal = DELAY_LOOP + CONNECT_TIMEOUT + 0.1
-        print(f"stop → down verdict over {len(d)} stops: median {statistics.median(d):.3f} s, "
-              f"max {max(d):.3f} s (goal ≤ {goal:.1f} s)")  # fmt: skip
+        print(
+            f"stop → down verdict over {len(d)} stops: median {statistics.median(d):.3f} s, "
+            f"max {max(d):.3f} s (goal ≤ {goal:.1f} s)"
+        )
 
 
 @pytest.mark.bench
