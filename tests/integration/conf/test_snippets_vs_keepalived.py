@@ -282,6 +282,36 @@ SNIPPETS = {
     "c_vsg_subnet": "virtual_server_group G {\n 10.0.0.0/30 80\n}\n",
     "c_vsg_fwmark_family": "virtual_server_group G {\n fwmark 5 inet6\n}\n",
     "c_seq_bad": "~SEQ(N, 1, 0, 3) static_ipaddress { 10.0.0.$N dev eth0 }\n",
+    "d_seq_vips": INST.format(" virtual_ipaddress_excluded {\n~SEQ(N, 1, 3) 10.1.0.${N}/32\n }"),
+    "d_seq_bad_ip": INST.format(
+        " virtual_ipaddress_excluded {\n~SEQ(N, 250, 10, 300) 10.1.0.${N}/32\n }"
+    ),
+    "d_seqx": INST.format(" virtual_ipaddress_excluded {\n~SEQx(N, 0xa, 0xc) 2001:db8::${N}\n }"),
+    "d_lst": INST.format(" virtual_ipaddress_excluded {\n~LST(N, 5, 7, 9) 10.2.0.${N}\n }"),
+    "d_lst_multi": INST.format(
+        " virtual_ipaddress_excluded {\n~LST({A,B}, {1,2},{3,4}) 10.${A}.${B}.1\n }"
+    ),
+    "d_def_prio": "$P=150\n" + INST.format(" priority $P"),
+    "d_def_prio_bad": "$P=abc\n" + INST.format(" priority $P"),
+    "d_def_undefined": INST.format(" priority $NOPE"),
+    "d_def_hash": "$H=${_HASH}\n" + INST.format(" priority 100 $H trailing junk"),
+    "d_def_multiline": "$INST=\\\nvrrp_instance VI_${N} { \\\n interface eth0 \\\n virtual_router_id ${N} \\\n virtual_ipaddress { \\\n 10.0.${N}.1 \\\n } \\\n}\n$N=1\n$INST\n$N=2\n$INST\n",
+    "d_cond_match": "@x $P=200\n@^x $P=100\n" + INST.format(" priority $P"),
+    "d_cond_in_block": INST.format(" @x priority 200\n @y priority 300"),
+    "d_cond_var": "$IFX=@x\n" + INST.format(" $IFX priority 77"),
+    "d_random": INST.format(" priority ${_RANDOM 10 10}"),
+    "d_instance": "global_defs {\n router_id ${_INSTANCE}\n}\n",
+    "d_escape_hash": "global_defs {\n router_id a\\#b\n}\n",
+    "d_bang_comment": "global_defs {\n router_id a ! comment\n}\n",
+    "d_crlf": "global_defs {\r\n router_id a\r\n}\r\n",
+    "d_tabs": "global_defs\t{\n\trouter_id\ta\n}\n",
+    "d_braces_one_line": "global_defs { router_id a }\n",
+    "d_open_next_line": "global_defs\n{\n router_id a\n}\n",
+    "d_close_same_line": "global_defs {\n router_id a }\n",
+    "d_missing_brace_block": "global_defs\n router_id a\n",
+    "d_long_line": "global_defs {\n router_id " + "a" * 1100 + "\n}\n",
+    "d_seq_step0": "~SEQ(N, 1, 0, 3) global_defs { router_id $N }\n",
+    "d_include_rel": "include sub/x.conf\n",
 }
 
 
@@ -314,6 +344,17 @@ def test_keepalived_crash_same_messages(namespaces: dict[str, Namespace], tmp_pa
     assert ours.exit_code == 5
     for d in ours.diagnostics:
         assert f"({path}: Line {d.line}) {d.message}" in output
+
+
+def test_known_difference_env_definition(namespaces: dict[str, Namespace], tmp_path: Path) -> None:
+    """``${_ENV NAME}`` arrived after keepalived 2.2.7 (the catalogue's 2.4 has it): Debian's
+    keepalived leaves it unsubstituted and trips over the braces; pykeepalived expands it."""
+    path = tmp_path / "env.conf"
+    path.write_text(INST.format(" priority ${_ENV PYK_NO_SUCH_VAR}1"))
+    rc, _ = namespaces["eth"].keepalived_test(path)
+    ours = load(path, config_id="pyk", interfaces=namespaces["eth"].interfaces(), env={})
+    assert (rc, ours.exit_code) == (5, 0)
+    assert ours.config is not None and ours.config.vrrp_instances[0].priority == 1
 
 
 def test_known_difference_pykeepalived_block(
