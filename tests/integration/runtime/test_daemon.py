@@ -438,3 +438,29 @@ def test_tcp_event_tap_carries_events_not_commands(shared: ToyDaemon) -> None:
         peer.close()
         sub.close(0)
         ctx.term()
+
+
+def test_dont_respawn_and_permanent_exit_codes_stop_the_daemon() -> None:
+    # -R: a dead child is not restarted, the daemon stops
+    d = ToyDaemon(STATIC_CONF, "-R")
+    try:
+        d.wait_ready(30)
+        os.kill(d.children_pids()["notifier"], signal.SIGKILL)
+        assert d.proc.popen.wait(20) == 0
+        assert "Exiting (--dont-respawn)" in d.proc.output()
+        assert not d.events("watchdog.restart")
+    finally:
+        d.stop()
+    # exit status 2 (configuration) is permanent: the daemon stops with it, no loop
+    d = ToyDaemon(STATIC_CONF)
+    peer = None
+    try:
+        d.wait_ready(30)
+        peer = BusPeer(d.runtime_dir)
+        peer.request("netlink", "exit", {"code": 2})
+        assert d.proc.popen.wait(20) == 2
+        assert "permanent error 2" in d.proc.output()
+    finally:
+        if peer is not None:
+            peer.close()
+        d.stop()

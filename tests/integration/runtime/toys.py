@@ -11,6 +11,7 @@ render.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -55,6 +56,10 @@ class Toy(Actor):
         if command == "ping":
             # publish a ping the other toys answer (bus latency between two actors)
             self.publish("toy.ping", {"seq": body.get("seq", 0), "t0": time.time()})
+            return {}
+        if command == "exit":
+            # leave with a given status, as a child that found a fatal problem does
+            self.loop.call_later(0.05, os._exit, int(body.get("code", 1)))
             return {}
         if command == "spin":
             time.sleep(float(body.get("seconds", 1.0)))  # a stuck loop: answers nothing
