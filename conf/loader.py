@@ -14,6 +14,7 @@ import os
 import random
 import socket
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,12 @@ def _global_defs(ctx: Ctx, d: Draft) -> GlobalDefs:
     ):
         if k in fields and fields[k] is not None:
             fields[k] = float(fields[k])
-    gd = GlobalDefs(**fields)
-    if gd.smtp_server is not None and gd.notification_email_from is None:
-        pass  # the notifier derives <user>@<hostname> at run time
-    return gd
+    # the startup/shutdown scripts carry their own time limit, so a runner needs no lookup
+    for name in ("startup_script", "shutdown_script"):
+        script = fields.get(name)
+        if script is not None:
+            fields[name] = replace(script, timeout=float(fields.get(f"{name}_timeout", 10.0)))
+    return GlobalDefs(**fields)
 
 
 def build(stmts: list[Stmt], ctx: Ctx, *, config_id: str, files: list[str]) -> Config:

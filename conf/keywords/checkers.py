@@ -555,10 +555,13 @@ def build_checkers(
                     c.get("_close", st),
                 )
                 continue
-            if "_user" in c:
-                path = path.__class__(
-                    argv=path.argv, raw=path.raw, user=c["_user"], group=c.get("_group")
-                )
+            path = path.__class__(
+                argv=path.argv,
+                raw=path.raw,
+                user=c.get("_user", path.user),
+                group=c.get("_group", path.group),
+                timeout=float(c["misc_timeout"]) if "misc_timeout" in c else delay_loop,
+            )
             fields.update(
                 misc_path=path,
                 misc_timeout=float(c["misc_timeout"]) if "misc_timeout" in c else None,

@@ -113,9 +113,14 @@ def _close_script(ctx: Ctx, d: Draft, root: Draft) -> None:
         ctx.error(f"No script set for vrrp_script {name} - removing", "missing")
         return
     s = d["script"]
-    if "_user" in d:
-        s = s.__class__(argv=s.argv, raw=s.raw, user=d["_user"], group=d.get("_group"))
     interval = d.get("interval", 1.0)
+    s = s.__class__(
+        argv=s.argv,
+        raw=s.raw,
+        user=d.get("_user", s.user),
+        group=d.get("_group", s.group),
+        timeout=d.get("timeout", interval),
+    )
     vs = VrrpScript(
         name=name,
         script=s,

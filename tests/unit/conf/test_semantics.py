@@ -423,3 +423,19 @@ def test_advice_where_keepalived_is_silent() -> None:
         "virtual_server group NOPE {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 10.0.0.9 80 {\n }\n}\n"
     )
     assert r.exit_code == 0 and r.config is not None and r.config.virtual_servers == ()
+
+
+def test_script_time_limits_are_on_the_script() -> None:
+    c = clean(
+        "global_defs {\n startup_script /bin/true\n startup_script_timeout 7\n}\n"
+        'vrrp_script s {\n script "/bin/true"\n interval 3\n}\n'
+        + VS_FULL.format(
+            " delay_loop 9\n real_server 10.0.0.2 80 {\n MISC_CHECK {\n misc_path /bin/true\n }\n }"
+        )
+    )
+    assert c.global_defs.startup_script is not None and c.global_defs.startup_script.timeout == 7.0
+    assert c.vrrp_scripts[0].script.timeout == 3.0
+    misc = c.virtual_servers[0].real_servers[0].checkers[0]
+    assert (
+        isinstance(misc, MiscCheck) and misc.misc_path is not None and misc.misc_path.timeout == 9.0
+    )
