@@ -2,11 +2,12 @@
 
 What it does, all of it undone on Ctrl-C / SIGTERM (or after ``--duration``):
 
-1. creates three network namespaces with names unique to this run: ``<id>-a`` and
-   ``<id>-b`` (the directors) and ``<id>-sw`` (a bridge joining them, so nothing is
-   added to the host's own network);
+1. creates four network namespaces with names unique to this run: ``<id>-a`` and
+   ``<id>-b`` (the directors), ``<id>-web`` (a real server: Python's http.server) and
+   ``<id>-sw`` (a bridge joining them, so nothing is added to the host's own network);
 2. writes one keepalived.conf per director: a VRRP instance ``VI_1`` on ``eth0`` with a
-   virtual address (priority 150 on a, 100 on b) and a static address on ``lo``;
+   virtual address (priority 150 on a, 100 on b), a static address on ``lo`` and a
+   virtual server on the VIP, port 80, whose real server is the web host (TCP_CHECK);
 3. starts ``pykeepalived -n -l`` in each namespace with its own runtime dir and pid files,
    prints how to watch (``pykeepalivectl --runtime-dir ... status|tap``) and prefixes each
    director's log lines with its name;
@@ -36,6 +37,7 @@ from typing import IO
 
 SUBNET = "10.231.{n}.{h}"
 VIP_HOST = 100
+WEB_HOST = 10
 
 CONFIG = """\
 # pykeepalived demo director {name}: written by pykeepalived.demo
@@ -53,6 +55,18 @@ vrrp_instance VI_1 {{
     advert_int 1
     virtual_ipaddress {{
         {vip}/24 dev eth0
+    }}
+}}
+virtual_server {vip} 80 {{
+    delay_loop 2
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server {web} 80 {{
+        weight 1
+        TCP_CHECK {{
+            connect_timeout 2
+        }}
     }}
 }}
 """
@@ -99,6 +113,9 @@ class Demo:
         self.tag = tag or f"pkdemo{os.getpid() % 100000}"
         self.n = os.getpid() % 200 + 20
         self.vip = SUBNET.format(n=self.n, h=VIP_HOST)
+        self.web = SUBNET.format(n=self.n, h=WEB_HOST)
+        self.web_ns = f"{self.tag}-web"
+        self.web_proc: subprocess.Popen[bytes] | None = None
         self.switch = f"{self.tag}-sw"
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.tag}-", dir="/tmp"))
         self.namespaces: list[str] = []
@@ -118,17 +135,27 @@ class Demo:
         self._netns(self.switch)
         sh("ip", "-n", self.switch, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", self.switch, "link", "set", "br0", "up")
-        for d in self.directors:
-            self._netns(d.netns)
-            port = f"p{d.name}"
+        hosts = [(d.name, d.netns, d.address) for d in self.directors]
+        for name, netns, address in [*hosts, ("web", self.web_ns, self.web)]:
+            self._netns(netns)
+            port = f"p{name}"
             sh("ip", "-n", self.switch, "link", "add", port, "type", "veth",
-               "peer", "name", "eth0", "netns", d.netns)  # fmt: skip
+               "peer", "name", "eth0", "netns", netns)  # fmt: skip
             sh("ip", "-n", self.switch, "link", "set", port, "master", "br0", "up")
-            sh("ip", "-n", d.netns, "addr", "add", f"{d.address}/24", "dev", "eth0")
-            sh("ip", "-n", d.netns, "link", "set", "eth0", "up")
+            sh("ip", "-n", netns, "addr", "add", f"{address}/24", "dev", "eth0")
+            sh("ip", "-n", netns, "link", "set", "eth0", "up")
+        # the real server the directors health-check: a small web server
+        self.web_proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.web_ns, sys.executable, "-m", "http.server", "80",
+             "--bind", self.web, "--directory", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        for d in self.directors:
             d.workdir.mkdir(parents=True)
             index = d.address.rsplit(".", 1)[1]
-            text = CONFIG.format(name=d.name, index=index, priority=d.priority, vip=self.vip)
+            text = CONFIG.format(name=d.name, index=index, priority=d.priority, vip=self.vip,
+                                 web=self.web)  # fmt: skip
             (d.workdir / "keepalived.conf").write_text(text)
 
     # ---- daemons ---------------------------------------------------------------------
@@ -154,6 +181,13 @@ class Demo:
         for d in self.directors:
             with contextlib.suppress(Exception):
                 self.stop(d)
+        if self.web_proc is not None and self.web_proc.poll() is None:
+            self.web_proc.terminate()
+            try:
+                self.web_proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.web_proc.kill()
+                self.web_proc.wait(5)
         for name in reversed(self.namespaces):
             sh("ip", "netns", "del", name, check=False)
         self.namespaces.clear()
@@ -166,7 +200,8 @@ class Demo:
         print(
             f"pykeepalived demo: directors {a.netns} ({a.address}, priority {a.priority}) and "
             f"{b.netns} ({b.address}, priority {b.priority}) on a bridge in {self.switch};\n"
-            f"VRRP instance VI_1 guards {self.vip}. Working files: {self.workdir}\n\n"
+            f"VRRP instance VI_1 guards {self.vip}; virtual server {self.vip}:80 balances to "
+            f"the web server {self.web}:80 in {self.web_ns}.\nWorking files: {self.workdir}\n\n"
             "Watch it from another terminal:\n"
             f"  {ctl} --runtime-dir {a.runtime_dir} status\n"
             f"  {ctl} --runtime-dir {a.runtime_dir} tap\n"
@@ -190,6 +225,16 @@ class Demo:
             *lines, d.buffer = d.buffer.split(b"\n")
             for line in lines:
                 print(f"[{d.name}] {line.decode(errors='replace')}", file=out, flush=True)
+
+    def status_of(self, director: Director) -> str:
+        """``pykeepalivectl status`` of a director, indented, for the demo's output."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "pykeepalived.ctl", "--runtime-dir",
+             str(director.runtime_dir), "status"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        text = proc.stdout if proc.returncode == 0 else proc.stderr
+        return "\n".join(f"[demo] {line}" for line in text.splitlines())
 
     def where(self) -> str:
         holders = [d.name for d in self.directors if d.has(self.vip)]
@@ -255,6 +300,7 @@ def run(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout) -> int:
                     holder = where
                 if where == "a" and a_since is None:
                     a_since = now
+                    print(demo.status_of(demo.directors[0]), file=out, flush=True)
                 if failed_over and where == "b" and args.once:
                     break
             for d in demo.directors:
