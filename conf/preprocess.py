@@ -38,6 +38,7 @@ import os
 import random
 import re
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -58,6 +59,7 @@ _INCLUDE_WORDS = {
     "includea": "rmwb",
 }
 _BRACE_RE = re.compile(r"([{}])")
+intern = sys.intern
 _PRE_WORDS = frozenset([*_INCLUDE_WORDS, "include_check"])
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEF_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)\Z", re.S)
@@ -78,7 +80,7 @@ class Stmt:
     fields lark borrows for its end-of-input token.
     """
 
-    __slots__ = ("file", "line", "text", "type", "words")
+    __slots__ = ("_text", "file", "line", "type", "words")
 
     start_pos = None
     column = None
@@ -86,12 +88,19 @@ class Stmt:
     end_column = None
     end_pos = None
 
-    def __init__(self, type: str, words: list[str], text: str, file: str, line: int) -> None:
+    def __init__(self, type: str, words: list[str], text: str | None, file: str, line: int) -> None:
         self.type = type
         self.words = words
-        self.text = text
+        self._text = text
         self.file = file
         self.line = line
+
+    @property
+    def text(self) -> str:
+        """The statement as written (after preprocessing), for keywords that re-read it
+        with the quote-aware tokenizer. Fast-path lines (no quotes, no backslashes) do not
+        keep it: their words joined by a blank read the same."""
+        return self._text if self._text is not None else " ".join(self.words)
 
     def __repr__(self) -> str:
         return f"Stmt({self.type}, {self.words!r}, {self.file}:{self.line})"
@@ -237,7 +246,8 @@ class Preprocessor:
                         words = text[:-1].split()
                         depth += 1
                         if words:
-                            append(make(OPEN, words, text[:-1].rstrip(), name, lineno))
+                            words[0] = intern(words[0])
+                            append(make(OPEN, words, None, name, lineno))
                         elif out and out[-1].type is STMT:
                             out[-1].type = OPEN
                         else:
@@ -251,7 +261,8 @@ class Preprocessor:
                 elif "{" not in text and "}" not in text:
                     words = text.split()
                     if words[0] not in _PRE_WORDS:
-                        append(make(STMT, words, text, name, lineno))
+                        words[0] = intern(words[0])
+                        append(make(STMT, words, None, name, lineno))
                         continue
                     if words[0] == "include_check":
                         self._include_check(words[1:])
