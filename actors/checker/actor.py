@@ -2,8 +2,10 @@
 
 It owns the running checks of ``self.config.virtual_servers`` (one per checker per real
 server, see :mod:`.plan`), each a :class:`~.fsm.CheckFsm` (the decisions) plus a probe
-factory (the I/O, see ``probes_*``). Timers are ``loop.call_at`` handles, one per check;
-probes are callback or task based and report back through :meth:`CheckRun.done`.
+factory (the I/O, see ``probes_*``). Attempts wait in one heap driven by one loop timer
+(:meth:`CheckerActor._run_due`, which also keeps the loop responsive when the process is
+short of CPU); probes are callback or task based and report back through
+:meth:`CheckRun.done`.
 
 Bus:
 
@@ -34,6 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import heapq
+import itertools
 import os
 import random
 import re
@@ -78,6 +82,7 @@ from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf import model as m
 
 LAG_PROBE = 0.5  # seconds between loop-lag samples (how late a timer fires)
+TICK_BATCH = 200  # attempts started per loop iteration at most
 STUCK_SWEEP = 5.0  # seconds between looks for attempts that never reported
 STUCK_SLACK = 5.0  # beyond the attempt's own time bound
 PUBLISH_BATCH = 500
@@ -111,7 +116,7 @@ class CheckRun:
         "done",
         "factory",
         "fsm",
-        "handle",
+        "gen",
         "probe",
         "spec",
     )
@@ -121,7 +126,7 @@ class CheckRun:
         self.spec = spec
         self.active = True  # False once removed by a reload or at shutdown
         self.fsm = CheckFsm(spec.timing)
-        self.handle: asyncio.TimerHandle | None = None
+        self.gen = 0  # the scheduler's entry for this check is live only with this number
         self.probe: Any = None
         self.factory = factory
         k = spec.key
@@ -137,11 +142,12 @@ class CheckRun:
         self.probe = None
         self.actor.on_outcome(self, outcome)
 
+    def disarm(self) -> None:
+        self.gen += 1  # any queued entry is now stale
+
     def stop(self) -> None:
         self.active = False
-        if self.handle is not None:
-            self.handle.cancel()
-            self.handle = None
+        self.disarm()
         if self.probe is not None:
             self.probe.cancel()
             self.probe = None
@@ -209,6 +215,10 @@ class CheckerActor(Actor):
         self.file_runs: dict[str, list[CheckRun]] = {}  # tracked file -> its FILE_CHECKs
         self._stuck_timer: asyncio.TimerHandle | None = None
         self._lag_timer: asyncio.TimerHandle | None = None
+        self._queue: list[tuple[float, int, int, CheckRun]] = []  # (at, order, gen, run)
+        self._order = itertools.count()
+        self._tick: asyncio.Handle | None = None
+        self._tick_at: float | None = None
         self.loop_lag_max = 0.0  # worst lateness of a timer since start (seconds)
         self.loop_lag_last = 0.0
         self.fd_limit = 0
@@ -241,6 +251,8 @@ class CheckerActor(Actor):
             self._stuck_timer.cancel()
         if self._lag_timer is not None:
             self._lag_timer.cancel()
+        if self._tick is not None:
+            self._tick.cancel()
         if self.file_watch is not None:
             self.file_watch.close()
         omega = {vs.key for vs in self.config.virtual_servers if vs.omega}
@@ -321,12 +333,46 @@ class CheckerActor(Actor):
 
     # ---- scheduling ----------------------------------------------------------------------
     def _arm(self, run: CheckRun, at: float) -> None:
-        if run.handle is not None:
-            run.handle.cancel()
-        run.handle = self.loop.call_at(at, self._fire, run)
+        """Queue ``run``'s next attempt at ``at`` (replacing any queued one)."""
+        run.gen += 1
+        heapq.heappush(self._queue, (at, next(self._order), run.gen, run))
+        if self._tick_at is None or at < self._tick_at:
+            self._schedule_tick(at)
+
+    def _schedule_tick(self, at: float) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+        self._tick_at = at
+        self._tick = self.loop.call_at(at, self._run_due)
+
+    def _run_due(self) -> None:
+        """Start the attempts that are due, at most ``TICK_BATCH`` per loop iteration.
+
+        One timer for all checks instead of one each: cheaper, and when the process is
+        short of CPU the backlog is worked off in slices, with the loop free between
+        them for hello, the bus and probe I/O, instead of one batch of thousands."""
+        self._tick = None
+        self._tick_at = None
+        queue = self._queue
+        now = self.loop.time()
+        started = 0
+        while queue and queue[0][0] <= now and started < TICK_BATCH:
+            _, _, gen, run = heapq.heappop(queue)
+            if gen == run.gen:
+                run.gen += 1  # consumed
+                self._fire(run)
+                started += 1
+        while queue and queue[0][2] != queue[0][3].gen:
+            heapq.heappop(queue)  # drop stale entries at the head
+        if queue:
+            at = queue[0][0]
+            if at <= now:  # more are due: after the loop has looked at I/O
+                self._tick_at = now
+                self._tick = self.loop.call_soon(self._run_due)
+            else:
+                self._schedule_tick(at)
 
     def _fire(self, run: CheckRun) -> None:
-        run.handle = None
         if not run.active or not run.fsm.due(self.loop.time()):
             return
         try:
@@ -613,9 +659,7 @@ class CheckerActor(Actor):
             if not want:
                 self._apply(run, run.fsm.resume(now))
                 continue
-            if run.handle is not None:
-                run.handle.cancel()
-                run.handle = None
+            run.disarm()
             if run.probe is not None:
                 run.probe.cancel()
                 run.probe = None

@@ -525,3 +525,37 @@ def test_a_probe_that_raises_at_start_fails_the_attempt_only() -> None:
 
     res = run(main())
     assert res[-1]["up"] is False and "RuntimeError('boom')" in res[-1]["reason"]
+
+
+def test_due_attempts_are_started_in_slices_leaving_the_loop_free(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backlog of due checks must not hold the loop: hello and the bus get a turn
+    after every TICK_BATCH attempts."""
+    from pykeepalived.actors.checker import actor as actor_mod
+
+    monkeypatch.setattr(actor_mod, "TICK_BATCH", 10)
+
+    async def main() -> tuple[list[int], int]:
+        srv, port = await listener()
+        rss = [m.RealServer(address=f"127.0.3.{i + 1}", port=port, checkers=(tcp(delay_loop=5),))
+               for i in range(100)]  # fmt: skip
+        actor, _bus = await make_actor(vs_config(*rss))
+        seen: list[int] = []
+
+        def sample() -> None:  # an unrelated callback, like a hello arriving
+            seen.append(sum(r.fsm.attempts for r in actor.runs.values()))
+            if len(seen) < 3:
+                asyncio.get_running_loop().call_soon(sample)
+
+        asyncio.get_running_loop().call_soon(sample)  # all 100 attempts are due now
+        await asyncio.sleep(0.5)
+        total = sum(r.fsm.attempts for r in actor.runs.values())
+        await actor.shutdown()
+        srv.close()
+        return seen, total
+
+    seen, total = run(main())
+    assert total == 100  # every check ran once
+    # the sampler ran between slices of at most 10 attempts
+    assert seen[-1] < 100 and seen == sorted(seen) and seen[-1] - seen[0] <= 30, seen
