@@ -25,6 +25,7 @@ import ctypes.util
 import functools
 import json
 import logging
+import os
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -169,11 +170,23 @@ class Libnftables:
 
 
 class NftBackend(Backend):
+    """nftables: service structure through libnftables, slot changes as raw netlink.
+
+    libnftables reads the whole table back before every command it runs, so its cost
+    grows with the table. Structure (a service's map, chain and rules) changes rarely and
+    goes through it; the frequent change, which server a selector slot leads to, is sent
+    as one nf_tables netlink batch of set-element messages on a socket of our own, which
+    costs the same whatever the table holds.
+    """
+
     name = "nftables"
 
     def __init__(self, table: str = nft.DEFAULT_TABLE) -> None:
         self.table = table
         self.nft: Libnftables | None = None
+        self.sock: socket.socket | None = None
+        self.seq = 1
+        self.slots: dict[ServiceId, list[DestId | None]] = {}
         self.transactions = 0
 
     async def open(self) -> None:
@@ -181,6 +194,8 @@ class NftBackend(Backend):
         rc, _out, _err = self.nft.run(f"list table inet {self.table}")
         if rc != 0:
             self._run("\n".join(nft.table_skeleton(self.table)))
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, nft.NETLINK_NETFILTER)
+        self.sock.bind((0, 0))
 
     def _run(self, text: str) -> None:
         assert self.nft is not None
@@ -189,12 +204,48 @@ class NftBackend(Backend):
         if rc != 0:
             raise BackendError(f"nftables transaction refused: {err.strip()[:2000]}")
 
+    def _send_slots(self, changes: list[nft.SlotChange]) -> None:
+        """Send slot changes; one transaction unless they exceed a netlink send buffer."""
+        budget = 96 * 1024  # well under the socket's send buffer
+        group: list[nft.SlotChange] = []
+        size = 0
+        for change in changes:
+            cost = 48 * len(change[1]) + 72 * len(change[2]) + 64
+            if group and size + cost > budget:
+                self._send_batch(group)
+                group, size = [], 0
+            group.append(change)
+            size += cost
+        if group:
+            self._send_batch(group)
+
+    def _send_batch(self, changes: list[nft.SlotChange]) -> None:
+        assert self.sock is not None
+        batch, acks = nft.slot_batch(self.table, changes, self.seq)
+        self.seq += len(acks) + 2
+        self.sock.sendall(batch)
+        self.transactions += 1
+        waiting = set(acks)
+        errors: list[str] = []
+        while waiting:
+            data = self.sock.recv(1 << 16)
+            for seq, errno in nft.parse_acks(data):
+                if seq in waiting:
+                    waiting.discard(seq)
+                    if errno:
+                        errors.append(os.strerror(errno))
+            if errors:
+                # the kernel aborts the whole batch at the first error: nothing applied
+                raise BackendError(f"nftables slot update refused: {errors[0]}")
+
     async def dump(self) -> dict[ServiceId, Service]:
         assert self.nft is not None
         rc, out, err = self.nft.run(f"list table inet {self.table}", as_json=True)
         if rc != 0:
             raise BackendError(f"cannot list table inet {self.table}: {err.strip()}")
-        return nft.parse_table(json.loads(out))
+        rules, tables = nft.parse_table(json.loads(out))
+        self.slots = tables
+        return rules
 
     def check(self, rules: Mapping[ServiceId, Service]) -> list[str]:
         return nft.check(rules)
@@ -202,41 +253,52 @@ class NftBackend(Backend):
     def warnings(self, rules: Mapping[ServiceId, Service]) -> list[str]:
         return nft.warnings(rules)
 
-    def commands(self, ops: Sequence[Op], new_state: Mapping[ServiceId, Service]) -> list[str]:
-        """The nft commands of one diff: per touched service, its final shape."""
-        added: set[ServiceId] = set()
-        deleted: set[ServiceId] = set()
-        touched: list[ServiceId] = []
-        for op in ops:
-            if op.kind is OpKind.ADD_SERVICE:
-                added.add(op.service)
-            elif op.kind is OpKind.DEL_SERVICE:
-                deleted.add(op.service)
-            if op.service not in touched:
-                touched.append(op.service)
-        cmds: list[str] = []
-        for sid in touched:
-            if sid in deleted:
-                cmds += nft.del_service(self.table, sid)
-        for sid in touched:
-            if sid not in new_state:
-                continue
-            if (sid in added and sid not in deleted) or sid in deleted:
-                cmds += nft.add_service(self.table, sid, new_state[sid])
-            else:
-                cmds += nft.rewrite_service(self.table, sid, new_state[sid])
-        return cmds
-
     async def apply(self, ops: Sequence[Op], new_state: Mapping[ServiceId, Service]) -> None:
-        cmds = self.commands(ops, new_state)
-        if cmds:
-            self._run("\n".join(cmds))
+        structure: list[str] = []
+        dispatch: list[str] = []
+        changes: list[nft.SlotChange] = []
+        new_slots: dict[ServiceId, list[DestId | None]] = {}
+        touched: dict[ServiceId, set[OpKind]] = {}
+        for op in ops:
+            touched.setdefault(op.service, set()).add(op.kind)
+        for sid, kinds in touched.items():
+            if OpKind.DEL_SERVICE in kinds:
+                structure += nft.del_service(self.table, sid)
+        for sid, kinds in touched.items():
+            svc = new_state.get(sid)
+            if svc is None:
+                continue
+            fresh = OpKind.ADD_SERVICE in kinds
+            old = [] if fresh else self.slots.get(sid, [])
+            size = max(len(old), nft.slots_for(sum(1 for a in svc.dests.values() if a.weight > 0)))
+            if fresh:
+                structure += nft.add_service(self.table, sid, svc, size)
+                dispatch.append(nft.dispatch(self.table, sid))
+            elif OpKind.SET_SERVICE in kinds or size != len(old):
+                structure += nft.rewrite_service(self.table, sid, svc, size)
+            table = nft.slot_table(svc, size)
+            change = nft.slot_changes(sid, old, table)
+            if change is not None:
+                changes.append(change)
+            new_slots[sid] = table
+        if structure:
+            self._run("\n".join(structure))
+        self._send_slots(changes)
+        if dispatch:
+            self._run("\n".join(dispatch))
+        for sid, kinds in touched.items():
+            if OpKind.DEL_SERVICE in kinds and sid not in new_state:
+                self.slots.pop(sid, None)
+        self.slots.update(new_slots)
 
     async def remove_table_if_empty(self) -> None:
         if self.nft is not None and not await self.dump():
             self.nft.run(f"delete table inet {self.table}")
 
     async def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
         if self.nft is not None:
             self.nft.close()
             self.nft = None

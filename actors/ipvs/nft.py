@@ -1,34 +1,39 @@
-"""nftables rendering of a load-balancer rule set (pure: text in, text out).
+"""nftables rendering of a load-balancer rule set (pure: commands and netlink bytes out).
 
 Design. One table, ``inet pykeepalived`` (the name is configurable), owned by the daemon:
 
-* three verdict maps send a new connection to its service's chain: ``svc4`` keyed by
-  ``ip daddr . meta l4proto . th dport``, ``svc6`` the same for IPv6, and ``fwm4`` /
-  ``fwm6`` keyed by the packet mark (firewall-mark services);
+* four verdict maps send a new connection to its service's chain: ``svc4``/``svc6``
+  keyed by ``daddr . l4proto . dport``, ``fwm4``/``fwm6`` keyed by the packet mark;
 * two base chains (``prerouting`` at dstnat, ``output`` for connections the director
-  makes itself) hold only the map lookups, so their size never depends on the number
-  of services;
-* each service has a chain named from a hash of its identity. Its first rule is a
-  ``counter`` whose comment records the service attributes (scheduler, flags,
-  persistence), so a restarted daemon can adopt the table; its second rule, present
-  when some destination has a weight, is a ``dnat`` through an anonymous map indexed
-  by a selector: ``numgen inc`` (rr, wrr), ``numgen random`` (the connection-count
-  schedulers, nearest weighted behaviour), ``jhash`` of the source (sh, mh, and any
-  persistent service: the same client keeps its server) or of the destination (dh).
-  Each destination owns as many consecutive selector slots as its weight (one for
-  ``rr``), so traffic is spread by weight.
+  makes itself) hold only those lookups, so their length never depends on the number of
+  services;
+* each service has a chain (named from a hash of its identity) and a map of *slots*.
+  The chain's first rule is a ``counter`` whose comment records the service's
+  attributes and protocol, so a restarted daemon can adopt the table; the second picks a
+  slot with a selector and DNATs to the target the slot map holds: ``numgen inc`` (rr,
+  wrr), ``numgen random`` (the connection-count schedulers: the nearest weighted
+  behaviour), ``jhash`` of the source (sh, mh, and any persistent service: a client keeps
+  its server) or of the destination (dh);
+* a service has 64 slots (more if it has more servers), dealt to its live destinations
+  by smooth weighted round robin (:func:`slot_table`): shares follow the weights and
+  consecutive connections alternate as with IPVS's wrr.
 
-A change to one destination rewrites only its service's chain (``flush chain`` + two
-rules) in one transaction: the cost does not depend on how many services the table
-holds. NAT is the only forwarding this datapath can do: DR and TUN destinations are
-refused by :func:`check` with a clear message. conntrack keeps established
-connections on the server they were given, so rewriting a chain never moves them.
+Why slots: a change of weight or health only changes which target some slots hold, a
+handful of map elements, sent as one nf_tables netlink batch (:func:`slot_batch`) that
+costs the same whatever the table holds. libnftables, by contrast, reads the whole
+table back before each command, so a command through it grows with the table (measured:
+~7 ms per element at 2,000 services); it is used only for structure (a service added,
+removed, or its scheduler changed). NAT is the only forwarding this datapath can do: DR
+and TUN destinations are refused by :func:`check`. conntrack keeps established
+connections on the server they were given, so slot changes never move them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import struct
+import sys
+from collections.abc import Mapping
 from typing import Any
 
 from pykeepalived.actors.ipvs.rules import (
@@ -102,20 +107,21 @@ def _host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
-def comment(attrs: ServiceAttrs) -> str:
-    """The service attributes as the counter rule's comment (at most 128 characters)."""
+def comment(attrs: ServiceAttrs, protocol: str = "tcp") -> str:
+    """The service attributes (and protocol) as the counter rule's comment (< 128 chars)."""
     return (
         f"{COMMENT_TAG} {attrs.scheduler} {attrs.flags} {attrs.timeout} "
-        f"{attrs.netmask or '-'} {attrs.pe_name or '-'}"
+        f"{attrs.netmask or '-'} {attrs.pe_name or '-'} {protocol}"
     )
 
 
-def parse_comment(text: str) -> ServiceAttrs | None:
+def parse_comment(text: str) -> tuple[ServiceAttrs, str] | None:
+    """(attributes, protocol) from a comment written by :func:`comment`; None otherwise."""
     parts = text.split()
-    if len(parts) != 6 or parts[0] != COMMENT_TAG:
+    if len(parts) != 7 or parts[0] != COMMENT_TAG:
         return None
     try:
-        return ServiceAttrs(
+        attrs = ServiceAttrs(
             parts[1],
             int(parts[2]),
             int(parts[3]),
@@ -124,29 +130,81 @@ def parse_comment(text: str) -> ServiceAttrs | None:
         )
     except ValueError:
         return None
+    return attrs, parts[6]
 
 
-def dnat_rule(sid: ServiceId, svc: Service) -> str | None:
-    """The selection rule of a service, or None when no destination takes traffic."""
+SLOTS = 64
+
+
+def slots_for(count: int) -> int:
+    """Selector slots of a service: 64, or the next power of two above its destinations."""
+    n = SLOTS
+    while n < count:
+        n *= 2
+    return n
+
+
+def slot_table(svc: Service, slots: int) -> list[DestId | None]:
+    """Which destination each selector slot leads to.
+
+    Slots are dealt by smooth weighted round robin (``rr``: equal weights), so consecutive
+    slots alternate between servers the way IPVS's wrr does, and each server owns a share
+    of the slots proportional to its weight. Destinations at weight 0 own none; with no
+    live destination every slot is empty (the lookup fails and the packet goes on as if
+    the service did not exist, as IPVS does with an empty service).
+    """
     live = sorted((d, a) for d, a in svc.dests.items() if a.weight > 0)
     if not live:
-        return None
-    rr = svc.attrs.scheduler == "rr"
-    with_port = not sid.fwmark and any(d.port for d, _ in live)
-    elems = []
-    slot = 0
-    for did, attrs in live:
-        n = 1 if rr else attrs.weight
-        key = str(slot) if n == 1 else f"{slot}-{slot + n - 1}"
-        target = _host(did.address)
-        if with_port:
-            target += f" . {did.port or sid.port}"
-        elems.append(f"{key} : {target}")
-        slot += n
+        return [None] * slots
+    weights = [1 if svc.attrs.scheduler == "rr" else a.weight for _d, a in live]
+    total = sum(weights)
+    current = [0] * len(live)
+    out: list[DestId | None] = []
+    for _ in range(slots):
+        for i, w in enumerate(weights):
+            current[i] += w
+        best = max(range(len(live)), key=lambda i: current[i])
+        current[best] -= total
+        out.append(live[best][0])
+    return out
+
+
+def map_name(sid: ServiceId) -> str:
+    return "m" + chain_name(sid)[1:]
+
+
+def _target_type(sid: ServiceId, svc: Service) -> tuple[str, bool]:
+    """(typeof of the map's data, whether targets carry a port)."""
+    ip = "ip6" if sid.family == "inet6" else "ip"
+    with_port = not sid.fwmark
+    return (f"{ip} daddr . {sid.protocol} dport" if with_port else f"{ip} daddr"), with_port
+
+
+def dnat_rule(sid: ServiceId, svc: Service, slots: int) -> str:
+    """The selection rule: a selector picks a slot, the service's map gives the target."""
     family = "ip6" if sid.family == "inet6" else "ip"
+    _typ, with_port = _target_type(sid, svc)
     proto = f"meta l4proto {sid.protocol} " if with_port else ""
-    sel = _selector(sid, svc.attrs, slot)
-    return f"{proto}dnat {family} to {sel} map {{ {', '.join(elems)} }}"
+    return f"{proto}dnat {family} to {_selector(sid, svc.attrs, slots)} map @{map_name(sid)}"
+
+
+def _host_bytes(address: str) -> bytes:
+    import ipaddress
+
+    return ipaddress.ip_address(address).packed
+
+
+def elem_key(slot: int) -> bytes:
+    """A slot as the selector writes it: a 32-bit integer in host byte order."""
+    return slot.to_bytes(4, sys.byteorder)
+
+
+def elem_data(sid: ServiceId, did: DestId) -> bytes:
+    """A target as the map stores it: address, then the port in a 4-byte register."""
+    data = _host_bytes(did.address)
+    if not sid.fwmark:
+        data += (did.port or sid.port).to_bytes(2, "big") + b"\0\0"
+    return data
 
 
 def _map_key(table: str, sid: ServiceId) -> tuple[str, str]:
@@ -179,27 +237,32 @@ def table_skeleton(table: str) -> list[str]:
     return cmds
 
 
-def chain_body(table: str, sid: ServiceId, svc: Service) -> list[str]:
+def chain_body(table: str, sid: ServiceId, svc: Service, slots: int) -> list[str]:
     name = chain_name(sid)
-    cmds = [f'add rule inet {table} {name} counter comment "{comment(svc.attrs)}"']
-    rule = dnat_rule(sid, svc)
-    if rule is not None:
-        cmds.append(f"add rule inet {table} {name} {rule}")
-    return cmds
-
-
-def add_service(table: str, sid: ServiceId, svc: Service) -> list[str]:
-    name = chain_name(sid)
-    mapname, key = _map_key(table, sid)
     return [
-        f"add chain inet {table} {name}",
-        *chain_body(table, sid, svc),
-        f"add element inet {table} {mapname} {{ {key} : jump {name} }}",
+        f'add rule inet {table} {name} counter comment "{comment(svc.attrs, sid.protocol)}"',
+        f"add rule inet {table} {name} {dnat_rule(sid, svc, slots)}",
     ]
 
 
-def rewrite_service(table: str, sid: ServiceId, svc: Service) -> list[str]:
-    return [f"flush chain inet {table} {chain_name(sid)}", *chain_body(table, sid, svc)]
+def add_service(table: str, sid: ServiceId, svc: Service, slots: int) -> list[str]:
+    """Commands creating a service's map and chain (its slots are filled separately)."""
+    typ, _ = _target_type(sid, svc)
+    return [
+        f"add map inet {table} {map_name(sid)} {{ typeof numgen inc mod 2 : {typ}; }}",
+        f"add chain inet {table} {chain_name(sid)}",
+        *chain_body(table, sid, svc, slots),
+    ]
+
+
+def dispatch(table: str, sid: ServiceId) -> str:
+    """The command that routes a service's new connections to its chain."""
+    mapname, key = _map_key(table, sid)
+    return f"add element inet {table} {mapname} {{ {key} : jump {chain_name(sid)} }}"
+
+
+def rewrite_service(table: str, sid: ServiceId, svc: Service, slots: int) -> list[str]:
+    return [f"flush chain inet {table} {chain_name(sid)}", *chain_body(table, sid, svc, slots)]
 
 
 def del_service(table: str, sid: ServiceId) -> list[str]:
@@ -209,37 +272,37 @@ def del_service(table: str, sid: ServiceId) -> list[str]:
         f"delete element inet {table} {mapname} {{ {key} }}",
         f"flush chain inet {table} {name}",
         f"delete chain inet {table} {name}",
+        f"delete map inet {table} {map_name(sid)}",
     ]
 
 
 # ---- reading a table back (adoption) ----------------------------------------------------
-def _ranges(data: Any) -> Iterable[tuple[int, Any]]:
-    """(slot count, target) of each element of a dnat map in libnftables JSON."""
-    for key, target in data:
-        if isinstance(key, dict) and "range" in key:
-            lo, hi = key["range"]
-            yield int(hi) - int(lo) + 1, target
-        else:
-            yield 1, target
+def parse_table(
+    doc: dict[str, Any],
+) -> tuple[dict[ServiceId, Service], dict[ServiceId, list[DestId | None]]]:
+    """The rule set (and slot tables) held by a table listed as libnftables JSON.
 
-
-def parse_table(doc: dict[str, Any]) -> dict[ServiceId, Service]:
-    """The rule set held by a table listed with ``nft -j list table`` (libnftables JSON).
-
-    Weights are read back from the slot counts (``rr`` shows every weight as 1, and
-    destinations at weight 0 are not in the table): a difference there only costs one
-    rewrite of the service chain at adoption, which moves no established connection.
+    Weights are read back as slot counts (``rr`` shows equal weights, destinations at
+    weight 0 are not in the table): where that differs from the configuration, adoption
+    rewrites the service's slots, which moves no established connection.
     """
-    chains: dict[str, tuple[ServiceAttrs | None, dict[DestId, DestAttrs]]] = {}
     services: dict[str, ServiceId] = {}
+    attrs_of: dict[str, tuple[ServiceAttrs, str]] = {}
+    slots_of: dict[str, dict[int, DestId]] = {}
+    sizes: dict[str, int] = {}
     for obj in doc.get("nftables", []):
         if "map" in obj:
             mp = obj["map"]
-            name = mp.get("name")
-            for key, verdict in mp.get("elem", []) or []:
-                target = (
-                    verdict.get("jump", {}).get("target") if isinstance(verdict, dict) else None
-                )
+            name = str(mp.get("name", ""))
+            for key, value in mp.get("elem", []) or []:
+                if name.startswith("m_"):
+                    if isinstance(value, dict) and "concat" in value:
+                        addr, port = value["concat"]
+                    else:
+                        addr, port = value, 0
+                    slots_of.setdefault("s" + name[1:], {})[int(key)] = DestId(str(addr), int(port))
+                    continue
+                target = value.get("jump", {}).get("target") if isinstance(value, dict) else None
                 if target is None:
                     continue
                 if name in ("svc4", "svc6") and isinstance(key, dict) and "concat" in key:
@@ -248,35 +311,148 @@ def parse_table(doc: dict[str, Any]) -> dict[ServiceId, Service]:
                     services[target] = ServiceId(fam, str(proto), str(addr), int(port))
                 elif name in ("fwm4", "fwm6"):
                     fam = "inet6" if name == "fwm6" else "inet"
-                    # a fwmark service's protocol is not in the table; keepalived's default
+                    # a fwmark service's protocol is in its chain's comment
                     services[target] = ServiceId(fam, "tcp", fwmark=int(key))
         elif "rule" in obj:
             rule = obj["rule"]
-            chain = rule.get("chain", "")
+            chain = str(rule.get("chain", ""))
             if not chain.startswith("s_"):
                 continue
-            attrs, dests = chains.get(chain, (None, {}))
             if "comment" in rule:
-                attrs = parse_comment(rule["comment"]) or attrs
+                parsed = parse_comment(str(rule["comment"]))
+                if parsed is not None:
+                    attrs_of[chain] = parsed
             for expr in rule.get("expr", []):
                 dnat = expr.get("dnat") if isinstance(expr, dict) else None
-                if not dnat:
-                    continue
-                data = dnat.get("addr", {}).get("map", {}).get("data", {}).get("set", [])
-                for slots, target in _ranges(data):
-                    if isinstance(target, dict) and "concat" in target:
-                        addr, port = target["concat"]
-                    else:
-                        addr, port = target, 0
-                    did = DestId(str(addr), int(port))
-                    prev = dests.get(did)
-                    weight = slots + (prev.weight if prev else 0)
-                    dests[did] = DestAttrs(weight, Method.NAT)
-            chains[chain] = (attrs, dests)
-    out: dict[ServiceId, Service] = {}
+                if dnat:
+                    key = dnat.get("addr", {}).get("map", {}).get("key", {})
+                    for kind in ("numgen", "jhash"):
+                        if kind in key:
+                            sizes[chain] = int(key[kind].get("mod", SLOTS))
+    rules: dict[ServiceId, Service] = {}
+    tables: dict[ServiceId, list[DestId | None]] = {}
     for chain, sid in services.items():
-        attrs, dests = chains.get(chain, (None, {}))
-        if attrs is None:
+        found = attrs_of.get(chain)
+        if found is None:
             continue  # not a chain we wrote: leave it alone
-        out[sid] = Service(attrs, dests)
+        attrs, protocol = found
+        if sid.fwmark:
+            sid = ServiceId(sid.family, protocol, fwmark=sid.fwmark)
+        owned = slots_of.get(chain, {})
+        size = sizes.get(chain, SLOTS)
+        table = [owned.get(i) for i in range(size)]
+        counts: dict[DestId, int] = {}
+        for did in table:
+            if did is not None:
+                counts[did] = counts.get(did, 0) + 1
+        rules[sid] = Service(attrs, {d: DestAttrs(n, Method.NAT) for d, n in counts.items()})
+        tables[sid] = table
+    return rules, tables
+
+
+# ---- slot updates as raw nf_tables netlink messages ---------------------------------------
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_NFTABLES = 10
+NFNL_MSG_BATCH_BEGIN = 0x10
+NFNL_MSG_BATCH_END = 0x11
+NFT_MSG_NEWSETELEM = 12
+NFT_MSG_DELSETELEM = 14
+NFPROTO_INET = 1
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLM_F_CREATE = 0x400
+NLA_F_NESTED = 0x8000
+NLMSG_ERROR = 2
+
+
+def _nla(kind: int, payload: bytes) -> bytes:
+    length = 4 + len(payload)
+    return struct.pack("=HH", length, kind) + payload + b"\0" * ((4 - length % 4) % 4)
+
+
+def _setelem_msg(msg_type: int, flags: int, seq: int, table: str, setname: str,
+                 elems: list[tuple[bytes, bytes | None]]) -> bytes:  # fmt: skip
+    items = b""
+    for key, data in elems:
+        body = _nla(NLA_F_NESTED | 1, _nla(1, key))  # NFTA_SET_ELEM_KEY { NFTA_DATA_VALUE }
+        if data is not None:
+            body += _nla(NLA_F_NESTED | 2, _nla(1, data))  # NFTA_SET_ELEM_DATA
+        items += _nla(NLA_F_NESTED | 1, body)  # NFTA_LIST_ELEM
+    payload = struct.pack("=BBH", NFPROTO_INET, 0, 0)
+    payload += _nla(1, table.encode() + b"\0")  # NFTA_SET_ELEM_LIST_TABLE
+    payload += _nla(2, setname.encode() + b"\0")  # NFTA_SET_ELEM_LIST_SET
+    payload += _nla(NLA_F_NESTED | 3, items)  # NFTA_SET_ELEM_LIST_ELEMENTS
+    kind = (NFNL_SUBSYS_NFTABLES << 8) | msg_type
+    return struct.pack("=IHHII", 16 + len(payload), kind, flags, seq, 0) + payload
+
+
+def _batch_marker(msg_type: int, seq: int) -> bytes:
+    payload = b"\0\0" + NFNL_SUBSYS_NFTABLES.to_bytes(2, "big")  # res_id, network order
+    return struct.pack("=IHHII", 16 + len(payload), msg_type, NLM_F_REQUEST, seq, 0) + payload
+
+
+SlotChange = tuple[str, list[bytes], list[tuple[bytes, bytes]]]  # (map, keys to drop, new pairs)
+
+
+def slot_batch(table: str, changes: list[SlotChange], seq: int) -> tuple[bytes, list[int]]:
+    """One nf_tables transaction changing slots of several maps.
+
+    Returns the batch and the sequence numbers whose acknowledgement to wait for. A slot
+    whose target changes is deleted and added again in the same batch (the kernel refuses
+    to overwrite a map element), so the switch is atomic.
+    """
+    out = [_batch_marker(NFNL_MSG_BATCH_BEGIN, seq)]
+    acks: list[int] = []
+    for setname, drop, add in changes:
+        # large changes are split so no message comes near the 64 KiB netlink limit
+        for i in range(0, len(drop), 256):
+            seq += 1
+            chunk: list[tuple[bytes, bytes | None]] = [(k, None) for k in drop[i : i + 256]]
+            out.append(_setelem_msg(NFT_MSG_DELSETELEM, NLM_F_REQUEST | NLM_F_ACK, seq, table,
+                                    setname, chunk))  # fmt: skip
+            acks.append(seq)
+        for i in range(0, len(add), 256):
+            seq += 1
+            pairs: list[tuple[bytes, bytes | None]] = list(add[i : i + 256])
+            flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE
+            out.append(_setelem_msg(NFT_MSG_NEWSETELEM, flags, seq, table, setname, pairs))
+            acks.append(seq)
+    out.append(_batch_marker(NFNL_MSG_BATCH_END, seq + 1))
+    return b"".join(out), acks
+
+
+def slot_changes(
+    sid: ServiceId, old: list[DestId | None], new: list[DestId | None]
+) -> SlotChange | None:
+    """The element changes turning slot table ``old`` into ``new`` (same size)."""
+    drop: list[bytes] = []
+    add: list[tuple[bytes, bytes]] = []
+    for i, target in enumerate(new):
+        before = old[i] if i < len(old) else None
+        if before == target:
+            continue
+        if before is not None:
+            drop.append(elem_key(i))
+        if target is not None:
+            add.append((elem_key(i), elem_data(sid, target)))
+    for i in range(len(new), len(old)):
+        if old[i] is not None:
+            drop.append(elem_key(i))
+    if not drop and not add:
+        return None
+    return map_name(sid), drop, add
+
+
+def parse_acks(data: bytes) -> list[tuple[int, int]]:
+    """(sequence, errno) of every NLMSG_ERROR (acknowledgement) in a netlink read."""
+    out = []
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind, _flags, seq, _pid = struct.unpack_from("=IHHII", data, offset)
+        if length < 16:
+            break
+        if kind == NLMSG_ERROR:
+            (err,) = struct.unpack_from("=i", data, offset + 16)
+            out.append((seq, -err))
+        offset += (length + 3) & ~3
     return out

@@ -196,10 +196,12 @@ class OpError(ValueError):
 
 
 def apply(rules: RuleSet, ops: Iterable[Op]) -> dict[ServiceId, Service]:
-    """A new rule set: ``rules`` with ``ops`` performed, as the kernel would (strictly)."""
-    out: dict[ServiceId, Service] = {
-        sid: Service(s.attrs, dict(s.dests)) for sid, s in rules.items()
-    }
+    """A new rule set: ``rules`` with ``ops`` performed, as the kernel would (strictly).
+
+    ``rules`` is not changed; services no operation touches are shared with it (they are
+    immutable), so the cost follows the number of operations, not the size of the set.
+    """
+    out: dict[ServiceId, Service] = dict(rules)
     for op in ops:
         svc = out.get(op.service)
         if op.kind is OpKind.ADD_SERVICE:

@@ -1,6 +1,9 @@
-"""nftables rendering of services (pure): selection by weight, refusals, adoption parsing."""
+"""nftables rendering (pure): slot tables by weight, rules, refusals, adoption, netlink batches."""
 
 from __future__ import annotations
+
+import struct
+from collections import Counter
 
 from pykeepalived.actors.ipvs import nft
 from pykeepalived.actors.ipvs.model import service_attrs
@@ -14,95 +17,105 @@ from pykeepalived.actors.ipvs.rules import (
 )
 
 SID = ServiceId("inet", "tcp", "10.0.0.1", 80)
+A, B, C = DestId("10.1.0.1", 8080), DestId("10.1.0.2", 8080), DestId("10.1.0.3", 8080)
 
 
-def svc(sched: str, **dests: int) -> Service:
+def svc(sched: str, **weights: int) -> Service:
+    dests = {A: weights.get("a", 0), B: weights.get("b", 0), C: weights.get("c", 0)}
     return Service(
-        service_attrs(sched),
-        {DestId(k.replace("_", "."), 8080): DestAttrs(w) for k, w in dests.items()},
+        service_attrs(sched), {d: DestAttrs(w) for d, w in dests.items() if w is not None}
     )
 
 
-def test_weighted_slots() -> None:
-    rule = nft.dnat_rule(SID, svc("wrr", a_1=3, a_2=1, a_3=0))
-    assert rule == (
-        "meta l4proto tcp dnat ip to numgen inc mod 4 map { 0-2 : a.1 . 8080, 3 : a.2 . 8080 }"
-    )
+def test_slots_follow_weights_and_interleave() -> None:
+    table = nft.slot_table(svc("wrr", a=3, b=1), 64)
+    assert Counter(table) == {A: 48, B: 16}
+    assert table[:4].count(B) == 1  # smooth: B comes once in every four, not in a block
+    assert Counter(nft.slot_table(svc("rr", a=5, b=1), 64)) == {A: 32, B: 32}
+    assert nft.slot_table(svc("wrr", a=0, b=0), 64) == [None] * 64
+    assert nft.slots_for(3) == 64 and nft.slots_for(65) == 128
 
 
-def test_scheduler_mapping() -> None:
-    assert "numgen inc mod 2" in str(nft.dnat_rule(SID, svc("rr", a_1=5, a_2=1)))
-    assert "numgen random mod 6" in str(nft.dnat_rule(SID, svc("wlc", a_1=5, a_2=1)))
-    assert "jhash ip saddr mod 6" in str(nft.dnat_rule(SID, svc("sh", a_1=5, a_2=1)))
-    assert "jhash ip daddr mod 6" in str(nft.dnat_rule(SID, svc("dh", a_1=5, a_2=1)))
-    sh_port = Service(service_attrs("sh", sched_flags=("sh-port",)), {DestId("a", 1): DestAttrs(1)})
-    assert "jhash ip saddr . th sport mod 1" in str(nft.dnat_rule(SID, sh_port))
-    persistent = Service(
-        service_attrs("wrr", persistence_timeout=60), {DestId("a", 1): DestAttrs(1)}
+def test_rules_per_scheduler() -> None:
+    assert nft.dnat_rule(SID, svc("wrr", a=1), 64) == (
+        f"meta l4proto tcp dnat ip to numgen inc mod 64 map @{nft.map_name(SID)}"
     )
-    assert "jhash ip saddr" in str(nft.dnat_rule(SID, persistent))
+    assert "numgen random mod 64" in nft.dnat_rule(SID, svc("wlc", a=1), 64)
+    assert "jhash ip saddr mod 64" in nft.dnat_rule(SID, svc("sh", a=1), 64)
+    assert "jhash ip daddr mod 64" in nft.dnat_rule(SID, svc("dh", a=1), 64)
+    sh_port = Service(service_attrs("sh", sched_flags=("sh-port",)), {A: DestAttrs(1)})
+    assert "jhash ip saddr . th sport mod 64" in nft.dnat_rule(SID, sh_port, 64)
+    persistent = Service(service_attrs("wrr", persistence_timeout=60), {A: DestAttrs(1)})
+    assert "jhash ip saddr mod 64" in nft.dnat_rule(SID, persistent, 64)
     assert nft.warnings({SID: persistent})
-    assert nft.dnat_rule(SID, svc("wrr", a_1=0)) is None
-
-
-def test_ipv6_and_fwmark() -> None:
     v6 = ServiceId("inet6", "udp", "2001:db8::1", 53)
-    rule = nft.dnat_rule(
-        v6, Service(service_attrs("rr"), {DestId("2001:db8::2", 53): DestAttrs(1)})
-    )
-    assert rule == "meta l4proto udp dnat ip6 to numgen inc mod 1 map { 0 : [2001:db8::2] . 53 }"
+    assert nft.dnat_rule(v6, svc("rr", a=1), 64).startswith("meta l4proto udp dnat ip6 to numgen")
     fw = ServiceId("inet", "tcp", fwmark=7)
-    rule = nft.dnat_rule(fw, Service(service_attrs("rr"), {DestId("10.1.0.1", 0): DestAttrs(1)}))
-    assert rule == "dnat ip to numgen inc mod 1 map { 0 : 10.1.0.1 }"
+    assert nft.dnat_rule(fw, svc("rr", a=1), 64).startswith("dnat ip to numgen inc mod 64")
     assert nft.chain_name(fw) != nft.chain_name(ServiceId("inet6", "tcp", fwmark=7))
 
 
 def test_dr_and_tun_are_refused() -> None:
-    s = Service(ServiceAttrs(), {DestId("10.1.0.1", 80): DestAttrs(1, Method.DR)})
+    s = Service(ServiceAttrs(), {A: DestAttrs(1, Method.DR)})
     errors = nft.check({SID: s})
     assert len(errors) == 1 and "needs kernel IPVS" in errors[0]
 
 
 def test_comment_roundtrip() -> None:
     attrs = service_attrs("sh", persistence_timeout=300, persistence_granularity="255.255.0.0")
-    assert nft.parse_comment(nft.comment(attrs)) == attrs
+    assert nft.parse_comment(nft.comment(attrs, "udp")) == (attrs, "udp")
     assert nft.parse_comment("someone else's comment") is None
 
 
-def test_parse_table_reads_back_weights() -> None:
-    name = nft.chain_name(SID)
+def test_parse_table_reads_back_services_and_slots() -> None:
+    chain, mapname = nft.chain_name(SID), nft.map_name(SID)
     doc = {
         "nftables": [
-            {
-                "map": {
-                    "name": "svc4",
-                    "elem": [[{"concat": ["10.0.0.1", "tcp", 80]}, {"jump": {"target": name}}]],
-                }
-            },
-            {"rule": {"chain": name, "comment": nft.comment(service_attrs("wrr")), "expr": []}},
-            {
-                "rule": {
-                    "chain": name,
-                    "expr": [
-                        {
-                            "dnat": {
-                                "addr": {
-                                    "map": {
-                                        "data": {
-                                            "set": [
-                                                [{"range": [0, 2]}, {"concat": ["10.1.0.1", 8080]}],
-                                                [3, {"concat": ["10.1.0.2", 8080]}],
-                                            ]
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    ],
-                }
-            },
+            {"map": {"name": "svc4", "elem": [[{"concat": ["10.0.0.1", "tcp", 80]},
+                                               {"jump": {"target": chain}}]]}},
+            {"map": {"name": mapname, "elem": [[0, {"concat": ["10.1.0.1", 8080]}],
+                                                [1, {"concat": ["10.1.0.1", 8080]}],
+                                                [2, {"concat": ["10.1.0.2", 8080]}]]}},
+            {"rule": {"chain": chain, "comment": nft.comment(service_attrs("wrr")), "expr": []}},
+            {"rule": {"chain": chain, "expr": [{"dnat": {"addr": {"map": {
+                "key": {"numgen": {"mode": "inc", "mod": 4}}}}}}]}},
             {"rule": {"chain": "s_foreign", "expr": []}},
         ]
-    }
-    got = nft.parse_table(doc)
-    assert got == {SID: svc("wrr", **{"10_1_0_1": 3, "10_1_0_2": 1})}
+    }  # fmt: skip
+    rules, tables = nft.parse_table(doc)
+    assert rules == {SID: Service(service_attrs("wrr"), {A: DestAttrs(2), B: DestAttrs(1)})}
+    assert tables == {SID: [A, A, B, None]}
+
+
+def test_slot_changes_touch_only_what_moved() -> None:
+    old = nft.slot_table(svc("wrr", a=1, b=1), 64)
+    new = nft.slot_table(svc("wrr", a=1), 64)
+    name, drop, add = nft.slot_changes(SID, old, new)  # type: ignore[misc]
+    assert name == nft.map_name(SID)
+    assert len(drop) == len(add) == 32  # only B's slots change hands
+    assert add[0][1] == bytes([10, 1, 0, 1]) + (8080).to_bytes(2, "big") + b"\0\0"
+    assert nft.slot_changes(SID, new, new) is None
+
+
+def test_netlink_batch_layout() -> None:
+    change = nft.slot_changes(SID, [None, None], [A, None])
+    assert change is not None
+    batch, acks = nft.slot_batch("pykeepalived", [change], seq=10)
+    msgs = []
+    off = 0
+    while off < len(batch):
+        length, kind, flags, seq, _ = struct.unpack_from("=IHHII", batch, off)
+        msgs.append((kind, flags, seq))
+        off += length
+    assert off == len(batch)
+    begin, newelem, end = msgs
+    assert begin[0] == nft.NFNL_MSG_BATCH_BEGIN and end[0] == nft.NFNL_MSG_BATCH_END
+    assert newelem[0] == (nft.NFNL_SUBSYS_NFTABLES << 8) | nft.NFT_MSG_NEWSETELEM
+    assert newelem[1] & nft.NLM_F_ACK and acks == [newelem[2]]
+    assert b"pykeepalived\0" in batch and nft.map_name(SID).encode() in batch
+
+
+def test_parse_acks() -> None:
+    ok = struct.pack("=IHHII", 36, nft.NLMSG_ERROR, 0, 7, 0) + struct.pack("=i", 0) + b"\0" * 16
+    bad = struct.pack("=IHHII", 36, nft.NLMSG_ERROR, 0, 8, 0) + struct.pack("=i", -17) + b"\0" * 16
+    assert nft.parse_acks(ok + bad) == [(7, 0), (8, 17)]
