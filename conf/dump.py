@@ -64,18 +64,20 @@ def _quote(s: str) -> str:
 
 def _lines(obj: Any, indent: int, out: list[str]) -> None:
     pad = "  " * indent
-    for f in dataclasses.fields(obj):
-        if f.name in _SKIP:
+    fields = dataclasses.fields(obj)
+    located = {"file", "line"} <= {f.name for f in fields}  # source location, not settings
+    for f in fields:
+        if located and f.name in _SKIP:
             continue
         v = getattr(obj, f.name)
         default = f.default if f.default is not dataclasses.MISSING else None
         if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
             default = f.default_factory()  # type: ignore[misc]
-        if v == default and f.name not in ("name", "address", "path"):
+        if v == default or f.name in ("name", "address", "path", "dest"):
             continue
         if isinstance(v, tuple) and v and dataclasses.is_dataclass(v[0]) and _is_block(v[0]):
             for item in v:
-                out.append(f"{pad}{f.name} {_title(item)} {{")
+                out.append(f"{pad}{f.name} {_title(item)} {{".replace("  {", " {"))
                 _lines(item, indent + 1, out)
                 out.append(f"{pad}}}")
         elif dataclasses.is_dataclass(v) and _is_block(v):
@@ -91,7 +93,7 @@ def _is_block(obj: Any) -> bool:
 
 
 def _title(obj: Any) -> str:
-    for attr in ("key", "name", "kind", "path"):
+    for attr in ("key", "name", "kind", "path", "address", "dest"):
         v = getattr(obj, attr, None)
         if isinstance(v, str) and v:
             return v
