@@ -55,9 +55,13 @@ def parse_address(ctx: Ctx, st: Stmt, *, static: bool) -> IPAddress | None:
                 out["label"] = nxt
             i += 2
         elif k == "peer" and nxt is not None:
-            pp = V.prefix(ctx, nxt, "peer address")
-            if pp is not None:
-                out["peer"] = pp[0]
+            # keepalived 2.2.7 takes a bare address here; anything else drops the entry
+            pp = V.prefix(ctx, nxt, "peer address", quiet=True)
+            if pp is None or "/" in nxt:
+                ctx.error(f"Invalid peer address {nxt}", "invalid-address", st)
+                ctx.error(f"VRRP parsed invalid IP {nxt}. skipping IP...", "invalid-address", st)
+                return None
+            out["peer"] = pp[0]
             i += 2
         elif k in _ADDR_FLAGS:
             out[_ADDR_FLAGS[k]] = True

@@ -603,6 +603,16 @@ _track_blocks(INSTANCE)
 # ---------------------------------------------------------------- sync group
 
 
+def _global_tracking(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    ctx.error(
+        f"({_name(d)}) global_tracking is deprecated. Use track_interface/script/file on the "
+        "sync group",
+        "deprecated",
+        st,
+    )
+    d["sync_group_tracking_weight"] = True
+
+
 def _sg_member(ctx: Ctx, d: Draft, st: Stmt) -> None:
     members: list[tuple[str, Stmt]] = d.setdefault("_group", [])
     for w in st.words:
@@ -626,8 +636,7 @@ SYNC.scalar("notify_priority_changes", C.boolean("notify_priority_changes"))
 SYNC.scalar("sync_group_tracking_weight", C.flag("sync_group_tracking_weight"))
 SYNC.scalar(
     "global_tracking",
-    C.flag("sync_group_tracking_weight"),
-    deprecated="global_tracking is deprecated - please use sync_group_tracking_weight",
+    _global_tracking,
 )
 
 
@@ -1179,9 +1188,14 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
             netlink_notify_msg=u.get("netlink_notify_msg", False),
             group=u.get("group"),
         )
-    vmac_xmit_base = d.get("vmac_xmit_base", False) or (
-        use_vmac is not None and unicast and bool(peers)
-    )
+    vmac_xmit_base = d.get("vmac_xmit_base", False)
+    if use_vmac is not None and unicast and peers and not vmac_xmit_base:
+        ctx.error(
+            f"({name}) unicast with use_vmac requires vmac_xmit_base - setting",
+            "semantic",
+            d.get("_close", st),
+        )
+        vmac_xmit_base = True
 
     # GARP and strict-mode derived settings
     garp_master_delay = float(d.get("garp_master_delay", gd.vrrp_garp_master_delay))

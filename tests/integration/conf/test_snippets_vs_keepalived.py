@@ -312,6 +312,69 @@ SNIPPETS = {
     "d_long_line": "global_defs {\n router_id " + "a" * 1100 + "\n}\n",
     "d_seq_step0": "~SEQ(N, 1, 0, 3) global_defs { router_id $N }\n",
     "d_include_rel": "include sub/x.conf\n",
+    "e_vip_brd": INST.format("").replace("10.0.0.1\n", "10.0.0.1/24 brd 10.0.0.255 dev eth0\n"),
+    "e_vip_peer": INST.format("").replace("10.0.0.1\n", "10.0.0.1 peer 10.0.0.2/32 dev eth0\n"),
+    "e_vip_unknown_opt": INST.format("").replace("10.0.0.1\n", "10.0.0.1 foo bar\n"),
+    "e_vip_label_long": INST.format("").replace(
+        "10.0.0.1\n", "10.0.0.1 label eth0:abcdefghijklmn\n"
+    ),
+    "e_vip_v6_nodad": INST.format("").replace(
+        "10.0.0.1\n", "fe80::1/64 -nodad\n 2001:db8::9 preferred_lft forever\n"
+    ),
+    "e_vip_no_track": INST.format("").replace("10.0.0.1\n", "10.0.0.1 no_track\n"),
+    "e_vip_track_group": INST.format("").replace("10.0.0.1\n", "10.0.0.1 track_group X\n"),
+    "e_route_table_name": INST.format(
+        " virtual_routes {\n 10.9.0.0/16 via 10.0.0.254 dev eth0 table main\n }"
+    ),
+    "e_route_src": INST.format(" virtual_routes {\n src 10.0.0.1 to 10.9.0.0/16 dev eth0\n }"),
+    "e_route_metric": INST.format(
+        " virtual_routes {\n 10.9.0.0/16 dev eth0 metric 50 mtu 1400\n }"
+    ),
+    "e_route_v6": INST.format(" virtual_routes {\n 2001:db8:1::/48 via 2001:db8::1 dev eth0\n }"),
+    "e_route_unreachable": INST.format(" virtual_routes {\n unreachable 10.99.0.0/16\n }"),
+    "e_route_default": INST.format(" virtual_routes {\n default via 10.0.0.254 dev eth0\n }"),
+    "e_route_bad_via": INST.format(" virtual_routes {\n 10.9.0.0/16 via 10.0.0.300 dev eth0\n }"),
+    "e_rule_fwmark": INST.format(" virtual_rules {\n fwmark 5 table 100 priority 10\n }"),
+    "e_rule_iif": INST.format(" virtual_rules {\n iif eth0 table 100 priority 10\n }"),
+    "e_rule_blackhole": INST.format(" virtual_rules {\n from 10.0.0.0/8 blackhole priority 10\n }"),
+    "e_rule_bad_opt": INST.format(
+        " virtual_rules {\n from 10.0.0.0/8 table 100 priority 10 bogus\n }"
+    ),
+    "e_rule_v6": INST.format(" virtual_rules {\n from 2001:db8::/32 table 100 priority 10\n }"),
+    "e_use_vmac_mac": INST.format(" use_vmac vm1 02:00:00:00:00:01"),
+    "e_use_vmac_mcast_mac": INST.format(" use_vmac vm1 01:00:00:00:00:01"),
+    "e_use_vmac_xmit_unicast": INST.format(" use_vmac\n unicast_peer {\n 10.0.0.6\n }"),
+    "e_notify_deleted": INST.format(" notify_deleted"),
+    "e_notify_rx_lower": INST.format(" notify_master_rx_lower_pri /nonexist/x"),
+    "e_sync_tracking_weight": INST.format(" track_interface {\n eth0 weight 10\n }")
+    + INST.format("").replace("VI_1", "VI_2").replace("id 5", "id 6")
+    + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n sync_group_tracking_weight\n}\n",
+    "e_sync_global_tracking": INST.format("")
+    + INST.format("").replace("VI_1", "VI_2").replace("id 5", "id 6")
+    + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n global_tracking\n}\n",
+    "e_sync_track_script": 'vrrp_script s {\n script "/bin/true"\n}\n'
+    + INST.format("")
+    + INST.format("").replace("VI_1", "VI_2").replace("id 5", "id 6")
+    + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n track_script {\n s\n }\n}\n",
+    "e_priority_owner_track": INST.format(
+        " priority 255\n track_interface {\n eth0 weight -10\n }"
+    ),
+    "e_two_vips_v6_first": INST.format("").replace("10.0.0.1\n", "2001:db8::1\n 10.0.0.1\n"),
+    "e_evip_dev": INST.format(" virtual_ipaddress_excluded {\n 10.3.3.3/24 dev eth0\n }"),
+    "e_garp_extra_all": INST.format(" garp_extra_if all 30"),
+    "e_lower_prio_no_advert": INST.format(" lower_prio_no_advert false"),
+    "e_kernel_rx": INST.format(" kernel_rx_buf_size 1000"),
+    "e_mcast_src_v6_mismatch": INST.format(" mcast_src_ip 2001:db8::5"),
+    "e_static_route_track_group": "track_group TG {\n group {\n VI_1\n }\n}\n"
+    + INST.format("")
+    + "static_routes {\n 10.8.0.0/16 dev eth0 track_group TG\n}\n",
+    "e_static_rule": "static_rules {\n from 10.0.0.0/8 table 100 priority 10\n}\n",
+    "e_linkbeat_method_bad": "linkbeat_interfaces {\n eth0 FOO\n}\n",
+    "e_updown_bad": "interface_up_down_delays {\n eth0 abc\n}\n",
+    "e_updown_big": "interface_up_down_delays {\n eth0 300\n}\n",
+    "e_root_child_wait": "child_wait_time 3\n",
+    "e_root_instance": "instance foo\n",
+    "e_root_use_pid_dir": "use_pid_dir\n",
 }
 
 
@@ -344,6 +407,29 @@ def test_keepalived_crash_same_messages(namespaces: dict[str, Namespace], tmp_pa
     assert ours.exit_code == 5
     for d in ours.diagnostics:
         assert f"({path}: Line {d.line}) {d.message}" in output
+
+
+NEWER_THAN_2_2_7 = {
+    "timer_expired_backup": INST.format(" nopreempt\n timer_expired_backup"),
+    "auth_hmac": INST.format(
+        " auth_hmac {\n key 1 0123456789abcdef0123456789abcdef\n active_key 1\n }"
+    ),
+    "owner_ignore_adverts": INST.format(" priority 255\n owner_ignore_adverts"),
+}
+
+
+@pytest.mark.parametrize("keyword", sorted(NEWER_THAN_2_2_7))
+def test_known_difference_newer_keywords(
+    namespaces: dict[str, Namespace], tmp_path: Path, keyword: str
+) -> None:
+    """Keywords of the 2.4 catalogue that Debian's 2.2.7 does not know yet: it reports them
+    as unknown, pykeepalived implements (or accepts) them."""
+    path = tmp_path / f"{keyword}.conf"
+    path.write_text(NEWER_THAN_2_2_7[keyword])
+    rc, output = namespaces["eth"].keepalived_test(path)
+    ours = load(path, config_id="pyk", interfaces=namespaces["eth"].interfaces())
+    assert f"Unknown keyword '{keyword}'" in output
+    assert (rc, ours.exit_code) == (5, 0)
 
 
 def test_known_difference_env_definition(namespaces: dict[str, Namespace], tmp_path: Path) -> None:

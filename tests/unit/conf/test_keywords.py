@@ -625,7 +625,7 @@ case(
     lambda c: sg(c).notify_priority_changes and inst(c).notify_priority_changes,
 )
 case(SG, "sync_group_tracking_weight", lambda c: sg(c).sync_group_tracking_weight)
-case(SG, "global_tracking", lambda c: sg(c).sync_group_tracking_weight)
+case(SG, "global_tracking", lambda c: sg(c).sync_group_tracking_weight, "deprecated")
 
 # ---------------------------------------------------------------- garp_group
 case("garp_group", "garp_interval 0.01", lambda c: c.garp_groups[0].garp_interval == 0.01)
