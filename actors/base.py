@@ -390,7 +390,9 @@ def load_actor_class(name: str) -> type[Actor]:
     return cls
 
 
-def child_main(name: str, options: Options, config_blob: bytes, parent_pid: int) -> None:
+def child_main(
+    name: str, options: Options, config_blob: bytes, parent_pid: int, generation: int = 1
+) -> None:
     """Entry point of a child process (started by the parent's forkserver)."""
     die_with_parent(parent_pid)
     set_process_title(name)
@@ -410,12 +412,14 @@ def child_main(name: str, options: Options, config_blob: bytes, parent_pid: int)
         # after the imports (tracing makes them several times slower) and with one frame:
         # the report groups growth by the allocating line, which is all it needs
         tracemalloc.start(1)
-    code = asyncio.run(_child_async(cls, config, options))
+    code = asyncio.run(_child_async(cls, config, options, generation))
     sys.exit(code)
 
 
-async def _child_async(cls: type[Actor], config: Config, options: Options) -> int:
-    actor = cls(config, options)
+async def _child_async(
+    cls: type[Actor], config: Config, options: Options, generation: int = 1
+) -> int:
+    actor = cls(config, options, generation)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, actor.request_stop)
     actor.bus = BusClient(

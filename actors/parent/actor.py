@@ -70,7 +70,12 @@ ACTOR_OVERRIDES: dict[str, str] = {}
 
 
 def child_entry(
-    name: str, class_path: str | None, options: Options, config_blob: bytes, parent_pid: int
+    name: str,
+    class_path: str | None,
+    options: Options,
+    config_blob: bytes,
+    parent_pid: int,
+    generation: int = 1,
 ) -> None:
     """The forkserver's target: apply an override, then the ordinary ``child_main``.
 
@@ -92,7 +97,8 @@ def child_entry(
     # default; tools may signal the pid in -r/-c: pass them on to the parent that dumps
     for sig in FORWARDED_SIGNALS:
         signal.signal(sig, lambda signum, frame: os.kill(parent_pid, signum))
-    child_main(name, options, config_blob, parent_pid)
+    # a child (re)started after a reload runs that reload's configuration generation
+    child_main(name, options, config_blob, parent_pid, generation)
 
 
 def _mp_context() -> multiprocessing.context.ForkServerContext:
@@ -283,7 +289,8 @@ class Parent:
         blob = pickle.dumps(self.config, protocol=pickle.HIGHEST_PROTOCOL)
         process = self._mp.Process(
             target=child_entry,
-            args=(child.name, ACTOR_OVERRIDES.get(child.name), self.options, blob, os.getpid()),
+            args=(child.name, ACTOR_OVERRIDES.get(child.name), self.options, blob, os.getpid(),
+                  self.generation),
             name=f"pykeepalived: {child.name}", daemon=False,
         )  # fmt: skip
         process.start()

@@ -153,6 +153,13 @@ def test_bad_config_on_sighup_keeps_the_running_daemon(daemon: ToyDaemon) -> Non
     assert daemon.children_pids() == pids
     assert status["parent"]["generation"] == before["parent"]["generation"] + 1
     assert all(c["status"]["state"]["applied"] == 1 for c in status["children"].values())
+    assert all(c["status"]["generation"] == 2 for c in status["children"].values())
+    # a child restarted after the reload runs the new generation too
+    old = pids["vrrp"]
+    os.kill(old, signal.SIGKILL)
+    assert wait_until(lambda: daemon.children_pids()["vrrp"] != old, 10)
+    assert wait_until(lambda: "status" in daemon.status()["children"]["vrrp"], 10)
+    assert daemon.status()["children"]["vrrp"]["status"]["generation"] == 2
 
 
 def test_slow_tap_subscriber_does_not_slow_the_daemon(shared: ToyDaemon) -> None:
