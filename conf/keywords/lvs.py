@@ -673,8 +673,17 @@ def _finalize_vs(
             st,
         )
         hysteresis = 0
-    if "port" not in d and "address" in d and "persistence_timeout" not in d:
-        ctx.warning(f"Virtual server {label} has no port and is not persistent", "lint", st)
+    persistence_timeout = d.get(
+        "persistence_timeout", 360 if "persistence_granularity" in d else None
+    )
+    if "address" in d and not d.get("port") and persistence_timeout is None:
+        ctx.error(
+            f"Virtual server {_vs_tag(d, proto)}: zero port only valid for persistent services "
+            "- setting",
+            "semantic",
+            st,
+        )
+        persistence_timeout = 360
     return VirtualServer(
         address=d.get("address"),
         port=d.get("port"),
@@ -685,9 +694,7 @@ def _finalize_vs(
         lvs_sched=sched,
         lvs_method=method,
         tunnel=tunnel,
-        persistence_timeout=d.get(
-            "persistence_timeout", 360 if "persistence_granularity" in d else None
-        ),
+        persistence_timeout=persistence_timeout,
         persistence_granularity=d.get("persistence_granularity"),
         persistence_engine=d.get("persistence_engine"),
         ops=d.get("ops", False),

@@ -375,6 +375,61 @@ SNIPPETS = {
     "e_root_child_wait": "child_wait_time 3\n",
     "e_root_instance": "instance foo\n",
     "e_root_use_pid_dir": "use_pid_dir\n",
+    "f_vs_lvs_sched": VS.format("", "").replace("lb_algo rr", "lvs_sched wlc"),
+    "f_vs_lvs_method_tun": VS.format("", "").replace(
+        "lb_kind NAT", "lvs_method TUN type gue port 5555"
+    ),
+    "f_vs_tun_gue_noport": VS.format("", "").replace("lb_kind NAT", "lvs_method TUN type gue"),
+    "f_vs_sh_flags_wrong": VS.format(" sh-port", ""),
+    "f_vs_ops": VS.format(" ops", "").replace("protocol TCP", "protocol UDP"),
+    "f_vs_persist_engine": VS.format(
+        " persistence_timeout 300\n persistence_engine sip", ""
+    ).replace("protocol TCP", "protocol UDP"),
+    "f_vs_gran_v6": "virtual_server 2001:db8::1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n persistence_granularity 64\n real_server 2001:db8::2 80 {\n }\n}\n",
+    "f_vs_sorry_method": VS.format(" sorry_server 10.0.0.9 80\n sorry_server_lvs_method DR", ""),
+    "f_vs_sorry_method_first": VS.format(
+        " sorry_server_lvs_method DR\n sorry_server 10.0.0.9 80", ""
+    ),
+    "f_vs_warmup": VS.format(" warmup 3", ""),
+    "f_vs_alpha_omega": VS.format(
+        " alpha\n omega\n quorum_up /nonexist/u\n quorum_down /nonexist/d", ""
+    ),
+    "f_vs_smtp_alert": VS.format(" smtp_alert", ""),
+    "f_vs_snmp_name": VS.format(" snmp_name web", ""),
+    "f_vs_port_0": "virtual_server 10.0.0.1 0 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n persistence_timeout 60\n real_server 10.0.0.2 0 {\n }\n}\n",
+    "f_vs_noport": "virtual_server 10.0.0.1 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 10.0.0.2 {\n }\n}\n",
+    "f_vs_fwmark_v6_family": "virtual_server fwmark 7 {\n lb_algo rr\n lb_kind DR\n ip_family inet6\n real_server 2001:db8::2 {\n }\n}\n",
+    "f_rs_tun_mixed_family": "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind TUN\n protocol TCP\n real_server 2001:db8::2 80 {\n }\n}\n",
+    "f_http_fast_recovery": VS.format("", " HTTP_GET {\n fast_recovery\n url {\n path /\n }\n }"),
+    "f_http_nb_get_retry": VS.format("", " HTTP_GET {\n nb_get_retry 3\n url {\n path /\n }\n }"),
+    "f_http_regex_opts": VS.format(
+        "",
+        " HTTP_GET {\n url {\n path /\n regex OK\n regex_options caseless\n regex_no_match\n }\n }",
+    ),
+    "f_http_status_list": VS.format(
+        "", " HTTP_GET {\n url {\n path /\n status_code 200 201 300-302\n }\n }"
+    ),
+    "f_ssl_sni": VS.format("", " SSL_GET {\n enable_sni\n url {\n path /\n }\n }"),
+    "f_smtp_host_port": VS.format(
+        "",
+        " SMTP_CHECK {\n host {\n connect_ip 10.0.0.5\n connect_port 2525\n bindto 10.0.0.1\n }\n }",
+    ),
+    "f_dns_name_root": VS.format("", " DNS_CHECK {\n name .\n }"),
+    "f_udp_payload_odd": VS.format("", " UDP_CHECK {\n payload abc\n }"),
+    "f_ping_v6": "virtual_server 2001:db8::1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 2001:db8::2 80 {\n PING_CHECK {\n }\n }\n}\n",
+    "f_file_check_weight": "track_file f {\n file /tmp/x\n}\n"
+    + VS.format("", " FILE_CHECK {\n track_file f\n weight 10 reverse\n }"),
+    "f_bfd_check": "bfd_instance b {\n neighbor_ip 10.0.0.2\n}\n"
+    + VS.format("", " BFD_CHECK {\n name b\n }"),
+    "f_bfd_check_unknown": VS.format("", " BFD_CHECK {\n name nob\n }"),
+    "f_script_init_fail": 'vrrp_script s {\n script "/bin/true"\n init_fail\n}\n',
+    "f_script_weight_rev": 'vrrp_script s {\n script "/bin/true"\n weight 10 reverse\n}\n',
+    "f_tf_init": "track_file f {\n file /tmp/pyk-x\n init_file 5 overwrite\n}\n",
+    "f_tf_weight_rev": "track_file f {\n file /tmp/x\n weight -5 reverse\n}\n",
+    "f_proc_params": "vrrp_track_process p {\n process nginx -g\n param_match initial\n quorum 2\n quorum_max 4\n delay 1\n}\n",
+    "f_proc_full": "vrrp_track_process p {\n process sshd\n full_command\n}\n",
+    "f_bfd_opts": "bfd_instance b {\n neighbor_ip 10.0.0.2\n source_ip 10.0.0.1\n min_rx 50\n min_tx 50\n idle_tx 1000\n multiplier 3\n passive\n ttl 64\n max_hops 1\n}\n",
+    "f_bfd_src_family": "bfd_instance b {\n neighbor_ip 10.0.0.2\n source_ip 2001:db8::1\n}\n",
 }
 
 
