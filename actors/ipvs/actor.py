@@ -75,6 +75,7 @@ class IpvsActor(Actor):
             self.count("errors.backend")
         wanted = set(self.model.desired())
         adopted = sum(1 for sid in wanted if sid in self.actual)
+        self.adopted = adopted
         if adopted:
             self.log.info("adopting %d existing service(s) from the kernel", adopted)
         self.owned: set[ServiceId] = set(wanted)
@@ -323,6 +324,7 @@ class IpvsActor(Actor):
             "backend_error": self.backend_error,
             "virtual_servers": out,
             "services_in_kernel": len(self.actual),
+            "adopted_at_start": self.adopted,
             "refused": sorted(str(s) for s in self.refused),
             "sync_daemon": self.sync_role,
             "last_apply_ms": round(self.last_apply_ms, 3),

@@ -90,3 +90,28 @@ virtual_server {lb.vip} 81 {{
             got = lb.requests(400)
             assert got["failures"] == [] and abs(got["answers"]["web2"] - 300) <= 30, got
             assert lb.requests(10, port=81) == {"answers": {"web2": 10}, "failures": []}
+
+
+def test_dont_release_then_adopt_without_rewriting() -> None:
+    with LbLab() as lb:
+        lb.serve(0, 8080, "web1")
+        lb.serve(1, 8080, "web2")
+        w2 = f"{lb.web[1].ipv4}:8080"
+        config = lb.config()
+        with Daemon(lb.director, config, "-I") as d:
+            realserver(d, w2, True, 1)
+        # -I: the table outlives the daemon and keeps balancing
+        before = lb.director.run(["nft", "-a", "list", "table", "inet", "pykeepalived"])
+        assert "dnat ip to numgen inc mod 64" in before
+        got = lb.requests(40)
+        assert got == {"answers": {"web1": 30, "web2": 10}, "failures": []}
+        with Daemon(lb.director, config) as d:
+            realserver(d, w2, True, 1)
+            d.wait_ready()
+            state = d.status()["children"]["ipvs"]["status"]["state"]
+            assert state["adopted_at_start"] == 1 and state["backend"] == "nftables"
+            # adopted as it was: same chains and rules (same handles), same slots
+            after = lb.director.run(["nft", "-a", "list", "table", "inet", "pykeepalived"])
+            strip = [line for line in before.splitlines() if "counter packets" not in line]
+            assert strip == [line for line in after.splitlines() if "counter packets" not in line]
+        assert "pykeepalived" not in table(lb)
