@@ -219,6 +219,7 @@ class CheckerActor(Actor):
         self._order = itertools.count()
         self._tick: asyncio.Handle | None = None
         self._tick_at: float | None = None
+        self._draining = False
         self.loop_lag_max = 0.0  # worst lateness of a timer since start (seconds)
         self.loop_lag_last = 0.0
         self.fd_limit = 0
@@ -336,14 +337,18 @@ class CheckerActor(Actor):
         """Queue ``run``'s next attempt at ``at`` (replacing any queued one)."""
         run.gen += 1
         heapq.heappush(self._queue, (at, next(self._order), run.gen, run))
-        if self._tick_at is None or at < self._tick_at:
-            self._schedule_tick(at)
+        if not self._draining and (self._tick_at is None or at < self._tick_at):
+            self._schedule_tick(at, self.loop.time())
 
-    def _schedule_tick(self, at: float) -> None:
+    def _schedule_tick(self, at: float, now: float) -> None:
+        """The one loop timer, for the head of the queue (replacing the previous one)."""
         if self._tick is not None:
             self._tick.cancel()
         self._tick_at = at
-        self._tick = self.loop.call_at(at, self._run_due)
+        if at <= now:  # already due: right after the loop has looked at I/O
+            self._tick = self.loop.call_soon(self._run_due)
+        else:
+            self._tick = self.loop.call_at(at, self._run_due)
 
     def _run_due(self) -> None:
         """Start the attempts that are due, at most ``TICK_BATCH`` per loop iteration.
@@ -356,21 +361,20 @@ class CheckerActor(Actor):
         queue = self._queue
         now = self.loop.time()
         started = 0
-        while queue and queue[0][0] <= now and started < TICK_BATCH:
-            _, _, gen, run = heapq.heappop(queue)
-            if gen == run.gen:
-                run.gen += 1  # consumed
-                self._fire(run)
-                started += 1
+        self._draining = True  # attempts re-armed meanwhile only join the queue
+        try:
+            while queue and queue[0][0] <= now and started < TICK_BATCH:
+                _, _, gen, run = heapq.heappop(queue)
+                if gen == run.gen:
+                    run.gen += 1  # consumed
+                    self._fire(run)
+                    started += 1
+        finally:
+            self._draining = False
         while queue and queue[0][2] != queue[0][3].gen:
             heapq.heappop(queue)  # drop stale entries at the head
         if queue:
-            at = queue[0][0]
-            if at <= now:  # more are due: after the loop has looked at I/O
-                self._tick_at = now
-                self._tick = self.loop.call_soon(self._run_due)
-            else:
-                self._schedule_tick(at)
+            self._schedule_tick(queue[0][0], now)
 
     def _fire(self, run: CheckRun) -> None:
         if not run.active or not run.fsm.due(self.loop.time()):
