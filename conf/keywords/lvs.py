@@ -263,9 +263,16 @@ def _granularity(ctx: Ctx, d: Draft, st: Stmt) -> None:
 
 
 def _sched_flag(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    """``flag-N``, ``sh-*``, ``mh-*``; keepalived checks sh/mh flags against the scheduler
+    given so far (so they must follow ``lvs_sched``)."""
+    flag = st.words[0]
+    family = flag[:2]
+    if family in ("sh", "mh") and d.get("lvs_sched", "wlc") != family:
+        ctx.error(f"{flag} only applies to {family} scheduler - ignoring", "semantic", st)
+        return
     flags: list[str] = d.setdefault("_flags", [])
-    if st.words[0] not in flags:
-        flags.append(st.words[0])
+    if flag not in flags:
+        flags.append(flag)
 
 
 def _ip_family(ctx: Ctx, d: Draft, st: Stmt) -> None:
@@ -647,11 +654,7 @@ def _finalize_vs(
         )
     flags = tuple(d.get("_flags", ()))
     sched = d.get("lvs_sched", "wlc")
-    for f in flags:
-        if f.startswith("sh-") and sched != "sh":
-            ctx.error(f"{f} is only valid with the sh scheduler", "semantic", st)
-        if f.startswith("mh-") and sched != "mh":
-            ctx.error(f"{f} is only valid with the mh scheduler", "semantic", st)
+    flags = tuple(f for f in flags if f[:2] not in ("sh", "mh") or f[:2] == sched)
     quorum = d.get("quorum", 1)
     hysteresis = d.get("hysteresis", 0)
     total = sum(r.weight for r in real)

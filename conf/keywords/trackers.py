@@ -321,11 +321,11 @@ def _close_bfd(ctx: Ctx, d: Draft, root: Draft) -> None:
     src = d.get("source_ip")
     if src is not None and V.family_of(src) is not V.family_of(d["neighbor_ip"]):
         ctx.error(
-            f"bfd_instance {name} source_ip family differs from neighbor_ip",
+            f"Configuration error: BFD instance {name} source address {src} and neighbor "
+            f"address {d['neighbor_ip']} are not of the same family, disabling instance",
             "invalid-address",
-            d["_stmt"],
         )
-        d.pop("source_ip")
+        return
     fields = {k: v for k, v in d.items() if not k.startswith("_")}
     b = BfdInstance(**fields)
     ctx.shared.setdefault("bfd", {})[name] = b
