@@ -66,6 +66,8 @@ class IpvsActor(Actor):
         self.flush_scheduled = False
         self.last_apply_ms = 0.0
         self.sync_role: str | None = None
+        self.model = LbModel()
+        self.vip_map: dict[str, list[str]] = {}
         self._load(self.config)
         self.actual: dict[ServiceId, Service] = {}
         try:
@@ -95,10 +97,7 @@ class IpvsActor(Actor):
         for err in specs.errors:
             self.log.error("%s", err)
             self.count("errors.config")
-        if hasattr(self, "model"):
-            self.model.reconfigure(specs.virtual)
-        else:
-            self.model = LbModel(specs.virtual)
+        self.model.reconfigure(specs.virtual)
         self.vip_map = vip_instances(config)
         self._apply_ha_suspend()
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from pykeepalived.actors.base import Options
+from pykeepalived.actors.ipvs import driver, nft
 from pykeepalived.actors.ipvs.actor import IpvsActor
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.loader import load_text
@@ -144,5 +147,30 @@ vrrp_instance VI_1 { interface eth0
         assert backend.daemon[0] == "master"  # type: ignore[attr-defined]
         await actor.on_event(event("vrrp.state", {**body, "state": "BACKUP"}))
         assert backend.daemon[0] == "backup"  # type: ignore[attr-defined]
+
+    asyncio.run(run())
+
+
+def test_refused_service_is_reported_and_the_rest_applied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend that cannot forward DR (nftables) leaves that service out, with lb.error."""
+
+    class NatOnly(driver.DryRunBackend):
+        def check(self, rules):  # type: ignore[no-untyped-def]
+            return nft.check(rules)
+
+    async def fake_open(name: str) -> driver.Backend:
+        return NatOnly()
+
+    monkeypatch.setattr(driver, "open_backend", fake_open)
+    dr = CONF + EXTRA.replace("lb_kind NAT", "lb_kind DR")
+
+    async def run() -> None:
+        actor, published = await start(dr)
+        applied = actor.backend.applied  # type: ignore[attr-defined]
+        assert not any("10.0.0.5:443" in line for line in applied)
+        assert any(line.startswith("add_service tcp:10.0.0.1:80") for line in applied)
+        errors = [b for t, b in published if t == "lb.error"]
+        assert len(errors) == 1 and "needs kernel IPVS" in str(errors[0]["error"])
+        assert actor.status()["refused"] == ["tcp:10.0.0.5:443"]
 
     asyncio.run(run())
