@@ -9,6 +9,8 @@ one with veth interfaces ``eth0``..``eth2`` (the names the samples use, except `
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,29 @@ def test_security_violation_exit_code_matches(
         " virtual_ipaddress {\n 10.0.0.1\n }\n}\n"
     )
     _compare(namespaces["eth"], conf, "pyk")
+
+
+@pytest.mark.parametrize("where", ["bare", "eth"])
+@pytest.mark.parametrize(
+    "name", ["keepalived.conf.sample", "keepalived.conf.vrrp.sync", "keepalived.conf.SSL_GET"]
+)
+def test_command_line_config_test(
+    namespaces: dict[str, Namespace], where: str, name: str, tmp_path: Path
+) -> None:
+    """``pykeepalived -t[FILE]`` end to end, run inside the namespace like keepalived."""
+    sample = SAMPLES / name
+    if not sample.exists():
+        pytest.skip("sample not present")
+    ns = namespaces[where]
+    rc, _ = ns.keepalived_test(sample, "-i", "pyk")
+    out = tmp_path / "t.txt"
+    exe = Path(sys.executable).with_name("pykeepalived")
+    proc = subprocess.run(
+        ["ip", "netns", "exec", ns.name, str(exe), f"-t{out}", "-i", "pyk", "-f", str(sample)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == rc, (
+        proc.stdout,
+        proc.stderr,
+        out.read_text() if out.exists() else "",
+    )
