@@ -449,9 +449,10 @@ def test_tcp_event_tap_carries_events_not_commands(shared: ToyDaemon) -> None:
 
 def test_dont_respawn_and_permanent_exit_codes_stop_the_daemon() -> None:
     # -R: a dead child is not restarted, the daemon stops
-    d = ToyDaemon(STATIC_CONF, "-R")
+    d = ToyDaemon(STATIC_CONF, "-R", "-d")
     try:
         d.wait_ready(30)
+        assert "router_id toy1" in d.proc.output()  # -d: the parsed configuration, logged
         os.kill(d.children_pids()["notifier"], signal.SIGKILL)
         assert d.proc.popen.wait(20) == 0
         assert "Exiting (--dont-respawn)" in d.proc.output()

@@ -168,3 +168,25 @@ def test_systemd_unit_ships_as_package_data() -> None:
     assert lines["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert lines["PIDFile"] == "/run/keepalived.pid"
     assert "WatchdogSec" in lines and "[Install]" in unit
+
+
+def test_logging_options(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from pykeepalived.actors.logs import setup_logging
+
+    root = logging.getLogger("pykeepalived")
+    try:
+        setup_logging("vrrp", Options(log_console=True, log_detail=1, no_syslog=True))
+        assert root.level == logging.DEBUG
+        assert [type(h) for h in root.handlers] == [logging.StreamHandler]
+        logging.getLogger("pykeepalived.vrrp").info("(VI_1) Entering MASTER STATE")
+        err = capsys.readouterr().err
+        assert f"pykeepalived_vrrp[{os.getpid()}]: (VI_1) Entering MASTER STATE" in err
+        # -G without -l: nowhere to log, and nothing falls back to the console
+        setup_logging("parent", Options(no_syslog=True))
+        assert root.level == logging.INFO
+        assert [type(h) for h in root.handlers] == [logging.NullHandler]
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
