@@ -21,6 +21,8 @@ Bus:
   whether a virtual address is local is decided by trying to bind a socket to it, which
   also works when no vrrp or netlink actor runs in this process set (``-C``); the test is
   repeated every second while a virtual server has ``ha_suspend``;
+* answers the command ``verdicts`` with every check's current verdict (``check.result``
+  bodies), for a peer that restarted or dropped events to resynchronise;
 * ``status()`` lists every virtual server → real server → checker with its verdict.
 
 Reloads are applied as a difference (:func:`.plan.diff`): unchanged checks keep running
@@ -47,7 +49,7 @@ import socket
 import ssl
 from typing import Any
 
-from pykeepalived.actors.base import Actor
+from pykeepalived.actors.base import Actor, CommandError
 from pykeepalived.actors.checker import dns as dnscodec
 from pykeepalived.actors.checker import http as httpcodec
 from pykeepalived.actors.checker import wire
@@ -668,6 +670,21 @@ class CheckerActor(Actor):
                 run.probe.cancel()
                 run.probe = None
             self._apply(run, run.fsm.suspend())
+
+    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``verdicts``: every check's current verdict, each as a ``check.result`` body (a
+        peer that restarted, or missed events under load, resynchronises from it)."""
+        if command == "verdicts":
+            self.count("commands.verdicts")
+            return {"results": [self.verdict_body(run) for run in self.runs.values()]}
+        raise CommandError(f"unknown command {command!r} for checker (known: verdicts)")
+
+    def verdict_body(self, run: CheckRun) -> dict[str, Any]:
+        body: dict[str, Any] = dict(run.body_base)
+        body["up"] = run.fsm.up
+        body["reason"] = run.fsm.reason
+        body["weight"] = run.fsm.weight
+        return body
 
     async def on_event(self, env: Envelope) -> None:
         if not self.ha_addresses:

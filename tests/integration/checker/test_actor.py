@@ -559,3 +559,32 @@ def test_due_attempts_are_started_in_slices_leaving_the_loop_free(
     assert total == 100  # every check ran once
     # the sampler ran between slices of at most 10 attempts
     assert seen[-1] < 100 and seen == sorted(seen) and seen[-1] - seen[0] <= 30, seen
+
+
+def test_verdicts_command_gives_every_current_verdict() -> None:
+    from pykeepalived.actors.base import CommandError
+
+    async def main() -> None:
+        srv, port = await listener()
+        closed = servers.free_port()
+        cfg = vs_config(
+            m.RealServer(address="127.0.0.1", port=port, checkers=(tcp(),)),
+            m.RealServer(address="127.0.0.1", port=closed, checkers=(tcp(),)),
+        )
+        actor, bus = await make_actor(cfg)
+        await wait_for(lambda: len(bus.results()) == 3)
+        reply = await actor.on_command("verdicts", {})
+        latest = {b["real_server"]: b for b in bus.results()}
+        assert sorted(reply["results"], key=lambda b: b["real_server"]) == sorted(
+            latest.values(), key=lambda b: b["real_server"]
+        )
+        try:
+            await actor.on_command("bogus", {})
+        except CommandError as exc:
+            assert "verdicts" in str(exc)
+        else:
+            raise AssertionError("unknown command accepted")
+        await actor.shutdown()
+        srv.close()
+
+    run(main())
