@@ -12,7 +12,8 @@ replaced and answering within 1 s, total PSS of the six processes under 100 MB.
   over the bus (the hello path: the reply comes from the new process's work loop).
 * PSS: ``/proc/<pid>/smaps_rollup`` of the parent and its five children at idle, with
   the real actor shells in a lab namespace (a shell that does not exist yet is replaced
-  by a toy and named in the output); the forkserver is reported on its own.
+  by a toy and named in the output); multiprocessing's helpers (the forkserver and its
+  resource tracker) are reported on their own.
 
 Results are printed (``make bench`` runs pytest with ``-s``) as medians over repeats.
 """
@@ -221,7 +222,7 @@ def test_idle_pss_of_the_six_processes(lab: lab_mod.Lab) -> None:
         "processes": sorted(per),
         "toy_children": sorted(missing),
         "total_pss_mb": round(statistics.median(totals) / 1024, 1),
-        "forkserver_pss_mb": round(statistics.median(forkservers) / 1024, 1),
+        "helpers_pss_mb": round(statistics.median(forkservers) / 1024, 1),
         "per_process_mb": {n: round(statistics.median(v) / 1024, 1) for n, v in per.items()},
     }
     _report("pss", result)
@@ -233,9 +234,11 @@ def b_addr(lab: lab_mod.Lab) -> str:
 
 
 def _is_forkserver_of(pid: int, parent: int) -> bool:
+    """multiprocessing's helpers of the parent: the forkserver and its resource tracker."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"forkserver" in cmd
+    helper = b"forkserver" in cmd or b"resource_tracker" in cmd
+    return int(stat.rsplit(")", 1)[1].split()[1]) == parent and helper
