@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections import deque
 from typing import Any
 
 from pykeepalived.actors.base import Actor, CommandError
@@ -35,6 +36,10 @@ from pykeepalived.actors.ipvs.rules import Service, ServiceId, apply, diff
 from pykeepalived.actors.ipvs.spec import specs_from_config, vip_instances
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.model import Config
+
+#: events published per pause when many are due at once (start-up of a large table)
+PUBLISH_BATCH = 500
+PUBLISH_PAUSE = 0.01
 
 
 class IpvsActor(Actor):
@@ -66,6 +71,8 @@ class IpvsActor(Actor):
         self.flush_scheduled = False
         self.last_apply_ms = 0.0
         self.sync_role: str | None = None
+        self.outbox: deque[tuple[str, dict[str, Any]]] = deque()
+        self.burst = 0
         self.model = LbModel()
         self.vip_map: dict[str, list[str]] = {}
         self._load(self.config)
@@ -110,7 +117,7 @@ class IpvsActor(Actor):
             for err in self.backend.check(desired):
                 if err not in self.errors.values():
                     self.log.error("%s", err)
-                    self.publish("lb.error", {"virtual_server": err.split(" ")[0], "error": err})
+                    self._emit("lb.error", {"virtual_server": err.split(" ")[0], "error": err})
                 self.errors[err.split(" ")[0]] = err
                 self.count("errors.refused")
             refused = {sid for sid, svc in desired.items() if self.backend.check({sid: svc})}
@@ -133,7 +140,7 @@ class IpvsActor(Actor):
                 except driver.BackendError as exc:
                     self.log.error("%s", exc)
                     self.count("errors.apply")
-                    self.publish("lb.error", {"virtual_server": "", "error": str(exc)})
+                    self._emit("lb.error", {"virtual_server": "", "error": str(exc)})
                     try:
                         self.actual = await self.backend.dump()
                     except driver.BackendError:
@@ -148,7 +155,7 @@ class IpvsActor(Actor):
                 self.views if ids is None else {i: self.views[i] for i in ids if i in self.views}
             )
             for type_, body in view_events(before, new_views):
-                self.publish(type_, body)
+                self._emit(type_, body)
                 if type_ == "lb.quorum":
                     self.log.info(
                         "%s quorum for VS [%s]:%s", "Gained" if body["up"] else "Lost",
@@ -160,6 +167,25 @@ class IpvsActor(Actor):
                 self.views.update(new_views)
             self.refused = refused
             self.last_apply_ms = (time.perf_counter() - started) * 1000
+
+    def _emit(self, type_: str, body: dict[str, Any]) -> None:
+        """Publish in order, at most PUBLISH_BATCH events per PUBLISH_PAUSE: a large
+        table's start-up events never overflow the bus's send queue."""
+        if not self.outbox and self.burst < PUBLISH_BATCH:
+            self.publish(type_, body)
+            self.burst += 1
+            if self.burst == 1:
+                self.loop.call_later(PUBLISH_PAUSE, self._next_window)
+            return
+        self.outbox.append((type_, body))
+
+    def _next_window(self) -> None:
+        self.burst = 0
+        while self.outbox and self.burst < PUBLISH_BATCH:
+            self.publish(*self.outbox.popleft())
+            self.burst += 1
+        if self.burst:
+            self.loop.call_later(PUBLISH_PAUSE, self._next_window)
 
     def _mark(self, vid: tuple[str, str]) -> None:
         self.dirty.add(vid)

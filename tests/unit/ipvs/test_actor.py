@@ -174,3 +174,24 @@ def test_refused_service_is_reported_and_the_rest_applied(monkeypatch: pytest.Mo
         assert actor.status()["refused"] == ["tcp:10.0.0.5:443"]
 
     asyncio.run(run())
+
+
+def test_start_up_events_are_paced_in_order() -> None:
+    servers = "\n".join(
+        f"  real_server 10.2.{i // 250}.{i % 250 + 1} 80 {{ }}" for i in range(1200)
+    )
+    head = "virtual_server 10.0.0.1 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n"
+    conf = f"{head}{servers}\n}}\n"
+
+    async def run() -> None:
+        _actor, published = await start(conf)
+        assert len(published) == 500  # the first batch at once, the rest after pauses
+        for _ in range(100):
+            if len(published) == 1201:
+                break
+            await asyncio.sleep(0.01)
+        assert published[0][0] == "lb.quorum" and len(published) == 1201
+        keys = [b["real_server"] for t, b in published[1:]]
+        assert keys == [f"10.2.{i // 250}.{i % 250 + 1}:80" for i in range(1200)]
+
+    asyncio.run(run())
