@@ -219,7 +219,7 @@ class Parent:
         self.broker.hello_hook = self._on_hello_reply
         self.broker.command_handler = self._on_bus_command
         if self.options.event_tap:
-            self.broker.add_tcp_tap(self.options.event_tap)
+            self.broker.set_tcp_tap(self.options.event_tap)
         loop.add_signal_handler(signal.SIGTERM, self.request_stop)
         if self.options.ignore_sigint:
             loop.add_signal_handler(signal.SIGINT, lambda: None)

@@ -88,6 +88,23 @@ class Broker:
         self.tap_tcp: zmq.asyncio.Socket | None = None
         self._pubs: list[tuple[zmq.Socket[bytes], str]] | None = None
 
+    def set_tcp_tap(self, endpoint: str | None) -> bool:
+        """Replace (or with None remove) the TCP tap; False (logged, counted) if the new
+        endpoint cannot be bound: the daemon runs on without it."""
+        if self.tap_tcp is not None:
+            self.tap_tcp.close(linger=0)
+            self.tap_tcp = None
+            self._pubs = None
+        if not endpoint:
+            return True
+        try:
+            self.add_tcp_tap(endpoint)
+        except zmq.ZMQError as exc:
+            self.counters["bus.tap_tcp_errors"] += 1
+            log.error("cannot open the TCP event tap %s: %s", endpoint, exc)
+            return False
+        return True
+
     def add_tcp_tap(self, endpoint: str) -> None:
         """The optional TCP event tap of ``pykeepalived { event_tap ... }``."""
         if not endpoint.startswith("tcp://"):

@@ -53,6 +53,8 @@ SIGJSON = signal.SIGRTMIN + 2
 SIGSTATS_CLEAR = signal.SIGRTMAX - 1
 SIGTDUMP = signal.SIGRTMAX
 RUNTIME_LOCK = "pykeepalived.pid"
+#: settings of the pykeepalived { } block a reload applies
+RELOADABLE = ("event_tap", "metrics", "watchdog_interval")
 CONTROL_COMMANDS = ("status", "reload", "stop", "dump", "stats")
 METRICS_READ_TIMEOUT = 5.0
 
@@ -376,7 +378,7 @@ class Services:
         if starting:
             self.notifier.reloading()
             return
-        self._warn_restart_only_settings()
+        self._apply_reloaded_settings()
         if self.pid_files is not None:
             self.pid_files.sync(set(self.parent.children))
             for child in self.parent.children.values():
@@ -384,18 +386,39 @@ class Services:
                     self.pid_files.child_started(child)
         self.notifier.ready(self._status_line())
 
-    def _warn_restart_only_settings(self) -> None:
-        """The endpoints and the watchdog period are set up once, at start."""
+    def _apply_reloaded_settings(self) -> None:
+        """A reload may change the ``pykeepalived { }`` block's event tap, metrics endpoint
+        and watchdog period; values given on the command line win and stay."""
         from pykeepalived.actors.parent.actor import effective_options
 
         parent = self.parent
-        base = replace(parent.options, event_tap=None, metrics=None, watchdog_interval=None)
-        wanted = effective_options(base, parent.config)
-        for name in ("event_tap", "metrics", "watchdog_interval"):
-            old, new = getattr(parent.options, name), getattr(wanted, name)
-            if new is not None and new != old and not self._explicit(name):
-                log.warning("pykeepalived { %s } changed to %s: takes effect at the next start",
-                            name, new)  # fmt: skip
+        cleared: dict[str, Any] = {n: None for n in RELOADABLE if not self._explicit(n)}
+        if not cleared:
+            return
+        wanted = effective_options(replace(parent.options, **cleared), parent.config)
+        changes = {
+            n: getattr(wanted, n)
+            for n in cleared
+            if getattr(wanted, n) != getattr(parent.options, n)
+        }
+        if not changes:
+            return
+        parent.options = replace(parent.options, **changes)
+        log.info("Reload changes %s", ", ".join(f"{k} to {v}" for k, v in changes.items()))
+        if "event_tap" in changes and parent.broker is not None:
+            parent.broker.set_tcp_tap(changes["event_tap"])
+        if "metrics" in changes:
+            if self.metrics is not None:
+                self.metrics.close()
+                self.metrics = None
+                self.metrics_address = None
+            if changes["metrics"]:
+                self._spawn(self._start_metrics(changes["metrics"]))
+        if changes.get("watchdog_interval"):
+            parent.interval = float(changes["watchdog_interval"])
+            for child in parent.children.values():
+                if child.liveness is not None:
+                    child.liveness.interval = parent.interval
 
     def _explicit(self, name: str) -> bool:
         """Given on the command line (which wins over the config block)?"""

@@ -41,6 +41,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _scrape(port: int) -> str:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+    except OSError:
+        return ""
+    return data.decode()
+
+
 @pytest.fixture
 def daemon() -> Iterator[ToyDaemon]:
     """A fresh daemon for tests that kill, stop or reconfigure things."""
@@ -154,12 +166,18 @@ def test_bad_config_on_sighup_keeps_the_running_daemon(daemon: ToyDaemon) -> Non
     assert status["parent"]["generation"] == before["parent"]["generation"] + 1
     assert all(c["status"]["state"]["applied"] == 1 for c in status["children"].values())
     assert all(c["status"]["generation"] == 2 for c in status["children"].values())
+    # the pykeepalived { } block's endpoints and watchdog period follow a reload
+    port = _free_port()
+    block = f"pykeepalived {{\n    metrics 127.0.0.1:{port}\n    watchdog_interval 0.5\n}}\n"
+    daemon.conf_path.write_text(block + STATIC_CONF)
+    assert daemon.ctl("reload", timeout=60).returncode == 0
+    assert wait_until(lambda: _scrape(port).startswith("HTTP/1.0 200"), 10)
     # a child restarted after the reload runs the new generation too
     old = pids["vrrp"]
     os.kill(old, signal.SIGKILL)
     assert wait_until(lambda: daemon.children_pids()["vrrp"] != old, 10)
     assert wait_until(lambda: "status" in daemon.status()["children"]["vrrp"], 10)
-    assert daemon.status()["children"]["vrrp"]["status"]["generation"] == 2
+    assert daemon.status()["children"]["vrrp"]["status"]["generation"] == 3
 
 
 def test_slow_tap_subscriber_does_not_slow_the_daemon(shared: ToyDaemon) -> None:
