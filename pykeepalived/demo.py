@@ -11,7 +11,8 @@ What it does, all of it undone on Ctrl-C / SIGTERM (or after ``--duration``):
 3. starts ``pykeepalived -n -l`` in each namespace with its own runtime dir and pid files,
    prints how to watch (``pykeepalivectl --runtime-dir ... status|tap``) and prefixes each
    director's log lines with its name;
-4. reports where the virtual address lives whenever that changes; with
+4. reports where the virtual address lives whenever that changes, and fetches
+   ``http://VIP/`` there (the load balancer's NAT rules hand it to the web server); with
    ``--failover-after SECONDS`` it stops director a at that point, so the address is seen
    moving to b.
 
@@ -236,6 +237,24 @@ class Demo:
         text = proc.stdout if proc.returncode == 0 else proc.stderr
         return "\n".join(f"[demo] {line}" for line in text.splitlines())
 
+    def fetch(self, director: Director) -> str:
+        """GET http://VIP/ from inside a director: the load balancer's rules (DNAT to the
+        web server) answer it, so this shows the virtual server carrying traffic."""
+        code = (
+            "import urllib.request as u\n"
+            f"r = u.urlopen('http://{self.vip}/', timeout=3)\n"
+            "print(r.status, len(r.read()))"
+        )
+        argv = ["ip", "netns", "exec", director.netns, sys.executable, "-c", code]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        except subprocess.TimeoutExpired:
+            return "no answer within 10 s"
+        if proc.returncode != 0:
+            return f"failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}"
+        status, size = proc.stdout.split()
+        return f"HTTP {status}, {size} bytes from the web server {self.web}"
+
     def where(self) -> str:
         holders = [d.name for d in self.directors if d.has(self.vip)]
         return ",".join(holders) or "nobody"
@@ -298,6 +317,10 @@ def run(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout) -> int:
                 if where != holder:
                     print(f"[demo] t={now:.1f}s {demo.vip} is on: {where}", file=out, flush=True)
                     holder = where
+                    for d in demo.directors:
+                        if d.name == where:
+                            print(f"[demo] GET http://{demo.vip}/ on {d.name}: {demo.fetch(d)}",
+                                  file=out, flush=True)  # fmt: skip
                 if where == "a" and a_since is None:
                     a_since = now
                     print(demo.status_of(demo.directors[0]), file=out, flush=True)

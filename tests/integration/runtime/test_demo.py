@@ -23,6 +23,7 @@ def test_demo_elects_a_master_and_fails_over_then_cleans_up() -> None:
     assert "a" in [h for _, h in holders], text[-3000:]  # the priority-150 director won
     assert holders[-1][1] == "b", text[-3000:]  # and b took over when a stopped
     assert "Entering MASTER STATE" in text
+    assert re.search(r"GET http://\S+/ on [ab]: ", text), text[-3000:]
     # the status printed once a held the address: instance, virtual server, real server
     assert "VI_1             MASTER  priority 150" in text
     # (the checker's verdict; the weight column comes from the ipvs actor when it runs)
