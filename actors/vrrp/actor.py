@@ -70,7 +70,7 @@ class Link:
     up: bool = True
     running: bool = True
     mac: str | None = None
-    addrs: set[str] = dataclasses.field(default_factory=set)  # "addr/prefix"
+    addrs: dict[str, bool] = dataclasses.field(default_factory=dict)  # "a/len" -> secondary
 
 
 class Runner:
@@ -382,9 +382,9 @@ class VrrpActor(Actor):
         if "/" not in addr:
             addr += "/128" if ":" in addr else "/32"
         if body.get("present", True):
-            link.addrs.add(addr)
+            link.addrs[addr] = bool(body.get("secondary", False))
         else:
-            link.addrs.discard(addr)
+            link.addrs.pop(addr, None)
 
     def _source_for(self, runner: Runner) -> str:
         inst = runner.inst
@@ -396,7 +396,8 @@ class VrrpActor(Actor):
         if link is None:
             return ""
         vips = {a.ip for a in inst.virtual_ipaddress}
-        for cidr in sorted(link.addrs, key=_addr_order):
+        # the kernel's order, primary addresses first (the IPv4 source keepalived uses)
+        for cidr in sorted(link.addrs, key=lambda c: link.addrs[c]):
             ip = cidr.split("/")[0]
             obj = ipaddress.ip_address(ip)
             if ip in vips:
@@ -417,7 +418,7 @@ class VrrpActor(Actor):
             name = env.body.get("ifname")
             for runner in self.runners.values():
                 if runner.ifname == name and not runner.src:
-                    runner.src = self._source_for(runner)
+                    runner.src = runner.fsm.address = self._source_for(runner)
                     if runner.src:
                         self._evaluate_tracking(runner)
 
@@ -980,10 +981,6 @@ def _ipv6_forwarding(ifname: str) -> bool:
         return Path(f"/proc/sys/net/ipv6/conf/{ifname}/forwarding").read_text().strip() == "1"
     except OSError:
         return False
-
-
-def _addr_order(cidr: str) -> tuple[int, str]:
-    return (0 if "." in cidr else 1, cidr)
 
 
 def _peek_vrid(data: bytes) -> int | None:
