@@ -57,8 +57,8 @@ print(json.dumps({"answers": answers, "failures": failures}))
 class LbLab:
     """``client``, ``director``, ``web1``, ``web2`` on one bridge; VIP on the director."""
 
-    def __init__(self) -> None:
-        self.lab = lab_mod.Lab(("client", "director", "web1", "web2"), ipv6=False)
+    def __init__(self, *, ipv6: bool = False) -> None:
+        self.lab = lab_mod.Lab(("client", "director", "web1", "web2"), ipv6=ipv6)
         try:
             self.client = self.lab["client"]
             self.director = self.lab["director"]
@@ -85,16 +85,25 @@ class LbLab:
                         "net.ipv4.conf.eth0.accept_redirects=0",
                     ]
                 )
+            self.vip6 = self.lab.vip6(0x200)
+            if ipv6:
+                d.run(["ip", "addr", "add", f"{self.vip6}/64", "dev", "eth0", "nodad"])
+                d.run(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+                for w in self.web:
+                    w.run(["ip", "-6", "route", "add", f"{self.client.ipv6}/128", "via", d.ipv6])
+                    w.run(["sysctl", "-qw", "net.ipv6.conf.all.accept_redirects=0",
+                           "net.ipv6.conf.eth0.accept_redirects=0"])  # fmt: skip
             self.servers: dict[tuple[str, int], lab_mod.Proc] = {}
         except BaseException:
             self.lab.close()
             raise
 
-    def serve(self, index: int, port: int, name: str | None = None) -> None:
+    def serve(self, index: int, port: int, name: str | None = None, *, ipv6: bool = False) -> None:
         host = self.web[index]
         label = name or host.name
+        bind = host.ipv6 if ipv6 else host.ipv4
         proc = host.popen(
-            [sys.executable, "-c", SERVER, label, str(port), host.ipv4],
+            [sys.executable, "-c", SERVER, label, str(port), bind],
             description=f"server {label}",
         )
         self.servers[(host.name, port)] = proc
@@ -108,9 +117,12 @@ class LbLab:
     def stop_server(self, index: int, port: int) -> None:
         self.servers.pop((self.web[index].name, port)).stop(grace=2.0)
 
-    def requests(self, n: int, pause: float = 0.0, port: int = 80) -> dict[str, object]:
+    def requests(
+        self, n: int, pause: float = 0.0, port: int = 80, vip: str | None = None
+    ) -> dict[str, object]:
         out = self.client.run(
-            [sys.executable, "-c", CLIENT, self.vip, str(port), str(n), str(pause)], timeout=120
+            [sys.executable, "-c", CLIENT, vip or self.vip, str(port), str(n), str(pause)],
+            timeout=120,
         )
         result: dict[str, object] = json.loads(out)
         return result

@@ -115,3 +115,34 @@ def test_dont_release_then_adopt_without_rewriting() -> None:
             strip = [line for line in before.splitlines() if "counter packets" not in line]
             assert strip == [line for line in after.splitlines() if "counter packets" not in line]
         assert "pykeepalived" not in table(lb)
+
+
+def test_ipv6_service_spread_and_failover() -> None:
+    with LbLab(ipv6=True) as lb:
+        lb.serve(0, 8080, "web1", ipv6=True)
+        lb.serve(1, 8080, "web2", ipv6=True)
+        w1, w2 = (f"[{w.ipv6}]:8080" for w in lb.web)
+        conf = f"""
+pykeepalived {{ lb_backend nftables }}
+virtual_server {lb.vip6} 80 {{
+  delay_loop 1
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  real_server {lb.web[0].ipv6} 8080 {{ weight 3
+    TCP_CHECK {{ connect_timeout 1
+      retry 0 }} }}
+  real_server {lb.web[1].ipv6} 8080 {{ weight 1
+    TCP_CHECK {{ connect_timeout 1
+      retry 0 }} }}
+}}
+"""
+        with Daemon(lb.director, conf) as d:
+            realserver(d, w1, True, 3)
+            realserver(d, w2, True, 1)
+            got = lb.requests(200, vip=lb.vip6)
+            assert got == {"answers": {"web1": 150, "web2": 50}, "failures": []}
+            mark = len(d.events())
+            lb.stop_server(1, 8080)
+            realserver(d, w2, False, 0, after=mark)
+            assert lb.requests(50, vip=lb.vip6) == {"answers": {"web1": 50}, "failures": []}
