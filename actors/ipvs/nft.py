@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pykeepalived.actors.ipvs.rules import (
+    SVC_F_ONEPACKET,
     SVC_F_PERSISTENT,
     SVC_F_SCHED2,
     DestAttrs,
@@ -86,6 +87,10 @@ def warnings(rules: Mapping[ServiceId, Service]) -> list[str]:
             out.append(f"{sid}: scheduler {sched} has no nftables equivalent; weighted random used")
         if svc.attrs.timeout and sched not in HASH_SOURCE | HASH_DEST:
             out.append(f"{sid}: persistence approximated by a hash of the client address")
+        if svc.attrs.pe_name:
+            out.append(f"{sid}: persistence_engine {svc.attrs.pe_name} needs IPVS; ignored")
+        if svc.attrs.flags & SVC_F_ONEPACKET:
+            out.append(f"{sid}: ops needs IPVS; conntrack schedules per flow here")
     return out
 
 

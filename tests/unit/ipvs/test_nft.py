@@ -48,6 +48,8 @@ def test_rules_per_scheduler() -> None:
     persistent = Service(service_attrs("wrr", persistence_timeout=60), {A: DestAttrs(1)})
     assert "jhash ip saddr mod 64" in nft.dnat_rule(SID, persistent, 64)
     assert nft.warnings({SID: persistent})
+    udp_ops = Service(service_attrs("rr", ops=True, persistence_engine="sip"), {A: DestAttrs(1)})
+    assert len(nft.warnings({SID: udp_ops})) == 2
     v6 = ServiceId("inet6", "udp", "2001:db8::1", 53)
     assert nft.dnat_rule(v6, svc("rr", a=1), 64).startswith("meta l4proto udp dnat ip6 to numgen")
     fw = ServiceId("inet", "tcp", fwmark=7)
