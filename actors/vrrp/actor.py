@@ -330,6 +330,9 @@ class VrrpActor(Actor):
             "track_files": dict(self.files),
             "vip_latency_p99": _p99(self.vip_latency),
             "garp_latency_p99": _p99(self.garp_latency),
+            "vip_latency_p50": _p50(self.vip_latency),
+            "garp_latency_p50": _p50(self.garp_latency),
+            "vip_latency_count": len(self.vip_latency),
         }
 
     async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -697,7 +700,13 @@ class VrrpActor(Actor):
             runner.decision_at = time.perf_counter()
             if runner.ah is not None:
                 runner.ah.on_become_master()
-        self.publish("vrrp.state", runner.state_body(str(cmd.prev), cmd.reason))
+        body = runner.state_body(str(cmd.prev), cmd.reason)
+        if state == "MASTER":
+            # let the addresses.set request (sent by a task that starts on the next loop
+            # step) reach the broker before this event and its fan-out to tap/notifier
+            self.loop.call_soon(self.loop.call_soon, self.publish, "vrrp.state", body)
+        else:
+            self.publish("vrrp.state", body)
         if not self._state_dirty:
             self._state_dirty = True
             self.loop.call_soon(self._write_state_file, False)
@@ -990,6 +999,11 @@ def _peek_vrid(data: bytes) -> int | None:
     ihl = (data[0] & 0x0F) * 4
     off = ihl + (24 if data[9] == P.AH_PROTO else 0) + 1
     return data[off] if off < len(data) else None
+
+
+def _p50(values: Iterable[float]) -> float | None:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else None
 
 
 def _p99(values: Iterable[float]) -> float | None:
