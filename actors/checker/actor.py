@@ -369,8 +369,18 @@ class CheckerActor(Actor):
                 _, _, gen, run = heapq.heappop(queue)
                 if gen == run.gen:
                     run.gen += 1  # consumed
-                    self._fire(run)
                     started += 1
+                    try:
+                        self._fire(run)
+                    except Exception:  # never let one check stop the scheduler
+                        self.count("errors.fire")
+                        self.log.exception("%s: attempt failed to start", run.spec.key)
+                        if run.active and not run.fsm.attempting:
+                            # keep it scheduled: try again a period later
+                            heapq.heappush(
+                                queue,
+                                (now + run.spec.timing.delay_loop, next(self._order), run.gen, run),
+                            )
         finally:
             self._draining = False
         while queue and queue[0][2] != queue[0][3].gen:

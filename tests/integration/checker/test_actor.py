@@ -588,3 +588,30 @@ def test_verdicts_command_gives_every_current_verdict() -> None:
         srv.close()
 
     run(main())
+
+
+def test_scheduler_survives_an_exception_while_starting_an_attempt() -> None:
+    async def main() -> None:
+        srv, port = await listener()
+        rss = [m.RealServer(address=f"127.0.4.{i + 1}", port=port, checkers=(tcp(delay_loop=0.1),))
+               for i in range(3)]  # fmt: skip
+        actor, _bus = await make_actor(vs_config(*rss))
+        bad = next(iter(actor.runs.values()))
+
+        from pykeepalived.actors.checker.fsm import CheckFsm
+
+        class BrokenFsm(CheckFsm):
+            __slots__ = ()
+
+            def due(self, now: float) -> bool:
+                raise RuntimeError("fsm bug")
+
+        bad.fsm = BrokenFsm(bad.spec.timing)
+        await asyncio.sleep(0.5)
+        good = [r for r in actor.runs.values() if r is not bad]
+        assert all(r.fsm.attempts >= 3 for r in good)  # the others kept their rhythm
+        assert actor.counters["errors.fire"] >= 2  # and the broken one was retried
+        await actor.shutdown()
+        srv.close()
+
+    run(main())
