@@ -63,6 +63,7 @@ PERMANENT_EXIT_CODES = frozenset({EXIT_FATAL, EXIT_CONFIG, EXIT_MISSING_PERMISSI
 
 PR_SET_PDEATHSIG = 1
 REPLY_RETRIES = 100
+YIELD_EVERY = 32  # messages handled back to back before the loop gets a turn
 REPLY_RETRY_DELAY = 0.01
 
 
@@ -217,8 +218,12 @@ class Actor:
 
     async def _direct_loop(self) -> None:
         assert self.bus is not None
+        handled = 0
         while True:
             env = await self.bus.recv_direct()
+            handled += 1
+            if handled % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the tasks of earlier commands run too
             if env is None:
                 continue
             try:
@@ -337,8 +342,14 @@ class Actor:
 
     async def _event_loop(self) -> None:
         assert self.bus is not None
+        handled = 0
         while True:
             env = await self.bus.recv_event()
+            handled += 1
+            if handled % YIELD_EVERY == 0:
+                # awaiting a message that is already queued does not yield to the loop:
+                # under a flood of events, hello, commands and timers would starve
+                await asyncio.sleep(0)
             if env is None or (env.src == self.name and env.pid == os.getpid()):
                 continue
             try:

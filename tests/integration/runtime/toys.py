@@ -110,7 +110,33 @@ class ToyVrrp(Toy):
 
 
 class ToyNetlink(Toy):
+    """Also counts the vrrp toy's floods: throughput between two actors."""
+
     name = "netlink"
+    subscriptions = (*Toy.subscriptions, "toy.flood")
+
+    async def setup(self) -> None:
+        self.flood_seen = 0
+        self.flood_first = 0.0
+        self.flood_last = 0.0
+        await super().setup()
+
+    async def on_event(self, env: Envelope) -> None:
+        if env.type == "toy.flood":
+            now = time.perf_counter()
+            self.flood_first = self.flood_first or now
+            self.flood_last = now
+            self.flood_seen += 1
+            return
+        await super().on_event(env)
+
+    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        if command in ("flood_stats", "flood_stats_peek"):
+            out = {"seen": self.flood_seen, "first": self.flood_first, "last": self.flood_last}
+            if command == "flood_stats":
+                self.flood_seen, self.flood_first, self.flood_last = 0, 0.0, 0.0
+            return out
+        return await super().on_command(command, body)
 
 
 class ToyNotifier(Toy):
