@@ -202,8 +202,9 @@ class Broker:
                 except zmq.Again:
                     break
                 self._route_safe(frames)
-            else:
-                await asyncio.sleep(0)
+            # an await on a message that is already there does not yield: give the other
+            # tasks (watchdog, control, metrics) their turn after every batch
+            await asyncio.sleep(0)
 
     def _route_safe(self, frames: list[bytes]) -> None:
         try:
