@@ -193,17 +193,20 @@ def test_slow_tap_subscriber_does_not_slow_the_daemon(shared: ToyDaemon) -> None
     try:
         time.sleep(0.3)
         n = 15_000
+        peer.request("netlink", "flood_stats", {})
         t0 = time.monotonic()
-        mark = len(daemon.events())
         peer.request("vrrp", "flood", {"n": n}, timeout=10)
-        result = daemon.wait_event("toy.flood_done", timeout=30, after=mark).body
+        # every event reaches the subscribed actor (the netlink toy counts them), while
+        # the tap's slow readers (this one, and the test's own reader) only lose theirs
+        assert wait_until(
+            lambda: peer.request("netlink", "flood_stats_peek", {})["seen"] == n, 30, 0.2
+        ), peer.request("netlink", "flood_stats_peek", {})
         flood_time = time.monotonic() - t0
         t1 = time.monotonic()
         status = daemon.status()
         status_time = time.monotonic() - t1
         counters = status["parent"]["counters"]
-        assert result["sent"] == n
-        assert flood_time < 15 and status_time < 5, (flood_time, status_time)
+        assert flood_time < 20 and status_time < 5, (flood_time, status_time)
         # the slow reader's queue overflowed and was cut (PUB drops silently for it)
         # instead of holding anything up: it can read only a fraction of the flood
         got = 0
