@@ -223,3 +223,51 @@ def _is_forkserver_of(pid: int, parent: int) -> bool:
         return False
     helper = b"forkserver" in cmd or b"resource_tracker" in cmd
     return int(stat.rsplit(")", 1)[1].split()[1]) == parent and helper
+
+
+SENDER = """
+import sys, time, zmq
+ctx = zmq.Context(); s = ctx.socket(zmq.PUB); s.bind(sys.argv[1]); time.sleep(0.5)
+for _ in range(1000):
+    s.send_multipart([b"t", repr(time.perf_counter()).encode()]); time.sleep(0.002)
+s.send_multipart([b"t", b"end"]); time.sleep(0.2)
+s.close(); ctx.term()
+"""
+
+
+def test_raw_zmq_hop_baseline(tmp_path: Path) -> None:
+    """The floor under the bus numbers: one PUB→SUB hop between two plain Python
+    processes on this machine (no broker, no envelope), received by an asyncio loop."""
+    import asyncio
+    import subprocess
+    import sys
+
+    import zmq.asyncio
+
+    endpoint = f"ipc://{tmp_path}/hop.sock"
+    p50s, p99s = [], []
+    for _ in range(REPEATS):
+        sender = subprocess.Popen([sys.executable, "-c", SENDER, endpoint])
+
+        async def receive() -> list[float]:
+            ctx = zmq.asyncio.Context()
+            sub = ctx.socket(zmq.SUB)
+            sub.setsockopt(zmq.SUBSCRIBE, b"")
+            sub.connect(endpoint)
+            lat = []
+            while True:
+                _, value = await sub.recv_multipart()
+                if value == b"end":
+                    break
+                lat.append(time.perf_counter() - float(value))
+            sub.close(0)
+            ctx.term()
+            return lat
+
+        lat = asyncio.run(asyncio.wait_for(receive(), 60))
+        sender.wait(10)
+        p50s.append(_pct(lat, 0.5) * 1e3)
+        p99s.append(_pct(lat, 0.99) * 1e3)
+    p50, p99 = statistics.median(p50s), statistics.median(p99s)
+    _report("raw_hop", {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3), "repeats": REPEATS})
+    assert len(p50s) == REPEATS
