@@ -296,20 +296,7 @@ class Actor:
         }
 
     def _memcheck(self) -> dict[str, Any]:
-        if not tracemalloc.is_tracing() or self._mem_baseline is None:
-            return {"enabled": False}
-        snap = tracemalloc.take_snapshot()
-        stats = snap.compare_to(self._mem_baseline, "lineno")[:15]
-        current, peak = tracemalloc.get_traced_memory()
-        return {
-            "enabled": True,
-            "current": current,
-            "peak": peak,
-            "top_growth": [
-                {"where": str(s.traceback[0]), "size_diff": s.size_diff, "count_diff": s.count_diff}
-                for s in stats
-            ],
-        }
+        return memcheck_report(self._mem_baseline)
 
     def _reply(self, env: Envelope, ok: bool, payload: Any) -> None:
         assert self.bus is not None
@@ -357,6 +344,23 @@ class Actor:
             except Exception as exc:
                 self.counters["errors.event"] += 1
                 self.log.exception("event %s failed: %r", env.type, exc)
+
+
+def memcheck_report(baseline: tracemalloc.Snapshot | None, top: int = 15) -> dict[str, Any]:
+    """``--mem-check``: this process's largest allocation growth since ``baseline``."""
+    if not tracemalloc.is_tracing() or baseline is None:
+        return {"enabled": False}
+    stats = tracemalloc.take_snapshot().compare_to(baseline, "lineno")[:top]
+    current, peak = tracemalloc.get_traced_memory()
+    return {
+        "enabled": True,
+        "current": current,
+        "peak": peak,
+        "top_growth": [
+            {"where": str(s.traceback[0]), "size_diff": s.size_diff, "count_diff": s.count_diff}
+            for s in stats
+        ],
+    }
 
 
 # ---- child process entry ---------------------------------------------------------------

@@ -26,7 +26,6 @@ import logging
 import os
 import signal
 import time
-import tracemalloc
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 import zmq.asyncio
 
+from pykeepalived.actors.base import memcheck_report
 from pykeepalived.actors.parent import report
 from pykeepalived.actors.parent.pidfile import PidFile, remove_stale
 from pykeepalived.actors.parent.sdnotify import SdNotifier
@@ -545,18 +545,4 @@ class Services:
 
 def parent_memcheck(parent: Parent) -> dict[str, Any]:
     """The parent's own tracemalloc growth since its baseline (see daemon.run_daemon)."""
-    baseline = getattr(parent, "mem_baseline", None)
-    if not tracemalloc.is_tracing() or baseline is None:
-        return {"enabled": False}
-    snap = tracemalloc.take_snapshot()
-    stats = snap.compare_to(baseline, "lineno")[:15]
-    current, peak = tracemalloc.get_traced_memory()
-    return {
-        "enabled": True,
-        "current": current,
-        "peak": peak,
-        "top_growth": [
-            {"where": str(s.traceback[0]), "size_diff": s.size_diff, "count_diff": s.count_diff}
-            for s in stats
-        ],
-    }
+    return memcheck_report(getattr(parent, "mem_baseline", None))
