@@ -17,8 +17,8 @@ import pytest
 
 from pykeepalived.conf import load
 from tests.integration.conf.conftest import Namespace
+from tests.paths import SAMPLES
 
-SAMPLES = Path("/work/shared/keepalived-samples")
 pytestmark = [pytest.mark.netns]
 
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from pykeepalived.conf import LoadResult, load_text
 from pykeepalived.conf.dump import dump_json, dump_text
+from tests.paths import SAMPLES
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "conf"
-SAMPLES = Path("/work/shared/keepalived-samples")
 
 
 def _seeds() -> list[str]:

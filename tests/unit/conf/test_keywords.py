@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from pykeepalived.conf.model import (
     VrrpState,
 )
 from pykeepalived.conf.registry import BlockDef
+from tests.paths import REFERENCE
 from tests.unit.conf.helpers import parse
 
 PRELUDE = """
@@ -901,7 +901,7 @@ def test_every_keyword_has_a_case() -> None:
 def test_catalogue_keywords_are_registered() -> None:
     """Every keyword the reference catalogue lists (§2 to §20) is in some keyword table
     (address/route/rule line options and VSG entry forms are parsed by line parsers)."""
-    ref = Path("/work/shared/reference/keepalived-keywords.md")
+    ref = REFERENCE / "keepalived-keywords.md"
     if not ref.exists():
         pytest.skip("reference catalogue not present on this machine")
     text = ref.read_text()
