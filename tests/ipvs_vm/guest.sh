@@ -3,7 +3,7 @@
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root PYTHONDONTWRITEBYTECODE=1 PYKEEPALIVED_IN_IPVS_VM=1
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the overlay's (writable, tmpfs-backed): a checkout under /tmp must stay visible
 echo "GUEST: up at $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
 # IPVS refuses real servers until the local routing table exists: lo up first
 ip link set lo up
