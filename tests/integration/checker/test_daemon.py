@@ -6,7 +6,6 @@ one publishes)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import sys
@@ -16,13 +15,7 @@ import pytest
 from tests.daemon import Daemon
 from tests.lab import Lab
 
-pytestmark = [
-    pytest.mark.netns,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pykeepalived.actors.ipvs.actor") is None,
-        reason="-C also runs the ipvs actor, which is not in the tree yet",
-    ),
-]
+pytestmark = [pytest.mark.netns]
 
 CONF = """
 global_defs {{
