@@ -106,7 +106,8 @@ def _scripts(config: Config) -> list[tuple[str, NotifyScript, Any]]:
             out.append(("vrrp", s, gd))
     tracked = {
         ref.name
-        for holder in (*config.vrrp_instances, *config.vrrp_sync_groups)
+        for holders in (config.vrrp_instances, config.vrrp_sync_groups)
+        for holder in holders
         for ref in holder.track_script
     }
     for vs in config.vrrp_scripts:
@@ -164,7 +165,8 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
     found = _scripts(config)
     tracked = {
         ref.name
-        for holder in (*config.vrrp_instances, *config.vrrp_sync_groups)
+        for holders in (config.vrrp_instances, config.vrrp_sync_groups)
+        for holder in holders
         for ref in holder.track_script
     }
     violation: set[str] = set()

@@ -291,13 +291,13 @@ class Reflector:
             if ifname is not None:
                 self._gone(rq.key_of_addr(ifname, addr.family, addr.ip, addr.prefixlen))
         elif event == "RTM_DELROUTE":
-            key = rq.route_key_of_msg(msg)
-            if key is not None:
-                self._gone(key)
+            route_key = rq.route_key_of_msg(msg)
+            if route_key is not None:
+                self._gone(route_key)
         elif event == "RTM_DELRULE":
-            key = rq.rule_key_of_msg(msg)
-            if key is not None:
-                self._gone(key)
+            rule_key = rq.rule_key_of_msg(msg)
+            if rule_key is not None:
+                self._gone(rule_key)
 
     def _emit(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         for type_, body in events:

@@ -5,6 +5,8 @@ its block closes, so later ``track_*`` lines can check the reference as keepaliv
 
 from __future__ import annotations
 
+from typing import cast
+
 from pykeepalived.conf import values as V
 from pykeepalived.conf.keywords import common as C
 from pykeepalived.conf.model import BfdInstance, TrackFile, TrackProcess, VrrpScript
@@ -125,7 +127,7 @@ def _close_script(ctx: Ctx, d: Draft, root: Draft) -> None:
         name=name,
         script=s,
         interval=interval,
-        timeout=d.get("timeout", interval),
+        timeout=cast(float, d.get("timeout", interval)),
         weight=d.get("weight", 0),
         reverse=d.get("reverse", False),
         rise=d.get("rise", 1),

@@ -9,7 +9,7 @@ the whole file is read, with keepalived's wording for what it reports.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import Any, cast
 
 from pykeepalived.conf import values as V
 from pykeepalived.conf.keywords import common as C
@@ -1213,7 +1213,7 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
         else garp_master_repeat
     )
     garp_lp_delay = float(d.get("garp_lower_prio_delay", 0 if strict else lp_delay_default))
-    garp_lp_repeat = d.get("garp_lower_prio_repeat", 0 if strict else lp_repeat_default)
+    garp_lp_repeat = cast(int, d.get("garp_lower_prio_repeat", 0 if strict else lp_repeat_default))
     if gd.vrrp_min_garp:
         if "garp_master_repeat" not in d and gd.vrrp_garp_master_repeat == 5:
             garp_master_repeat = 1
@@ -1225,19 +1225,23 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
             garp_lp_repeat = garp_master_repeat
     down_timer_adverts = 3 if strict else d.get("down_timer_adverts", gd.vrrp_down_timer_adverts)
 
-    lower_prio_no_advert = d.get(
-        "lower_prio_no_advert",
-        gd.vrrp_lower_prio_no_advert if gd.vrrp_lower_prio_no_advert is not None else strict,
+    lower_prio_no_advert = bool(
+        d.get(
+            "lower_prio_no_advert",
+            gd.vrrp_lower_prio_no_advert if gd.vrrp_lower_prio_no_advert is not None else strict,
+        )
     )
     higher_prio_send_advert = d.get(
         "higher_prio_send_advert",
         gd.vrrp_higher_prio_send_advert if gd.vrrp_higher_prio_send_advert is not None else False,
     )
-    owner_ignore = d.get(
-        "owner_ignore_adverts",
-        gd.vrrp_owner_ignore_adverts
-        if gd.vrrp_owner_ignore_adverts is not None
-        else (strict and priority == 255),
+    owner_ignore = bool(
+        d.get(
+            "owner_ignore_adverts",
+            gd.vrrp_owner_ignore_adverts
+            if gd.vrrp_owner_ignore_adverts is not None
+            else (strict and priority == 255),
+        )
     )
     if owner_ignore and priority != 255 and "owner_ignore_adverts" in d:
         ctx.error(
@@ -1318,11 +1322,13 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
         notify_deleted=d.get("notify_deleted", False),
         notify_deleted_script=d.get("notify_deleted_script"),
         notify_master_rx_lower_pri=d.get("notify_master_rx_lower_pri"),
-        notify_priority_changes=d.get(
-            "notify_priority_changes",
-            sg.get("notify_priority_changes", gd.vrrp_notify_priority_changes)
-            if sg
-            else gd.vrrp_notify_priority_changes,
+        notify_priority_changes=bool(
+            d.get(
+                "notify_priority_changes",
+                sg.get("notify_priority_changes", gd.vrrp_notify_priority_changes)
+                if sg
+                else gd.vrrp_notify_priority_changes,
+            )
         ),
         smtp_alert=_smtp(d, gd),
         debug=d.get("debug", 0),
