@@ -37,7 +37,9 @@ from pykeepalived.bus.transport import send_nowait
 
 log = logging.getLogger("pykeepalived.parent")
 
-TAP_HWM = 2_000
+#: queue per tap subscriber: the start-up burst of a 10,000-real-server config (one
+#: check.result each) fits; a subscriber that never reads costs at most ~6 MB, then drops
+TAP_HWM = 20_000
 EVENTS_HWM = 50_000
 DRAIN_BATCH = 256
 
