@@ -275,28 +275,10 @@ SSL.scalar("tls_compliant", C.boolean("tls_compliant"))
 # ---- MISC_CHECK
 
 
-def _misc_path(ctx: Ctx, d: Draft, st: Stmt) -> None:
-    s = V.script(ctx, st.text, with_user=False)
-    if s is not None:
-        d["misc_path"] = s
-
-
-def _misc_user(ctx: Ctx, d: Draft, st: Stmt) -> None:
-    w = C.arg(ctx, st)
-    if w is None:
-        return
-    user, _, group = w.partition(":")
-    d["_user"] = user
-    if group:
-        d["_group"] = group
-    if len(st.words) > 2:
-        d["_group"] = st.words[2].lstrip(":")
-
-
-MISC.scalar("misc_path", _misc_path)
+MISC.scalar("misc_path", C.script_field("misc_path"))
 MISC.scalar("misc_timeout", C.uint("misc_timeout", 1))
 MISC.scalar("misc_dynamic", C.flag("misc_dynamic"))
-MISC.scalar("user", _misc_user)
+MISC.scalar("user", C.script_user)
 
 
 # ---- SMTP_CHECK

@@ -229,3 +229,27 @@ def track_entry(field: str, lo: int, hi: int, *, what: str, exists: str | None =
         d.setdefault("_track_lines", {})[(field, name)] = st
 
     return h
+
+
+def script_field(field: str) -> Handler:
+    """``misc_path`` / ``script``: a script command line (argv), stored under ``field``."""
+
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        s = V.script(ctx, st.text, with_user=False)
+        if s is not None:
+            d[field] = s
+
+    return h
+
+
+def script_user(ctx: Ctx, d: Draft, st: Stmt) -> None:
+    """``user USER[:GROUP] [GROUP]`` of a MISC_CHECK or vrrp_script."""
+    w = arg(ctx, st)
+    if w is None:
+        return
+    user, _, group = w.partition(":")
+    d["_user"] = user
+    if group:
+        d["_group"] = group
+    if len(st.words) > 2:
+        d["_group"] = st.words[2].lstrip(":")

@@ -55,24 +55,6 @@ def _named_open(kind: str, shared: str) -> C.OpenFn:  # type: ignore[name-define
 # ---------------------------------------------------------------- vrrp_script
 
 
-def _script_script(ctx: Ctx, d: Draft, st: Stmt) -> None:
-    s = V.script(ctx, st.text, with_user=False)
-    if s is not None:
-        d["script"] = s
-
-
-def _script_user(ctx: Ctx, d: Draft, st: Stmt) -> None:
-    w = C.arg(ctx, st)
-    if w is None:
-        return
-    user, _, group = w.partition(":")
-    d["_user"] = user
-    if group:
-        d["_group"] = group
-    if len(st.words) > 2:
-        d["_group"] = st.words[2].lstrip(":")
-
-
 def _interval(field: str) -> C.Handler:
     def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
         w = C.arg(ctx, st)
@@ -138,13 +120,13 @@ def _close_script(ctx: Ctx, d: Draft, root: Draft) -> None:
     root.setdefault("_vrrp_scripts", []).append((vs, d["_stmt"]))
 
 
-SCRIPT.scalar("script", _script_script)
+SCRIPT.scalar("script", C.script_field("script"))
 SCRIPT.scalar("interval", _interval("interval"))
 SCRIPT.scalar("timeout", _interval("timeout"))
 SCRIPT.scalar("weight", _weight(-253, 253))
 SCRIPT.scalar("rise", _rise_fall("rise"))
 SCRIPT.scalar("fall", _rise_fall("fall"))
-SCRIPT.scalar("user", _script_user)
+SCRIPT.scalar("user", C.script_user)
 SCRIPT.scalar("init_fail", C.flag("init_fail"))
 
 
