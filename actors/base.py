@@ -36,7 +36,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pykeepalived.bus.envelope import REPLY_TYPE, Envelope
+from pykeepalived.bus.envelope import REPLY_TYPE, BusPort, Envelope
 from pykeepalived.bus.transport import BusClient
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class Actor:
         self.counters: Counter[str] = Counter()
         self.started_at = time.time()
         self.loop: asyncio.AbstractEventLoop = asyncio.get_running_loop()
-        self.bus: BusClient | None = None
+        self.bus: BusPort | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -177,6 +177,10 @@ class Actor:
             raise CommandError(str(reply.get("error", "failed")))
         result = reply.get("result", {})
         return result if isinstance(result, dict) else {"value": result}
+
+    def now(self) -> float:
+        """The loop's monotonic clock (virtual in shell tests): what timers are measured on."""
+        return self.loop.time()
 
     def count(self, counter: str, n: int = 1) -> None:
         self.counters[counter] += n

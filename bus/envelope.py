@@ -18,7 +18,7 @@ Decoding never trusts the sender: anything that is not a well-formed envelope ra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import msgpack
 
@@ -163,3 +163,19 @@ def peek_route(frames: list[bytes]) -> tuple[str, str | None]:
     """Type and addressee of a message, for the broker. Validates fully (cheap at our sizes)."""
     env = decode(frames)
     return env.type, env.to
+
+
+class BusPort(Protocol):
+    """What an actor needs of its bus connection: ``BusClient``, or ``InMemoryPort`` in tests."""
+
+    def envelope(
+        self, type_: str, body: dict[str, Any], *, to: str | None = None, id_: int | None = None
+    ) -> Envelope: ...
+
+    def send(self, env: Envelope) -> bool: ...
+
+    async def recv_direct(self) -> Envelope | None: ...
+
+    async def recv_event(self) -> Envelope | None: ...
+
+    def close(self) -> None: ...

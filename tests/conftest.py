@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from pykeepalived.bus.testing import run_virtual
 from tests import lab as lab_mod
 
 IS_ROOT = os.geteuid() == 0
@@ -29,6 +31,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = _skip_reason(item)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def vrun() -> Iterator[Callable[..., Any]]:
+    """Run a coroutine on a fresh virtual-clock loop: ``vrun(main())`` returns its result.
+
+    Idle time is skipped, so timers of seconds cost microseconds; see bus/testing.py.
+    """
+    yield run_virtual
 
 
 @pytest.fixture
