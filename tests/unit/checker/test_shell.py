@@ -351,6 +351,11 @@ VRRP_STATE = {
     "instance": "VI_1", "vrid": 51, "family": "inet", "interface": "eth0",
     "state": "MASTER", "prev": "BACKUP", "priority": 100, "reason": "",
 }  # fmt: skip
+NETLINK_ADDR_GONE = {
+    "ifname": "eth0", "ifindex": 2, "address": VIP, "family": "inet", "present": False,
+    "scope": "global", "label": "eth0", "peer": None, "flags": 0, "secondary": False,
+    "tentative": False,
+}  # fmt: skip
 
 
 def test_ha_suspend_follows_vrrp_and_netlink_events_and_the_poll(vrun: Vrun) -> None:
@@ -370,7 +375,7 @@ def test_ha_suspend_follows_vrrp_and_netlink_events_and_the_poll(vrun: Vrun) -> 
         await wait_until(lambda: probes.attempts, 1, what="resumed")
         await elapse_to(4.5)
         probes.local.clear()
-        run.publish("netlink.addr", {"action": "del", "address": VIP, "ifname": "eth0"})
+        run.publish("netlink.addr", NETLINK_ADDR_GONE)
         await wait_until(lambda: check.fsm.suspended, 1, what="suspended")
         suspended.append(check.fsm.suspended)
         await elapse_to(6.0)
