@@ -306,8 +306,12 @@ class FakeKernelTable:
 
     def add_addr(self, dev: str, address: str) -> None:
         itf = ipaddress.ip_interface(address)
-        req = {"index": self._link(dev).index, "family": rq.family_number(_family(itf))}
-        req.update(address=str(itf.ip), prefixlen=itf.network.prefixlen)
+        req: dict[str, Any] = {
+            "index": self._link(dev).index,
+            "family": rq.family_number(_family(itf)),
+            "address": str(itf.ip),
+            "prefixlen": itf.network.prefixlen,
+        }
         self._addr_add(req)
 
     def del_addr(self, dev: str, address: str) -> None:
