@@ -64,7 +64,7 @@ class Broker:
         self.command_handler: CommandHandler | None = None
         self.event_hooks: list[EventHook] = []
         self.hello_hook: Callable[[str, Envelope], None] | None = None
-        #: actor name -> monotonic time its last valid message reached the broker; the
+        #: actor name -> loop time (monotonic) its last valid message reached the broker; the
         #: watchdog counts a busy child's traffic as a sign of life (its hello reply may
         #: be queued behind its own events)
         self.last_seen: dict[str, float] = {}
@@ -230,7 +230,7 @@ class Broker:
             self.counters["bus.rx_malformed.spoofed-src"] += 1
             return
         self.counters["bus.rx"] += 1
-        self.last_seen[sender] = time.monotonic()
+        self.last_seen[sender] = asyncio.get_running_loop().time()  # the watchdog's clock
         if env.is_event:
             self._fan_out(payload_frames)
             for hook in self.event_hooks:
