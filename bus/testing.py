@@ -205,6 +205,11 @@ class InMemoryBus:
             return
         addressee.direct.put_nowait(frames)
 
+    @property
+    def subscribed(self) -> Counter[str]:
+        """Subscriptions per topic prefix over the connected ports (what XPUB reports)."""
+        return Counter(p for port in self.ports.values() for p in port.subscriptions)
+
     # ---- for assertions ---------------------------------------------------------------
     def events(self, prefix: str = "") -> list[Envelope]:
         return [e for e in self.log if e.is_event and e.type.startswith(prefix)]

@@ -56,6 +56,8 @@ FORKSERVER_PRELOAD = [
 ]
 KILL_GRACE = 2.0
 CHILD_WAIT_TIME = 5.0  # keepalived's child_wait_time default
+START_LISTEN_TIMEOUT = 10.0  # a child that takes longer to listen does not hold up the rest
+START_POLL = 0.01
 PARSE_TIMEOUT = 60.0
 
 
@@ -143,6 +145,8 @@ class Child:
     restart_reason: str = ""
     restart_handle: asyncio.TimerHandle | None = None
     last_exit: int | None = None
+    #: the event prefixes the child subscribes to, from its hello reply
+    subscriptions: tuple[str, ...] = ()
 
     @property
     def pid(self) -> int | None:
@@ -310,9 +314,34 @@ class Parent:
         )  # fmt: skip
 
     async def _start_children(self) -> None:
+        """Start the children one by one in START_ORDER, each once the one before listens.
+
+        Consumers come before producers (notifier before vrrp, ipvs before checker): a
+        producer's first events (the initial BACKUP, the first verdicts) must find their
+        subscribers connected, or they are lost as keepalived never loses them.
+        """
+        assert self.broker is not None
         for name in self._wanted_children(self.config):
-            self.children[name] = Child(name)
-            self._spawn(self.children[name])
+            child = self.children[name] = Child(name)
+            before = Counter(self.broker.subscribed)
+            self._spawn(child)
+            if not await self._wait_listening(child, before):
+                log.warning("%s child: not ready after %.0f s, starting the others anyway",
+                            name, START_LISTEN_TIMEOUT)  # fmt: skip
+
+    async def _wait_listening(self, child: Child, before: Counter[str]) -> bool:
+        """True once ``child`` answered hello and each of its subscriptions reached us."""
+        assert self.broker is not None
+        deadline = self.now() + START_LISTEN_TIMEOUT
+        while self.now() < deadline and not self.stopping and child.alive():
+            self.broker.drain_subscriptions()
+            seen = self.broker.subscribed
+            if child.ready and all(seen[p] > before[p] for p in child.subscriptions):
+                return True
+            if not child.ready:
+                self.broker.send_hello(child.name)
+            await asyncio.sleep(START_POLL)
+        return not child.alive() or self.stopping
 
     def _spawn(self, child: Child) -> None:
         blob = pickle.dumps(self.config, protocol=pickle.HIGHEST_PROTOCOL)
@@ -409,6 +438,9 @@ class Parent:
         child.liveness.last_reply = self.now()
         child.liveness.answered = True
         child.ready = True
+        subs = env.body.get("result", {}).get("subscriptions") if env.body.get("ok") else None
+        if isinstance(subs, list) and all(isinstance(p, str) for p in subs):
+            child.subscriptions = tuple(subs)
 
     def _handle_silent(self, child: Child, silent: float) -> None:
         pid = child.pid

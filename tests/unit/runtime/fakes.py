@@ -71,9 +71,20 @@ class FakeChild:
         }
         self.peer: Peer = launcher.bus.peer(process.name, handlers)
         self.peer.port.pid = process.pid
+        self.subscriptions = launcher.subscriptions.get(process.name, ())
+        delay = launcher.listen_delay.get(process.name, 0.0)
+        if delay:
+            asyncio.get_running_loop().call_later(delay, self._listen)
+        else:
+            self._listen()
+
+    def _listen(self) -> None:
+        """The child's SUB socket is connected: its subscriptions reach the broker."""
+        if self.process.exitcode is None:
+            self.peer.port.subscriptions = self.subscriptions
 
     def _hello(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"generation": self.process.generation}
+        return {"generation": self.process.generation, "subscriptions": list(self.subscriptions)}
 
     def _apply(self, body: dict[str, Any]) -> dict[str, Any]:
         self.config = pickle.loads(body["config"])
@@ -120,6 +131,10 @@ class FakeLauncher:
         self.silent_from_start: set[str] = set()
         self.ignore_stop: dict[str, bool] = {}
         self.apply_error: dict[str, str] = {}
+        #: per child: the prefixes it subscribes to, and how long its SUB takes to connect
+        #: (math.inf: never)
+        self.subscriptions: dict[str, tuple[str, ...]] = {}
+        self.listen_delay: dict[str, float] = {}
 
     @staticmethod
     def now() -> float:
@@ -181,6 +196,13 @@ class BusBroker:
     def factory(cls, bus: InMemoryBus) -> Any:
         """A ``Parent.broker_factory`` that builds this broker on ``bus``."""
         return lambda runtime_dir, host, counters: cls(bus, counters)
+
+    @property
+    def subscribed(self) -> Counter[str]:
+        return self.bus.subscribed
+
+    def drain_subscriptions(self) -> None:
+        """The in-memory bus knows its subscriptions at once: nothing to read."""
 
     def set_tcp_tap(self, endpoint: str | None) -> bool:
         self.tcp_taps.append(endpoint)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pykeepalived.actors.base import EXIT_RESTART, Options
-from pykeepalived.actors.parent.actor import KILL_GRACE, Parent
+from pykeepalived.actors.parent.actor import KILL_GRACE, START_LISTEN_TIMEOUT, Parent
 from pykeepalived.actors.parent.policy import START_ORDER
 from pykeepalived.bus.testing import InMemoryBus, wait_until
 from pykeepalived.conf.model import Config, IPAddress
@@ -76,6 +76,43 @@ def test_children_start_in_order_and_answer_hello(vrun: Callable[..., Any], tmp_
     assert stops == ["vrrp", "netlink", "notifier"]
     assert [name for _, name, code in rig.launcher.exits] == stops
     assert START_ORDER.index("netlink") < START_ORDER.index("vrrp")
+
+
+def test_a_producer_starts_only_once_its_consumers_listen(
+    vrun: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The notifier's SUB takes 2 s to connect: vrrp (whose first event is the initial
+    BACKUP the notifier must see) is started only then."""
+
+    async def main() -> Rig:
+        rig = Rig(tmp_path)
+        rig.launcher.subscriptions["notifier"] = ("vrrp.", "check.", "lb.")
+        rig.launcher.listen_delay["notifier"] = 2.0
+        await rig.start()
+        starts = {name: t for t, name, _pid, _gen in rig.launcher.starts}
+        assert starts["vrrp"] - starts["notifier"] >= 2.0 - 1e-6
+        assert rig.parent.children["notifier"].subscriptions == ("vrrp.", "check.", "lb.")
+        assert await rig.stop() == 0
+        return rig
+
+    vrun(main())
+
+
+def test_a_child_that_never_listens_does_not_hold_up_the_rest(
+    vrun: Callable[..., Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> Rig:
+        rig = Rig(tmp_path)
+        rig.launcher.subscriptions["notifier"] = ("vrrp.",)
+        rig.launcher.listen_delay["notifier"] = 3600.0
+        await rig.start()
+        starts = {name: t for t, name, _pid, _gen in rig.launcher.starts}
+        assert starts["vrrp"] - starts["notifier"] == pytest.approx(START_LISTEN_TIMEOUT, abs=0.1)
+        assert await rig.stop() == 0
+        return rig
+
+    vrun(main())
+    assert "notifier child: not ready after 10 s" in caplog.text
 
 
 def test_a_child_that_stops_answering_hello_is_killed_and_restarted(
@@ -227,6 +264,7 @@ def test_reload_is_validated_in_a_parse_worker_and_applied_to_every_child(
         rig = Rig(tmp_path)
         conf = Path(rig.parent.options.config_file)
         broker = rig.parent.broker = BusBroker(rig.bus, rig.parent.counters)  # type: ignore[assignment]
+        broker.hello_hook = rig.parent._on_hello_reply  # as Parent.run wires it
         serve = asyncio.get_running_loop().create_task(broker.run())
         await rig.parent._start_children()
         conf.write_text(textwrap.dedent(BAD))
