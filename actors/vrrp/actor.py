@@ -665,11 +665,14 @@ class VrrpActor(Actor):
                     self._run(r, r.fsm.set_fault(now, reason, order.on))
 
     def _publish_group(self, name: str, state: str, prev: str) -> None:
-        """The one place ``vrrp.group`` is published (after the members' events, which a
-        MASTER transition defers by two loop steps: so is this)."""
+        """The one place ``vrrp.group`` is published, after the members' events: a member's
+        MASTER event waits two loop steps (see _transition), so a group MASTER does too."""
         body = {"group": name, "state": state, "prev": prev}
         self.log.info("VRRP_Group(%s) Entering %s STATE", name, state)
-        self.loop.call_soon(self.loop.call_soon, self.publish, "vrrp.group", body)
+        if state == "MASTER":
+            self.loop.call_soon(self.loop.call_soon, self.publish, "vrrp.group", body)
+        else:
+            self.publish("vrrp.group", body)
 
     # ---- vrrp_script and track_file ------------------------------------------------------
     def _start_trackers(self) -> None:

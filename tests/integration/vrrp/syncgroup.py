@@ -59,8 +59,28 @@ def fifo_lines(host: Host, tag: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def sync_conf(lab: Lab, priority: int, fifo: Path, *, advert_int: float = 0.5) -> str:
+def notify_script(host: Host) -> tuple[Path, Path]:
+    """(script, its output): the script appends its arguments as one line."""
+    out = host.lab.workdir / f"{host.name}-group-notify.lines"
+    script = host.lab.workdir / f"{host.name}-group-notify.sh"
+    script.write_text(f'#!/bin/sh\necho "$*" >> {out}\n')
+    script.chmod(0o755)
+    return script, out
+
+
+def sync_conf(
+    lab: Lab, priority: int, fifo: Path, *, advert_int: float = 0.5, notify: Path | None = None
+) -> str:
     ext, internal = vips(lab)
+    scripts = ""
+    if notify is not None:
+        scripts = (
+            "".join(
+                f'    notify_{s.lower()} "{notify} notify_{s.lower()}"\n'
+                for s in ("MASTER", "BACKUP", "FAULT", "STOP")
+            )
+            + f"    notify {notify}\n"
+        )
     return f"""global_defs {{
     router_id director{priority}
     vrrp_version 3
@@ -73,7 +93,7 @@ vrrp_sync_group G {{
         VI_EXT
         VI_INT
     }}
-}}
+{scripts}}}
 vrrp_instance VI_EXT {{
     state BACKUP
     interface eth0

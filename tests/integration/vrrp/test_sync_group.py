@@ -5,8 +5,8 @@ segment and ``VI_INT`` on the internal one, in one sync group on both directors.
 keepalived 2.2.7 does (seen in the lab, see tests/interop/test_sync_group_interop.py):
 when the master's internal link goes down, both its instances go to FAULT and BOTH VIPs
 move to the peer; when the link returns, the old master's group goes BACKUP, then
-preempts (higher priority) and takes both VIPs back. The FIFO carries keepalived's order:
-the members' lines, then the group's.
+preempts (higher priority) and takes both VIPs back; on a stop the members go to STOP,
+then the group. The FIFO carries keepalived's order: the members' lines, then the group's.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tests.integration.vrrp.syncgroup import (
     fifo_lines,
     holds_both,
     holds_none,
+    notify_script,
     start_fifo_reader,
     sync_conf,
 )
@@ -53,7 +54,8 @@ def test_internal_link_failure_moves_both_vips_and_they_come_back(lab: Lab) -> N
     add_internal_segment(lab)
     fifo_a, _ = start_fifo_reader(a, "notify")
     fifo_b, _ = start_fifo_reader(b, "notify")
-    ours_a = DaemonProc(a, sync_conf(lab, 200, fifo_a, advert_int=ADV))
+    script, script_out = notify_script(a)
+    ours_a = DaemonProc(a, sync_conf(lab, 200, fifo_a, advert_int=ADV, notify=script))
     ours_b = DaemonProc(b, sync_conf(lab, 100, fifo_b, advert_int=ADV))
     wait_for(lambda: holds_both(a, lab) and holds_none(b, lab), 2 * TAKEOVER, "a master")
     wait_for(lambda: group_states(ours_a)[-1:] == ["MASTER"], 3, "a's group MASTER")
@@ -88,3 +90,19 @@ def test_internal_link_failure_moves_both_vips_and_they_come_back(lab: Lab) -> N
     assert sorted(back[3:5]) == ['INSTANCE "VI_EXT" MASTER 200', 'INSTANCE "VI_INT" MASTER 200']
     assert back[5] == 'GROUP "G" MASTER 0'
     assert group_states(ours_b)[-1] == "BACKUP"
+
+    n_a = len(fifo_lines(a, "notify"))
+    ours_a.stop()  # the members stop, then the group (keepalived's FIFO order)
+    wait_for(lambda: len(fifo_lines(a, "notify")) >= n_a + 3, 3, "a's STOP lines")
+    assert fifo_lines(a, "notify")[n_a:] == [
+        'INSTANCE "VI_EXT" STOP 200', 'INSTANCE "VI_INT" STOP 200', 'GROUP "G" STOP 0',
+    ]  # fmt: skip
+    wait_for(lambda: holds_both(b, lab), TAKEOVER, "b takes both VIPs on a's stop")
+    # the group's scripts: notify_<state> and the generic notify (GROUP G STATE 0), for
+    # every group transition after the notifier came up (the start-up BACKUP may precede it)
+    ran = script_out.read_text().splitlines()
+    pairs = [(ran[i], ran[i + 1]) for i in range(len(ran) - 1)]
+    for state in ("MASTER", "FAULT", "BACKUP", "STOP"):
+        assert {(f"notify_{state.lower()}", f"GROUP G {state} 0"),
+                (f"GROUP G {state} 0", f"notify_{state.lower()}")} & set(pairs), ran  # fmt: skip
+    assert ran[-2:] in (["notify_stop", "GROUP G STOP 0"], ["GROUP G STOP 0", "notify_stop"])
