@@ -579,7 +579,7 @@ class VrrpActor(Actor):
         prio, _ = track.effective_priority(runner.params.priority, effects)
         if runner.params.priority != fsm.PRIO_OWNER:
             cmds += runner.fsm.set_priority(now, prio)
-        if cmds:
+        if cmds or runner.sync is not None:  # a member's own fault may clear silently
             self._run(runner, cmds)
 
     # ---- sync groups ---------------------------------------------------------------------

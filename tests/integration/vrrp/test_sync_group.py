@@ -11,10 +11,17 @@ then the group. The FIFO carries keepalived's order: the members' lines, then th
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from pykeepalived.conf.model import NotifyScript, TrackFile, TrackRef, VrrpScript, VrrpSyncGroup
 from tests.integration.vrrp.support import (  # noqa: F401 - stop_daemons is a fixture
     DaemonProc,
+    VrrpProc,
+    config,
+    has_vip,
+    instance,
     stop_daemons,
     wait_for,
 )
@@ -62,6 +69,8 @@ def test_internal_link_failure_moves_both_vips_and_they_come_back(lab: Lab) -> N
     assert group_states(ours_b)[-1] == "BACKUP" and both(ours_b, "BACKUP")
     groups = ours_a.status()["groups"]
     assert groups["G"]["state"] == "MASTER", groups
+    report = ours_a.daemon.ctl("status").stdout
+    assert "VRRP sync groups:" in report and "MASTER" in report.split("VRRP sync groups:")[1]
     n_a = len(fifo_lines(a, "notify"))
 
     a.run(["ip", "link", "set", "eth1", "down"])  # the master's internal link fails
@@ -106,3 +115,61 @@ def test_internal_link_failure_moves_both_vips_and_they_come_back(lab: Lab) -> N
         assert {(f"notify_{state.lower()}", f"GROUP G {state} 0"),
                 (f"GROUP G {state} 0", f"notify_{state.lower()}")} & set(pairs), ran  # fmt: skip
     assert ran[-2:] in (["notify_stop", "GROUP G STOP 0"], ["GROUP G STOP 0", "notify_stop"])
+
+
+def test_group_tracking_applies_to_every_member(lab: Lab) -> None:
+    """The group's track_file weight moves both members' priority (keepalived applies group
+    weights even without sync_group_tracking_weight, seen in the lab); the group's
+    unweighted track_script failing faults both members; recovery brings both back."""
+    a = lab["a"]
+    flag = lab.workdir / "healthy"
+    flag.write_text("")
+    weight_file = lab.workdir / "weight"
+    weight_file.write_text("0\n")
+    v1, v2 = lab.vip(110), lab.vip(111)
+    i1 = instance(v1, name="VI_1", vrid=61, priority=200, version=3, advert_int=0.2)
+    i2 = instance(v2, name="VI_2", vrid=62, priority=150, version=3, advert_int=0.2)
+    group = VrrpSyncGroup(
+        name="G", group=("VI_1", "VI_2"), track_script=(TrackRef(name="chk"),),
+        track_file=(TrackRef(name="tf", weight=-10),),
+    )  # fmt: skip
+    cfg = dataclasses.replace(
+        config(i1, i2),
+        vrrp_sync_groups=(group,),
+        vrrp_scripts=(
+            VrrpScript(
+                name="chk",
+                script=NotifyScript(argv=("test", "-f", str(flag))),
+                interval=0.2,
+                timeout=1.0,
+                weight=0,
+                rise=1,
+                fall=1,
+            ),
+        ),
+        track_files=(TrackFile(name="tf", file=str(weight_file)),),
+    )
+    ours = VrrpProc(a, cfg)
+
+    def groups() -> list[str]:
+        return [e["body"]["state"] for e in ours.events("vrrp.group")]
+
+    wait_for(lambda: groups()[-1:] == ["MASTER"], 3, "group MASTER")
+    wait_for(lambda: has_vip(a, v1) and has_vip(a, v2), 2, "both VIPs")
+    weight_file.write_text("3\n")  # 3 x -10 on each member
+    prio = lambda: {n: i["priority"] for n, i in ours.status()["instances"].items()}  # noqa: E731
+    wait_for(lambda: prio() == {"VI_1": 170, "VI_2": 120}, 3, "both priorities lowered")
+    flag.unlink()
+    wait_for(lambda: groups()[-1:] == ["FAULT"], 3, "group FAULT")
+    wait_for(lambda: not has_vip(a, v1) and not has_vip(a, v2), 2, "both VIPs removed")
+    st = ours.status()
+    assert {n: i["state"] for n, i in st["instances"].items()} == {"VI_1": "FAULT", "VI_2": "FAULT"}
+    assert st["groups"]["G"]["state"] == "FAULT"
+    flag.write_text("")
+    wait_for(lambda: groups()[-2:] == ["BACKUP", "MASTER"], 4, "group BACKUP then MASTER")
+    wait_for(lambda: has_vip(a, v1) and has_vip(a, v2), 2, "both VIPs back")
+    bodies = [e["body"] for e in ours.events("vrrp.group")]
+    assert bodies[0] == {"group": "G", "state": "BACKUP", "prev": "INIT"}
+    assert [(b["prev"], b["state"]) for b in bodies[1:]] == [
+        ("BACKUP", "MASTER"), ("MASTER", "FAULT"), ("FAULT", "BACKUP"), ("BACKUP", "MASTER"),
+    ]  # fmt: skip
