@@ -9,7 +9,8 @@ events with keepalived's log wording.
 
 Events published (besides DESIGN's ``vrrp.state``):
 * ``vrrp.rx_lower_pri`` body ``{instance, src, priority}``: a master heard a lower priority.
-* ``vrrp.group`` body ``{group, state, prev}``: a ``vrrp_sync_group`` changed state (the
+* ``vrrp.group`` body ``{group, state, prev}`` (and ``reason: "resume"`` when a restarted
+  actor's members all took up MASTER again): a ``vrrp_sync_group`` changed state (the
   decisions are :mod:`.sync`'s; published after the members' ``vrrp.state`` events).
 
 Commands answered: ``vrrp.instances`` (the status of every instance and sync group).
@@ -632,7 +633,9 @@ class VrrpActor(Actor):
                 continue
             if any(r.pending_resume is None and r.fsm.state is fsm.State.INIT for r in members):
                 continue  # a member has not been set up yet
-            self._run_group(grp, grp.start({r.name: self._own_fault(r) for r in members}))
+            resume = all(r.pending_resume for r in members)
+            faults = {r.name: self._own_fault(r) for r in members}
+            self._run_group(grp, grp.start(faults, resume=resume))
             for r in members:
                 resume, r.pending_resume = bool(r.pending_resume), None
                 self._run(r, r.fsm.start(self.loop.time(), resume_master=resume))
@@ -652,7 +655,7 @@ class VrrpActor(Actor):
             now = self.loop.time()
             if isinstance(order, sync.GroupTransition):
                 self.count(f"groups.transitions.{order.state}")
-                self._publish_group(grp.name, str(order.state), str(order.prev))
+                self._publish_group(grp.name, str(order.state), str(order.prev), order.reason)
             elif isinstance(order, sync.GroupLog):
                 self.log.info("VRRP_Group(%s) %s", grp.name, order.message)
             else:
@@ -664,10 +667,13 @@ class VrrpActor(Actor):
                 else:
                     self._run(r, r.fsm.set_fault(now, reason, order.on))
 
-    def _publish_group(self, name: str, state: str, prev: str) -> None:
+    def _publish_group(self, name: str, state: str, prev: str, reason: str = "") -> None:
         """The one place ``vrrp.group`` is published, after the members' events: a member's
-        MASTER event waits two loop steps (see _transition), so a group MASTER does too."""
+        MASTER event waits two loop steps (see _transition), so a group MASTER does too.
+        ``reason`` (``resume``) is an extra field for the notifier."""
         body = {"group": name, "state": state, "prev": prev}
+        if reason:
+            body["reason"] = reason
         self.log.info("VRRP_Group(%s) Entering %s STATE", name, state)
         if state == "MASTER":
             self.loop.call_soon(self.loop.call_soon, self.publish, "vrrp.group", body)

@@ -75,6 +75,7 @@ class GroupTransition:
     group: str
     prev: GroupState
     state: GroupState
+    reason: str = ""  # "resume": every member took up MASTER again after an actor restart
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ class Group:
     state: GroupState = GroupState.INIT
     views: dict[str, MemberView] = field(default_factory=dict)
     transitions: int = 0
+    resuming: bool = False
 
     def __post_init__(self) -> None:
         for m in self.members:
@@ -115,28 +117,33 @@ class Group:
     def _others(self, member: str) -> list[str]:
         return [m for m in self.members if m != member]
 
-    def _move(self, out: list[Order], state: GroupState) -> None:
+    def _move(self, out: list[Order], state: GroupState, reason: str = "") -> None:
         prev, self.state = self.state, state
         self.transitions += 1
-        out.append(GroupTransition(self.name, prev, state))
+        out.append(GroupTransition(self.name, prev, state, reason))
 
     def _first(self, member: str) -> list[str]:
         """Every member, the one that caused the change first."""
         return [member, *self._others(member)]
 
     # ---- inputs --------------------------------------------------------------------------
-    def start(self, own_faults: Mapping[str, bool]) -> list[Order]:
-        """Before the members start: FAULT them all if one is faulty, else announce BACKUP."""
+    def start(self, own_faults: Mapping[str, bool], *, resume: bool = False) -> list[Order]:
+        """Before the members start: FAULT them all if one is faulty, else announce BACKUP.
+
+        ``resume``: every member resumes MASTER (a restarted vrrp actor); the group then
+        announces nothing now and MASTER (reason ``resume``) once they have.
+        """
         out: list[Order] = []
         if self.state is not GroupState.INIT:
             return out
         for m in self.members:
             self.views[m].own_fault = bool(own_faults.get(m))
+        self.resuming = resume
         faulty = [m for m in self.members if self.views[m].own_fault]
         if faulty:
             out += [Fault(m, True) for m in self.members]
             # the group's FAULT is announced when the members have entered it (observe)
-        else:
+        elif not resume:
             self._move(out, GroupState.BACKUP)
         return out
 
@@ -196,7 +203,7 @@ class Group:
         if "FAULT" in states:
             self._move(out, GroupState.FAULT)
         elif states == {"MASTER"}:
-            self._move(out, GroupState.MASTER)
+            self._move(out, GroupState.MASTER, "resume" if self.resuming else "")
         else:
             self._move(out, GroupState.BACKUP)
 

@@ -138,6 +138,18 @@ def test_a_member_master_by_itself_takes_the_others_and_stop_comes_last() -> Non
     ])  # fmt: skip
 
 
+def test_resumed_members_make_the_group_master_without_a_backup_first() -> None:
+    g = Group("G", (EXT, INT))
+    assert g.start({EXT: False, INT: False}, resume=True) == []  # no BACKUP announced
+    play(g, [
+        ("observe", (EXT, "MASTER", False, True), []),
+        ("observe", (INT, "MASTER", False, True), [GroupTransition("G", GI, GM, "resume")]),
+    ])  # fmt: skip
+    g = Group("G", (EXT, INT))
+    g.start({EXT: False, INT: False}, resume=False)
+    assert g.state is GB
+
+
 def test_unknown_member_and_status() -> None:
     g = started()
     assert g.observe("nope", "FAULT", True, False) == []
