@@ -95,6 +95,10 @@ def test_internal_link_failure_moves_both_vips_across_implementations(
     ]  # fmt: skip
     b_lines = fifo_lines(b, "notify")
     assert b_lines[-1] == 'GROUP "G" MASTER 0', b_lines
+    if master == "ours":
+        # our VI_EXT left MASTER for the group's FAULT with priority 0, as keepalived's does
+        ka_log = next(p for p in b.procs if p.description == "keepalived").output()
+        assert "(VI_EXT) Backup received priority 0 advertisement" in ka_log
 
     n_a = len(fifo_lines(a, "notify"))
     a.run(["ip", "link", "set", "eth1", "up"])

@@ -69,8 +69,15 @@ def notify_script(host: Host) -> tuple[Path, Path]:
 
 
 def sync_conf(
-    lab: Lab, priority: int, fifo: Path, *, advert_int: float = 0.5, notify: Path | None = None
+    lab: Lab,
+    priority: int,
+    fifo: Path,
+    *,
+    advert_int: float = 0.5,
+    notify: Path | None = None,
+    extra: str = "",
 ) -> str:
+    """``extra``: lines for both instances (e.g. ``nopreempt``)."""
     ext, internal = vips(lab)
     scripts = ""
     if notify is not None:
@@ -100,6 +107,7 @@ vrrp_instance VI_EXT {{
     virtual_router_id 51
     priority {priority}
     advert_int {advert_int}
+{extra}
     virtual_ipaddress {{
         {ext}/24
     }}
@@ -110,6 +118,7 @@ vrrp_instance VI_INT {{
     virtual_router_id 52
     priority {priority}
     advert_int {advert_int}
+{extra}
     virtual_ipaddress {{
         {internal}/24
     }}

@@ -12,6 +12,7 @@ then the group. The FIFO carries keepalived's order: the members' lines, then th
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
@@ -115,6 +116,36 @@ def test_internal_link_failure_moves_both_vips_and_they_come_back(lab: Lab) -> N
         assert {(f"notify_{state.lower()}", f"GROUP G {state} 0"),
                 (f"GROUP G {state} 0", f"notify_{state.lower()}")} & set(pairs), ran  # fmt: skip
     assert ran[-2:] in (["notify_stop", "GROUP G STOP 0"], ["GROUP G STOP 0", "notify_stop"])
+
+
+@pytest.mark.parametrize("extra", ["    nopreempt", "    preempt_delay 3"])
+def test_return_with_nopreempt_or_preempt_delay(lab: Lab, extra: str) -> None:
+    """keepalived 2.2.7 in the lab: with ``nopreempt`` the returning director's group stays
+    BACKUP; with ``preempt_delay 3`` it takes both VIPs back 3 s + a down interval after
+    the first lower-priority advert (seen: 5 s after the link returned)."""
+    a, b = lab["a"], lab["b"]
+    add_internal_segment(lab)
+    fifo_a, _ = start_fifo_reader(a, "notify")
+    fifo_b, _ = start_fifo_reader(b, "notify")
+    ours_a = DaemonProc(a, sync_conf(lab, 200, fifo_a, advert_int=ADV, extra=extra))
+    ours_b = DaemonProc(b, sync_conf(lab, 100, fifo_b, advert_int=ADV, extra=extra))
+    wait_for(lambda: holds_both(a, lab) and holds_none(b, lab), 2 * TAKEOVER, "a master")
+    a.run(["ip", "link", "set", "eth1", "down"])
+    wait_for(lambda: holds_both(b, lab) and both(ours_b, "MASTER"), TAKEOVER, "b master")
+    a.run(["ip", "link", "set", "eth1", "up"])
+    t0 = time.monotonic()
+    wait_for(lambda: both(ours_a, "BACKUP") and group_states(ours_a)[-1] == "BACKUP", 3,
+             "a's group BACKUP")  # fmt: skip
+    if "nopreempt" in extra:
+        with pytest.raises(AssertionError):  # an observation window: a must NOT take over
+            wait_for(lambda: not holds_none(a, lab), 4 * 3 * ADV, "a takes a VIP")
+        assert holds_both(b, lab) and group_states(ours_b)[-1] == "MASTER"
+        return
+    took = wait_for(lambda: holds_both(a, lab) and holds_none(b, lab), 3 + 2 * TAKEOVER,
+                    "VIPs back on a after the delay") - t0  # fmt: skip
+    assert 3.0 <= took <= 3.0 + 3 * ADV + 2.5, took
+    wait_for(lambda: both(ours_b, "BACKUP") and group_states(ours_b)[-1] == "BACKUP", 3,
+             "b's group BACKUP")  # fmt: skip
 
 
 def test_group_tracking_applies_to_every_member(lab: Lab) -> None:
