@@ -204,3 +204,30 @@ def test_group_tracking_applies_to_every_member(lab: Lab) -> None:
     assert [(b["prev"], b["state"]) for b in bodies[1:]] == [
         ("BACKUP", "MASTER"), ("MASTER", "FAULT"), ("FAULT", "BACKUP"), ("BACKUP", "MASTER"),
     ]  # fmt: skip
+
+
+def test_kill9_of_a_master_group_resumes_it_as_master(lab: Lab) -> None:
+    """A restarted vrrp actor whose members all resume MASTER does not announce the group
+    BACKUP first: the group comes back as MASTER, reason ``resume`` (the notifier then
+    stays silent about a state it already knows)."""
+    a = lab["a"]
+    v1, v2 = lab.vip(112), lab.vip(113)
+    cfg = dataclasses.replace(
+        config(
+            instance(v1, name="VI_1", vrid=63, priority=200),
+            instance(v2, name="VI_2", vrid=64, priority=200),
+        ),
+        vrrp_sync_groups=(VrrpSyncGroup(name="G", group=("VI_1", "VI_2")),),
+    )
+    ours = VrrpProc(a, cfg)
+    wait_for(lambda: [e["body"]["state"] for e in ours.events("vrrp.group")][-1:] == ["MASTER"],
+             6, "group MASTER")  # fmt: skip
+    wait_for(lambda: has_vip(a, v1) and has_vip(a, v2), 2, "both VIPs")
+    n = len(ours.events("vrrp.group"))
+    ours.kill9()
+    again = VrrpProc(a, cfg)  # same workdir: the state file of the killed actor
+    wait_for(lambda: len(again.events("vrrp.group")) > n, 5, "a group event after restart")
+    assert again.events("vrrp.group")[n]["body"] == {
+        "group": "G", "state": "MASTER", "prev": "INIT", "reason": "resume",
+    }  # fmt: skip
+    assert has_vip(a, v1) and has_vip(a, v2)
