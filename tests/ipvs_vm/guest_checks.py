@@ -263,7 +263,7 @@ def test_actor_programs_ipvs_and_traffic_flows(network: None) -> None:
         env = Envelope(
             v=1, type="check.result", src="checker", host="vm", pid=1, seq=1, ts=0.0, body=body
         )
-        await actor.on_event(env)
+        await actor.deliver_event(env)
         await asyncio.sleep(0.05)
         assert f"{RS[1]}:8080" not in sh("ipvsadm", "-Ln", "-t", f"{VIP_NAT}:80")
         nat = await asyncio.to_thread(answers, f"http://{VIP_NAT}/", 4)

@@ -14,6 +14,8 @@ DRIVER = r"""
 import asyncio, json, subprocess, sys
 from pykeepalived.actors.base import Options
 from pykeepalived.actors.checker.actor import CheckerActor
+from pykeepalived.bus import messages as M
+from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf import model as m
 
 vip, port = sys.argv[1], int(sys.argv[2])
@@ -39,7 +41,8 @@ async def main():
     out["absent"] = attempts(actor)
     subprocess.run(["ip", "addr", "add", vip + "/32", "dev", "eth0"], check=True)
     # what the VRRP actor's event would trigger at once; the 1 s poll would find it anyway
-    await actor.on_event(type("E", (), {"type": "vrrp.state"})())
+    state = M.VrrpState("VI_1", 1, "inet", "eth0", "MASTER", "BACKUP", 100, "")
+    await actor.deliver_event(Envelope(state.TYPE, "vrrp", "h", 1, 1, 0.0, state.to_body()))
     await asyncio.sleep(0.6)
     out["present"] = attempts(actor)
     subprocess.run(["ip", "addr", "del", vip + "/32", "dev", "eth0"], check=True)

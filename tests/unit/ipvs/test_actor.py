@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from pykeepalived.actors.base import Options
+from pykeepalived.actors.base import CommandError, Options
 from pykeepalived.actors.ipvs import driver, nft
 from pykeepalived.actors.ipvs.actor import IpvsActor
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.loader import load_text
 
@@ -38,10 +39,15 @@ def event(type_: str, body: dict[str, Any]) -> Envelope:
     return Envelope(v=1, type=type_, src="checker", host="h", pid=1, seq=1, ts=0.0, body=body)
 
 
+async def no_checker(to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
+    raise CommandError(f"actor {to} is not running")
+
+
 async def start(text: str, **opts: Any) -> tuple[IpvsActor, list[tuple[str, dict[str, Any]]]]:
     actor = IpvsActor(load_text(text).config, Options(lb_backend="dry-run", **opts))
     published: list[tuple[str, dict[str, Any]]] = []
     actor.publish = lambda t, b: published.append((t, b))  # type: ignore[method-assign]
+    actor.request = no_checker  # type: ignore[method-assign]
     await actor.setup()
     return actor, published
 
@@ -66,7 +72,7 @@ def test_life_cycle() -> None:
             "reason": "refused",
             "weight": None,
         }
-        await actor.on_event(event("check.result", body))
+        await actor.deliver_event(event("check.result", body))
         await asyncio.sleep(0.01)
         assert applied[-1] == "del_dest tcp:10.0.0.1:80 -> 10.0.0.3:8080"
         assert published == [
@@ -82,9 +88,9 @@ def test_life_cycle() -> None:
             )
         ]
         # malformed and unknown events are counted, never raised
-        await actor.on_event(event("check.result", {"virtual_server": 1}))
-        await actor.on_event(event("check.result", {**body, "virtual_server": "10.9.9.9:1"}))
-        assert actor.counters["events.malformed"] == 1
+        await actor.deliver_event(event("check.result", {"virtual_server": 1}))
+        await actor.deliver_event(event("check.result", {**body, "virtual_server": "10.9.9.9:1"}))
+        assert actor.counters["bus.rx_invalid.check.result.bad-type"] == 1
         assert actor.counters["events.unknown_real_server"] == 1
         # reload: a new service is added, the old one untouched
         n = len(applied)
@@ -143,9 +149,9 @@ vrrp_instance VI_1 { interface eth0
             "priority": 100,
             "reason": "",
         }
-        await actor.on_event(event("vrrp.state", body))
+        await actor.deliver_event(event("vrrp.state", body))
         assert backend.daemon[0] == "master"  # type: ignore[attr-defined]
-        await actor.on_event(event("vrrp.state", {**body, "state": "BACKUP"}))
+        await actor.deliver_event(event("vrrp.state", {**body, "state": "BACKUP"}))
         assert backend.daemon[0] == "backup"  # type: ignore[attr-defined]
 
     asyncio.run(run())

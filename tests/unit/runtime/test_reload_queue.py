@@ -17,8 +17,8 @@ class FakeBroker:
     def __init__(self) -> None:
         self.published: list[tuple[str, dict[str, Any]]] = []
 
-    def publish(self, type_: str, body: dict[str, Any]) -> None:
-        self.published.append((type_, body))
+    def emit(self, msg: Any) -> None:
+        self.published.append((msg.TYPE, msg.to_body()))
 
 
 def test_reloads_queue_and_bad_config_keeps_the_old(monkeypatch: pytest.MonkeyPatch) -> None:
