@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pykeepalived.bus import messages as M
-from pykeepalived.bus.envelope import REPLY_TYPE, Envelope
+from pykeepalived.bus.envelope import COMMAND_PREFIX, REPLY_TYPE, Envelope
 from pykeepalived.bus.transport import BusClient
 
 if TYPE_CHECKING:
@@ -176,25 +176,26 @@ class Actor:
         self.counters[f"events.{type_}"] += 1
 
     async def request(self, to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
-        """Send a command to another actor and wait for its typed reply."""
-        return await self.request_raw(to, cmd.name, cmd.to_body(), timeout, cmd)
+        """Send a command to another actor and wait for its typed reply (a reply that does
+        not fit the catalogue is counted and raised as CommandError)."""
+        return await self._request(to, cmd.TYPE, cmd.to_body(), timeout, cmd)
 
     async def request_raw(
-        self,
-        to: str,
-        command: str,
-        body: dict[str, Any],
-        timeout: float = 2.0,
-        cmd: M.Command | None = None,
+        self, to: str, command: str, body: dict[str, Any], timeout: float = 2.0
     ) -> Any:
-        """The wire half of :meth:`request`; with ``cmd`` the reply is read through the
-        catalogue (a malformed one is counted and raised as CommandError)."""
+        """A command outside the catalogue (test actors); the reply's raw result."""
+        return await self._request(to, COMMAND_PREFIX + command, body, timeout, None)
+
+    async def _request(
+        self, to: str, type_: str, body: dict[str, Any], timeout: float, cmd: M.Command | None
+    ) -> Any:
         assert self.bus is not None
+        command = type_[len(COMMAND_PREFIX) :]
         msg_id = next(self._ids)
         fut: asyncio.Future[dict[str, Any]] = self.loop.create_future()
         self._pending[msg_id] = fut
         try:
-            if not self.bus.send(self.bus.envelope(f"cmd.{command}", body, to=to, id_=msg_id)):
+            if not self.bus.send(self.bus.envelope(type_, body, to=to, id_=msg_id)):
                 raise CommandError(f"bus queue full: {command} to {to} dropped")
             reply = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
@@ -409,7 +410,7 @@ class Actor:
         """Run one command as if it came from the bus (validation, dispatch) and return
         the reply envelope's body ``{ok, result | error}``; for tests and tools."""
         env = Envelope(
-            type=f"cmd.{command}", src="test", host="", pid=0, seq=0, ts=0.0, body=body,
+            type=COMMAND_PREFIX + command, src="test", host="", pid=0, seq=0, ts=0.0, body=body,
             to=self.name, id=0,
         )  # fmt: skip
         ok, payload = await self._answer(env)

@@ -8,8 +8,11 @@ it, so a message's shape is written down once. Each class says:
   the ``reply`` envelope's ``result``);
 * ``VERSION``: the body's schema version (1 for all; raise it on an incompatible change);
 * ``PRODUCERS``: the actors that publish the event, call the command or send the reply;
-* ``CONSUMERS``: the actors that subscribe to the event, answer the command or read the
-  reply. ``ctl`` is pykeepalivectl, on the parent's control socket.
+* ``CONSUMERS``: the actors that act on the event (an actor may subscribe to a prefix and
+  ignore some types; an event nobody consumes is for tap users), answer the command or
+  read the reply. ``ctl`` is pykeepalivectl, on the parent's control socket.
+
+``tests/unit/bus/test_drift.py`` checks these declarations against the code.
 
 ``to_body()`` is exactly the map on the wire (DESIGN §2's bodies are byte-compatible with
 what the producers sent before this catalogue existed). ``from_body(d)`` checks every
@@ -25,7 +28,9 @@ pykeepalived.bus.messages`` prints the catalogue as markdown (``docs/messages.md
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -108,17 +113,16 @@ class Message:
 
     @classmethod
     def _build(cls, body: dict[str, Any]) -> Self:
-        hints = _hints(cls)
         kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name not in body:
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    raise InvalidBody("missing-field", f.name)
+        for name, required, convert in _plan(cls):
+            if name not in body:
+                if required:
+                    raise InvalidBody("missing-field", name)
                 continue
             try:
-                kwargs[f.name] = from_wire(hints[f.name], body[f.name])
+                kwargs[name] = convert(body[name])
             except (TypeError, ValueError) as exc:
-                raise InvalidBody("bad-type", f.name, str(exc)[:200]) from None
+                raise InvalidBody("bad-type", name, str(exc)[:200]) from None
         msg = cls(**kwargs)
         msg._check_values()
         return msg
@@ -134,6 +138,7 @@ class Message:
 
 
 _hints_cache: dict[type, dict[str, Any]] = {}
+_plans: dict[type, list[tuple[str, bool, Callable[[Any], Any]]]] = {}
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -141,6 +146,44 @@ def _hints(cls: type) -> dict[str, Any]:
     if hints is None:
         hints = _hints_cache[cls] = typing.get_type_hints(cls)
     return hints
+
+
+def _plan(cls: type) -> list[tuple[str, bool, Callable[[Any], Any]]]:
+    """Per field of ``cls``: its name, whether it is required, and its converter."""
+    plan = _plans.get(cls)
+    if plan is None:
+        hints = _hints(cls)
+        plan = _plans[cls] = [
+            (
+                f.name,
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+                _converter(hints[f.name]),
+            )
+            for f in dataclasses.fields(cls)
+        ]
+    return plan
+
+
+def _exact(kind: type) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if type(value) is not kind:  # msgpack gives exact types; a bool is not an int
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    return check
+
+
+def _converter(tp: Any) -> Callable[[Any], Any]:
+    """A fast check for the common scalar fields; codec.from_wire for the rest."""
+    if tp in (str, int, bool, bytes):
+        return _exact(tp)
+    args = typing.get_args(tp)
+    if len(args) == 2 and type(None) in args and typing.get_origin(tp) is types.UnionType:
+        inner = next(a for a in args if a is not type(None))
+        if inner in (str, int, bool):
+            check = _exact(inner)
+            return lambda value: None if value is None else check(value)
+    return lambda value: from_wire(tp, value)
 
 
 class Event(Message):
@@ -166,8 +209,6 @@ class Command(Message):
     def name(self) -> str:
         """The command name (``cmd.addresses.set`` → ``addresses.set``)."""
         return self.TYPE[len("cmd.") :]
-
-
 
 
 # ==================================================================================== VRRP
@@ -197,7 +238,7 @@ class VrrpGroup(Event):
 
     TYPE = "vrrp.group"
     PRODUCERS = ("vrrp",)
-    CONSUMERS = ("notifier", "ipvs")
+    CONSUMERS = ("notifier",)
     NONEMPTY = ("group",)
     CHOICES = {"state": VRRP_STATES, "prev": VRRP_STATES}
 
@@ -213,7 +254,7 @@ class VrrpPriority(Event):
 
     TYPE = "vrrp.priority"
     PRODUCERS = ("vrrp",)
-    CONSUMERS = ("notifier", "ipvs")
+    CONSUMERS = ("notifier",)
     NONEMPTY = ("instance",)
     CHOICES = {"state": VRRP_STATES}
 
@@ -229,7 +270,7 @@ class VrrpRxLowerPri(Event):
 
     TYPE = "vrrp.rx_lower_pri"
     PRODUCERS = ("vrrp",)
-    CONSUMERS = ("notifier", "ipvs")
+    CONSUMERS = ("notifier",)
     NONEMPTY = ("instance",)
 
     instance: str
@@ -359,7 +400,7 @@ class NetlinkLost(Event):
 
     TYPE = "netlink.lost"
     PRODUCERS = ("netlink",)
-    CONSUMERS = ("vrrp",)
+    CONSUMERS = ()
 
     key: str
     kind: str
@@ -373,7 +414,7 @@ class NetlinkResync(Event):
 
     TYPE = "netlink.resync"
     PRODUCERS = ("netlink",)
-    CONSUMERS = ("vrrp",)
+    CONSUMERS = ()
 
     reason: str
     changes: int
@@ -385,7 +426,7 @@ class NetlinkStaticLost(Event):
 
     TYPE = "netlink.static_lost"
     PRODUCERS = ("netlink",)
-    CONSUMERS = ("vrrp",)
+    CONSUMERS = ()
 
     key: str
     kind: str
@@ -400,7 +441,7 @@ class NetlinkStaticRestored(Event):
 
     TYPE = "netlink.static_restored"
     PRODUCERS = ("netlink",)
-    CONSUMERS = ("vrrp",)
+    CONSUMERS = ()
 
     key: str
     kind: str
@@ -800,7 +841,9 @@ def _field_rows(cls: type[Message]) -> list[str]:
 
 
 def _section(cls: type[Message], who: tuple[str, str]) -> list[str]:
-    doc = " ".join((cls.__doc__ or "").split())
+    doc = " ".join((cls.__doc__ or "").split()).replace("``", "`")
+    if doc.startswith(f"{cls.__name__}("):  # dataclass's generated signature: no prose
+        doc = ""
     out = [
         f"### `{cls.TYPE}` — `{cls.__name__}` (v{cls.VERSION})",
         "",
@@ -850,4 +893,7 @@ def render_markdown() -> str:
 
 
 if __name__ == "__main__":
-    print(render_markdown(), end="")
+    # render from the imported module, not from this __main__ copy of its classes
+    from pykeepalived.bus import messages
+
+    print(messages.render_markdown(), end="")

@@ -562,7 +562,6 @@ def test_due_attempts_are_started_in_slices_leaving_the_loop_free(
 
 
 def test_verdicts_command_gives_every_current_verdict() -> None:
-    from pykeepalived.actors.base import CommandError
 
     async def main() -> None:
         srv, port = await listener()
@@ -573,17 +572,13 @@ def test_verdicts_command_gives_every_current_verdict() -> None:
         )
         actor, bus = await make_actor(cfg)
         await wait_for(lambda: len(bus.results()) == 3)
-        reply = await actor.on_command("verdicts", {})
+        reply = await actor.call_command("checker.verdicts", {})
         latest = {b["real_server"]: b for b in bus.results()}
-        assert sorted(reply["results"], key=lambda b: b["real_server"]) == sorted(
+        assert sorted(reply["result"]["results"], key=lambda b: b["real_server"]) == sorted(
             latest.values(), key=lambda b: b["real_server"]
         )
-        try:
-            await actor.on_command("bogus", {})
-        except CommandError as exc:
-            assert "verdicts" in str(exc)
-        else:
-            raise AssertionError("unknown command accepted")
+        bogus = await actor.call_command("bogus", {})
+        assert bogus["ok"] is False and "unknown command" in bogus["error"]
         await actor.shutdown()
         srv.close()
 
