@@ -613,9 +613,10 @@ class AddressesSet(Command):
 
     owner: str
     present: bool
-    addresses: tuple[dict[str, Any], ...] = ()
-    routes: tuple[dict[str, Any], ...] = ()
-    rules: tuple[dict[str, Any], ...] = ()
+    #: lists of items; each item is checked by the netlink actor on its own
+    addresses: tuple[Any, ...] = ()
+    routes: tuple[Any, ...] = ()
+    rules: tuple[Any, ...] = ()
     exclusive: bool = field(default=False, metadata=omit_when(False))
 
 

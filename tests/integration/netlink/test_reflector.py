@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pykeepalived.actors.netlink.actor import LEDGER_FILE
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.codec import to_wire
 from pykeepalived.conf.model import Family, IPAddress, Route, Rule
 from tests.integration.netlink.harness import Harness, aset, run
@@ -173,14 +174,15 @@ def test_bad_items_are_refused_with_reasons(harness: Harness) -> None:
                     "junk",
                     to_wire(vip(f"{h.host.lab.vip(63)}/32")),
                 ],
-                "routes": {"oops": 1},
             },
         )
         assert reply["applied"] == 1
         text = "\n".join(reply["errors"])
         assert "not-an-ip" in text and "nosuch0" in text and "not a map" in text
-        assert "routes: not a list" in text
-        assert h.counters["errors.bad_item"] == 3
+        assert h.counters["errors.bad_item"] == 2  # the address and the junk: no kernel call
+        # a list that is not a list is a malformed command: refused before the reflector
+        with pytest.raises(M.InvalidBody, match="bad-type routes"):
+            await aset(r, {"owner": "vrrp/VI_1", "present": True, "routes": {"oops": 1}})
         assert r.ledger.by_owner()["vrrp/VI_1"]["addresses"][0]["dev"] == "eth0"
         await r.stop()
 
