@@ -97,7 +97,7 @@ class Message:
             value = getattr(self, f.name)
             if "omit" in f.metadata and value == f.metadata["omit"]:
                 continue
-            out[f.name] = to_wire(value)
+            out[f.name] = _wire(value)
         return out
 
     @classmethod
@@ -135,6 +135,15 @@ class Message:
             value = getattr(self, name)
             if value not in allowed:
                 raise InvalidBody("bad-value", name, f"{value!r} not one of {sorted(allowed)}")
+
+
+def _wire(value: Any) -> Any:
+    """to_wire, with nested catalogue messages in their own ``to_body()`` form."""
+    if isinstance(value, Message):
+        return value.to_body()
+    if isinstance(value, tuple) and value and isinstance(value[0], Message):
+        return [_wire(v) for v in value]
+    return to_wire(value)
 
 
 _hints_cache: dict[type, dict[str, Any]] = {}
