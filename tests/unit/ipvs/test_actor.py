@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -43,11 +44,13 @@ async def no_checker(to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
     raise CommandError(f"actor {to} is not running")
 
 
-async def start(text: str, **opts: Any) -> tuple[IpvsActor, list[tuple[str, dict[str, Any]]]]:
+async def start(
+    text: str, request: Any = no_checker, **opts: Any
+) -> tuple[IpvsActor, list[tuple[str, dict[str, Any]]]]:
     actor = IpvsActor(load_text(text).config, Options(lb_backend="dry-run", **opts))
     published: list[tuple[str, dict[str, Any]]] = []
     actor.publish = lambda t, b: published.append((t, b))  # type: ignore[method-assign]
-    actor.request = no_checker  # type: ignore[method-assign]
+    actor.request = request  # type: ignore[method-assign]
     await actor.setup()
     return actor, published
 
@@ -201,3 +204,33 @@ def test_start_up_events_are_paced_in_order() -> None:
         assert keys == [f"10.2.{i // 250}.{i % 250 + 1}:80" for i in range(1200)]
 
     asyncio.run(run())
+
+
+def test_a_started_ipvs_actor_takes_the_checkers_current_verdicts() -> None:
+    """A restarted ipvs actor asks the checker for every verdict; an event that arrives
+    while it waits is newer and wins over the reply."""
+    down = M.CheckResult("10.0.0.1:80", "tcp", "10.0.0.3:8080", "TCP_CHECK", False, "x", None)
+    stale = M.CheckResult("10.0.0.1:80", "tcp", "10.0.0.2:8080", "TCP_CHECK", False, "x", None)
+    asked: list[tuple[str, M.Command]] = []
+    gate = asyncio.Event()
+
+    async def checker(to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
+        asked.append((to, cmd))
+        await gate.wait()
+        return M.CheckerVerdicts((down, stale))
+
+    async def run() -> tuple[IpvsActor, list[str]]:
+        actor, _ = await start(CONF, request=checker)
+        await asyncio.sleep(0)
+        fresh = dataclasses.replace(stale, up=True, reason="newer")
+        await actor.deliver_event(event(fresh.TYPE, fresh.to_body()))
+        gate.set()
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+        return actor, list(actor.backend.applied)  # type: ignore[attr-defined]
+
+    actor, applied = asyncio.run(run())
+    assert asked == [("checker", M.CheckerVerdictsRequest())]
+    assert "del_dest tcp:10.0.0.1:80 -> 10.0.0.3:8080" in applied
+    assert not any("10.0.0.2:8080" in op for op in applied if op.startswith("del_dest"))
+    assert actor.counters["verdicts.resynced"] == 2
