@@ -216,7 +216,7 @@ class Command(Message):
 
     @property
     def name(self) -> str:
-        """The command name (``cmd.addresses.set`` → ``addresses.set``)."""
+        """The command name (``cmd.netlink.snapshot`` → ``netlink.snapshot``)."""
         return self.TYPE[len("cmd.") :]
 
 

@@ -4,8 +4,9 @@
 inside a namespace with ``Host.popen``). The actor is the production ``VrrpActor``; only
 the bus is replaced: ``publish`` appends each event as a JSON line (with monotonic and
 wall-clock stamps) to ``WORKDIR/events.jsonl``, and the netlink actor's
-``netlink.addresses.set`` is played by pyroute2 in-process (``netlink.snapshot`` is refused, so
-the actor reads the link table itself, as it does when the netlink actor is absent);
+``netlink.addresses.set`` is played by pyroute2 in-process (``netlink.snapshot`` is
+answered with the link table read locally, as the actor does when the netlink actor is
+absent);
 a poller stands in for the reflector's ``netlink.link`` events (carrier changes).
 SIGUSR1 writes ``status()`` to ``WORKDIR/status.json``; SIGHUP applies
 ``WORKDIR/reload.pickle`` as a reload (``apply_config``); SIGTERM is an orderly stop.
