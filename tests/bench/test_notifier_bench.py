@@ -1,7 +1,8 @@
 """Notifier figures (``make bench``; ``-s`` prints them), all on loopback and local files:
 
 * FIFO: events handled per second when every ``vrrp.state`` writes a FIFO line (the
-  actor's ``on_event`` path, bus decoding excluded), and event → line readable latency;
+  actor's ``deliver_event`` path: catalogue check included, envelope decoding not), and
+  event → line readable latency;
 * scripts: event → the script's first instruction (a shell script stamping the clock),
   median over repeats, and the rate of script runs across 20 instance queues;
 * SMTP: alerts delivered per second to an aiosmtpd server in the same process, and the
