@@ -11,6 +11,12 @@ Design notes
 * Events are delivered in order by one consumer; commands run as tasks so a slow command
   does not hold up hello or other commands. Any exception in a handler is logged and
   counted; the actor keeps running with its state intact.
+* Every incoming body is read through the message catalogue (``bus/messages.py``) at
+  this edge: handlers get typed messages (``on_event(env, msg)``, ``on_command(env,
+  msg)``). A body that does not fit is dropped and counted as
+  ``bus.rx_invalid.<type>.<reason>`` (a command gets an error reply), a type the
+  catalogue does not know is counted as ``bus.rx_unknown.<type>`` and handed to
+  ``on_unknown_event``/``on_unknown_command`` (by default: dropped / refused).
 * A child dies with its parent (``PR_SET_PDEATHSIG``) and ignores SIGINT and SIGHUP: the
   parent orders stops and reloads over the bus so they happen in the right order.
 """
@@ -36,7 +42,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pykeepalived.bus.envelope import REPLY_TYPE, BusPort, Envelope
+from pykeepalived.bus import messages as M
+from pykeepalived.bus.envelope import COMMAND_PREFIX, REPLY_TYPE, BusPort, Envelope
 from pykeepalived.bus.transport import BusClient
 
 if TYPE_CHECKING:
@@ -132,11 +139,18 @@ class Actor:
     async def setup(self) -> None:
         """Start the actor's work. ``self.config`` is set and the bus is connected."""
 
-    async def on_event(self, env: Envelope) -> None:
-        """An event whose type matches one of ``subscriptions``."""
+    async def on_event(self, env: Envelope, msg: M.Event) -> None:
+        """A catalogue event whose type matches one of ``subscriptions``."""
 
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Handle a command addressed to this actor; return the reply body."""
+    async def on_command(self, env: Envelope, msg: M.Command) -> M.Reply:
+        """Handle a catalogue command addressed to this actor; return its reply."""
+        raise CommandError(f"command {msg.name!r} is not handled by {self.name}")
+
+    async def on_unknown_event(self, env: Envelope) -> None:
+        """An event of a type the catalogue does not know (already counted): dropped."""
+
+    async def on_unknown_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A command the catalogue does not know (already counted): refused."""
         raise CommandError(f"unknown command {command!r} for {self.name}")
 
     async def apply_config(self, new: Config) -> None:
@@ -150,22 +164,38 @@ class Actor:
         """Orderly stop: release what the actor owns unless the options say to keep it."""
 
     # ---- services for subclasses ----------------------------------------------------
+    def emit(self, msg: M.Event) -> None:
+        """Publish a catalogue event; never blocks (a full queue drops and counts)."""
+        self.publish(msg.TYPE, msg.to_body())
+
     def publish(self, type_: str, body: dict[str, Any]) -> None:
-        """Publish an event; never blocks (a full queue drops and counts)."""
+        """Publish a raw body. Actors use :meth:`emit`; this is the runtime's own path
+        (and that of test actors whose types are not in the catalogue)."""
         assert self.bus is not None
         self.bus.send(self.bus.envelope(type_, body))
         self.counters[f"events.{type_}"] += 1
 
-    async def request(
+    async def request(self, to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
+        """Send a command to another actor and wait for its typed reply (a reply that does
+        not fit the catalogue is counted and raised as CommandError)."""
+        return await self._request(to, cmd.TYPE, cmd.to_body(), timeout, cmd)
+
+    async def request_raw(
         self, to: str, command: str, body: dict[str, Any], timeout: float = 2.0
-    ) -> dict[str, Any]:
-        """Send a command to another actor and wait for its reply."""
+    ) -> Any:
+        """A command outside the catalogue (test actors); the reply's raw result."""
+        return await self._request(to, COMMAND_PREFIX + command, body, timeout, None)
+
+    async def _request(
+        self, to: str, type_: str, body: dict[str, Any], timeout: float, cmd: M.Command | None
+    ) -> Any:
         assert self.bus is not None
+        command = type_[len(COMMAND_PREFIX) :]
         msg_id = next(self._ids)
         fut: asyncio.Future[dict[str, Any]] = self.loop.create_future()
         self._pending[msg_id] = fut
         try:
-            if not self.bus.send(self.bus.envelope(f"cmd.{command}", body, to=to, id_=msg_id)):
+            if not self.bus.send(self.bus.envelope(type_, body, to=to, id_=msg_id)):
                 raise CommandError(f"bus queue full: {command} to {to} dropped")
             reply = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
@@ -173,10 +203,17 @@ class Actor:
             raise CommandTimeout(f"{command} to {to}: no reply within {timeout:g} s") from None
         finally:
             self._pending.pop(msg_id, None)
-        if not reply.get("ok"):
-            raise CommandError(str(reply.get("error", "failed")))
-        result = reply.get("result", {})
-        return result if isinstance(result, dict) else {"value": result}
+        if cmd is None:
+            if not reply.get("ok"):
+                raise CommandError(str(reply.get("error", "failed")))
+            return reply.get("result", {})
+        try:
+            return M.read_reply(cmd, reply)
+        except M.CommandRefused as exc:
+            raise CommandError(str(exc)) from None
+        except M.InvalidBody as exc:
+            self.counters[f"bus.rx_invalid.{cmd.REPLY.TYPE}.{exc.reason}"] += 1
+            raise CommandError(f"{command} to {to}: invalid reply: {exc}") from None
 
     def now(self) -> float:
         """The loop's monotonic clock (virtual in shell tests): what timers are measured on."""
@@ -247,63 +284,70 @@ class Actor:
         if not env.is_command:
             self.counters["bus.rx_unexpected"] += 1
             return
-        if env.command == "hello":
+        if env.type == M.Hello.TYPE:
             # answered right here, by the work loop itself; the subscriptions let the parent
             # tell when this actor's event feed is in place (see parent._start_children)
-            reply = {"generation": self.generation, "ts": time.time(),
-                     "subscriptions": list(self.subscriptions)}  # fmt: skip
-            self._reply(env, True, reply)
+            hello = M.HelloReply(self.generation, time.time(), tuple(self.subscriptions))
+            self._reply(env, True, hello.to_body())
             return
         self.spawn(self._run_command(env), f"cmd-{env.command}")
 
     async def _run_command(self, env: Envelope) -> None:
+        self._reply(env, *await self._answer(env))
+
+    async def _answer(self, env: Envelope) -> tuple[bool, Any]:
+        """(ok, result body or error text) for one command envelope; never raises."""
+        cls = M.COMMANDS.get(env.type)
         try:
-            result = await self._dispatch(env.command, env.body)
+            if cls is None:
+                self.counters[f"bus.rx_unknown.{env.type}"] += 1
+                return True, await self.on_unknown_command(env.command, env.body)
+            try:
+                msg = cls.from_body(env.body)
+            except M.InvalidBody as exc:
+                self.counters[f"bus.rx_invalid.{env.type}.{exc.reason}"] += 1
+                return False, f"invalid {env.command} body: {exc}"
+            return True, (await self._dispatch(env, msg)).to_body()
         except CommandError as exc:
-            self._reply(env, False, str(exc))
+            return False, str(exc)
         except Exception as exc:
             self.counters["errors.command"] += 1
             self.log.exception("command %s failed", env.command)
-            self._reply(env, False, f"{type(exc).__name__}: {exc}")
-        else:
-            self._reply(env, True, result)
+            return False, f"{type(exc).__name__}: {exc}"
 
-    async def _dispatch(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        if command == "status":
+    async def _dispatch(self, env: Envelope, msg: M.Command) -> M.Reply:
+        if isinstance(msg, M.Status):
             return self._full_status()
-        if command == "config.apply":
-            blob = body.get("config")
-            if not isinstance(blob, bytes):
-                raise CommandError("config.apply needs a pickled config")
-            new = pickle.loads(blob)
+        if isinstance(msg, M.ConfigApply):
+            new = pickle.loads(msg.config)
             await self.apply_config(new)
             self.config = new
-            self.generation = int(body.get("generation", self.generation + 1))
-            return {"generation": self.generation}
-        if command == "stop":
+            self.generation = msg.generation
+            return M.ConfigApplied(self.generation)
+        if isinstance(msg, M.Stop):
             self.loop.call_soon(self.request_stop)
-            return {}
-        if command == "memcheck":
-            return self._memcheck()
-        return await self.on_command(command, body)
+            return M.Stopped()
+        if isinstance(msg, M.Memcheck):
+            return M.MemcheckReport.from_body(memcheck_report(self._mem_baseline))
+        reply = await self.on_command(env, msg)
+        if not isinstance(reply, msg.REPLY):
+            raise CommandError(f"{msg.name}: handler answered {type(reply).__name__}")
+        return reply
 
-    def _full_status(self) -> dict[str, Any]:
+    def _full_status(self) -> M.ActorStatus:
         try:
             own = self.status()
         except Exception as exc:
             self.counters["errors.status"] += 1
             own = {"error": repr(exc)}
-        return {
-            "actor": self.name,
-            "pid": os.getpid(),
-            "uptime": time.time() - self.started_at,
-            "generation": self.generation,
-            "counters": dict(self.counters),
-            "state": own,
-        }
-
-    def _memcheck(self) -> dict[str, Any]:
-        return memcheck_report(self._mem_baseline)
+        return M.ActorStatus(
+            actor=self.name,
+            pid=os.getpid(),
+            uptime=time.time() - self.started_at,
+            generation=self.generation,
+            counters=dict(self.counters),
+            state=own,
+        )
 
     def _reply(self, env: Envelope, ok: bool, payload: Any) -> None:
         assert self.bus is not None
@@ -346,11 +390,37 @@ class Actor:
                 await asyncio.sleep(0)
             if env is None or (env.src == self.name and env.pid == os.getpid()):
                 continue
+            await self.deliver_event(env)
+
+    async def deliver_event(self, env: Envelope) -> None:
+        """One incoming event, read through the catalogue, to the handler (the event
+        loop's path; tests drive actors through it too). Never raises."""
+        cls = M.EVENTS.get(env.type)
+        try:
+            if cls is None:
+                self.counters[f"bus.rx_unknown.{env.type}"] += 1
+                await self.on_unknown_event(env)
+                return
             try:
-                await self.on_event(env)
-            except Exception as exc:
-                self.counters["errors.event"] += 1
-                self.log.exception("event %s failed: %r", env.type, exc)
+                msg = cls.from_body(env.body)
+            except M.InvalidBody as exc:
+                self.counters[f"bus.rx_invalid.{env.type}.{exc.reason}"] += 1
+                self.log.debug("%s from %s dropped: %s", env.type, env.src, exc)
+                return
+            await self.on_event(env, msg)
+        except Exception as exc:
+            self.counters["errors.event"] += 1
+            self.log.exception("event %s failed: %r", env.type, exc)
+
+    async def call_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Run one command as if it came from the bus (validation, dispatch) and return
+        the reply envelope's body ``{ok, result | error}``; for tests and tools."""
+        env = Envelope(
+            type=COMMAND_PREFIX + command, src="test", host="", pid=0, seq=0, ts=0.0, body=body,
+            to=self.name, id=0,
+        )  # fmt: skip
+        ok, payload = await self._answer(env)
+        return {"ok": ok, ("result" if ok else "error"): payload}
 
 
 def memcheck_report(baseline: tracemalloc.Snapshot | None, top: int = 15) -> dict[str, Any]:

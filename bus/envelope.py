@@ -8,8 +8,12 @@ event tap, add ``to`` (the addressee actor) and ``id`` (the request id the reply
 Message kinds are told apart by type:
 
 - events: dotted names such as ``vrrp.state``;
-- commands: ``cmd.<command>`` (for example ``cmd.addresses.set``), addressed with ``to``;
+- commands: ``cmd.<command>`` (for example ``cmd.netlink.addresses.set``), addressed with ``to``;
 - replies: ``reply``, with the request's ``id`` and a body ``{"ok": bool, "result"|"error"}``.
+
+Bodies are described by the catalogue in ``bus/messages.py`` (one class per event,
+command and reply). The body of ``cmd.config.apply`` carries the parent's pickled
+``Config`` as bytes (both ends are processes of one daemon).
 
 Decoding never trusts the sender: anything that is not a well-formed envelope raises
 ``MalformedMessage`` with a reason, which the receiver counts and drops.
@@ -65,7 +69,7 @@ class Envelope:
 
     @property
     def command(self) -> str:
-        """The command name of a command envelope (``cmd.addresses.set`` → ``addresses.set``)."""
+        """The command name of a command envelope (``cmd.netlink.snapshot`` → its tail)."""
         return self.type[len(COMMAND_PREFIX) :]
 
     def as_dict(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 import zmq
 
 from pykeepalived.actors.parent import report
+from pykeepalived.bus import messages as M
 from pykeepalived.bus import topology
 from pykeepalived.bus.envelope import REPLY_TYPE, Envelope, MalformedMessage, decode, encode
 
@@ -37,9 +38,8 @@ class CommandRefused(RuntimeError):
     pass
 
 
-def call(runtime_dir: str, command: str, body: dict[str, Any] | None = None,
-         timeout: float = 10.0) -> dict[str, Any]:  # fmt: skip
-    """Send one control command and return the reply's result."""
+def call(runtime_dir: str, cmd: M.Command, timeout: float = 10.0) -> dict[str, Any]:
+    """Send one control command and return the reply's result (checked by the catalogue)."""
     path = topology.socket_path(runtime_dir, topology.CONTROL)
     if not path.exists():
         raise NoDaemon(f"no pykeepalived control socket at {path} (is the daemon running?)")
@@ -49,8 +49,8 @@ def call(runtime_dir: str, command: str, body: dict[str, Any] | None = None,
     try:
         sock.connect(topology.endpoint(runtime_dir, topology.CONTROL))
         env = Envelope(
-            type=f"cmd.{command}", src="ctl", host=os.uname().nodename, pid=os.getpid(),
-            seq=1, ts=time.time(), body=body or {}, to="parent", id=1,
+            type=cmd.TYPE, src="ctl", host=os.uname().nodename, pid=os.getpid(),
+            seq=1, ts=time.time(), body=cmd.to_body(), to="parent", id=1,
         )  # fmt: skip
         sock.send_multipart(encode(env))
         deadline = time.monotonic() + timeout
@@ -67,10 +67,14 @@ def call(runtime_dir: str, command: str, body: dict[str, Any] | None = None,
     finally:
         sock.close(0)
         ctx.term()
-    if not reply.body.get("ok"):
-        raise CommandRefused(str(reply.body.get("error", "failed")))
-    result = reply.body.get("result", {})
-    return result if isinstance(result, dict) else {"value": result}
+    try:
+        return M.read_reply(cmd, reply.body).to_body()
+    except M.CommandRefused as exc:
+        raise CommandRefused(str(exc)) from None
+    except M.InvalidBody as exc:
+        raise CommandRefused(
+            f"the daemon's reply does not fit {cmd.REPLY.__name__}: {exc}"
+        ) from None
 
 
 def format_event(env: Envelope) -> str:
@@ -154,13 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tap":
             return tap(rd, args.prefixes, args.json, args.count, args.duration)
         if args.command == "status":
-            status = call(rd, "status", timeout=args.timeout)
+            status = call(rd, M.ControlStatus(), timeout=args.timeout)
             print(report.to_json(status) if args.json else report.format_status(status), end="")
             if args.json:
                 print()
             return 0
         if args.command == "reload":
-            result = call(rd, "reload", timeout=max(args.timeout, 70.0))
+            result = call(rd, M.ControlReload(), timeout=max(args.timeout, 70.0))
             if result.get("ok"):
                 print(f"reloaded: configuration generation {result.get('generation')}")
                 return 0
@@ -169,18 +173,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {error}", file=sys.stderr)
             return EXIT_FAILED
         if args.command == "stop":
-            result = call(rd, "stop", timeout=args.timeout)
+            result = call(rd, M.ControlStop(), timeout=args.timeout)
             print(f"stopping pykeepalived (pid {result.get('pid')})")
             return 0
         if args.command == "dump":
-            result = call(rd, "dump", {"json": args.json}, timeout=args.timeout)
+            result = call(rd, M.ControlDump(json=args.json), timeout=args.timeout)
             if args.json:
                 print(json.dumps(result.get("instances", []), indent=2, default=str))
             else:
                 print(result.get("text", ""), end="")
             return 0
         if args.command == "stats":
-            print(call(rd, "stats", timeout=args.timeout).get("text", ""), end="")
+            print(call(rd, M.ControlStats(), timeout=args.timeout).get("text", ""), end="")
             return 0
     except NoDaemon as exc:
         print(f"pykeepalivectl: {exc}", file=sys.stderr)

@@ -21,8 +21,8 @@ Bus:
   whether a virtual address is local is decided by trying to bind a socket to it, which
   also works when no vrrp or netlink actor runs in this process set (``-C``); the test is
   repeated every second while a virtual server has ``ha_suspend``;
-* answers the command ``verdicts`` with every check's current verdict (``check.result``
-  bodies), for a peer that restarted or dropped events to resynchronise;
+* answers the command ``checker.verdicts`` with every check's current verdict
+  (``check.result`` bodies): a restarted ipvs actor resynchronises from it;
 * ``status()`` lists every virtual server → real server → checker with its verdict.
 
 Reloads are applied as a difference (:func:`.plan.diff`): unchanged checks keep running
@@ -81,6 +81,7 @@ from pykeepalived.actors.checker.probes_stream import (
     UrlCheck,
     tls_context,
 )
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf import model as m
 
@@ -115,7 +116,6 @@ class CheckRun:
     __slots__ = (
         "active",
         "actor",
-        "body_base",
         "done",
         "factory",
         "fsm",
@@ -132,14 +132,14 @@ class CheckRun:
         self.gen = 0  # the scheduler's entry for this check is live only with this number
         self.probe: Any = None
         self.factory = factory
-        k = spec.key
-        self.body_base = {
-            "virtual_server": k.virtual_server,
-            "protocol": k.protocol,
-            "real_server": k.real_server,
-            "checker": k.checker,
-        }
         self.done: Done = self._done
+
+    def result(self, up: bool, reason: str, weight: int | None) -> M.CheckResult:
+        """This check's verdict as the ``check.result`` event."""
+        k = self.spec.key
+        return M.CheckResult(
+            k.virtual_server, k.protocol, k.real_server, k.checker, up, reason, weight
+        )
 
     def _done(self, outcome: Outcome) -> None:
         self.probe = None
@@ -468,11 +468,7 @@ class CheckerActor(Actor):
     def _publish(
         self, run: CheckRun, up: bool, reason: str, weight: int | None, initial: bool = False
     ) -> None:
-        body: dict[str, Any] = dict(run.body_base)
-        body["up"] = up
-        body["reason"] = reason
-        body["weight"] = weight
-        self.publish("check.result", body)
+        self.emit(run.result(up, reason, weight))
         # keepalived's wording: "TCP_CHECK on service [10.0.0.1]:tcp:80 failed."
         if initial:
             return  # start verdicts are summed up in one line by _start_runs
@@ -685,25 +681,21 @@ class CheckerActor(Actor):
                 run.probe = None
             self._apply(run, run.fsm.suspend())
 
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        """``verdicts``: every check's current verdict, each as a ``check.result`` body (a
-        peer that restarted, or missed events under load, resynchronises from it)."""
-        if command == "verdicts":
+    async def on_command(self, env: Envelope, msg: M.Command) -> M.Reply:
+        """``checker.verdicts``: every check's current verdict, each as a ``check.result``
+        (a restarted ipvs actor resynchronises from it)."""
+        if isinstance(msg, M.CheckerVerdictsRequest):
             self.count("commands.verdicts")
-            return {"results": [self.verdict_body(run) for run in self.runs.values()]}
-        raise CommandError(f"unknown command {command!r} for checker (known: verdicts)")
+            return M.CheckerVerdicts(tuple(self.verdict(run) for run in self.runs.values()))
+        raise CommandError(f"command {msg.name!r} is not handled by checker")
 
-    def verdict_body(self, run: CheckRun) -> dict[str, Any]:
-        body: dict[str, Any] = dict(run.body_base)
-        body["up"] = run.fsm.up
-        body["reason"] = run.fsm.reason
-        body["weight"] = run.fsm.weight
-        return body
+    def verdict(self, run: CheckRun) -> M.CheckResult:
+        return run.result(run.fsm.up, run.fsm.reason, run.fsm.weight)
 
-    async def on_event(self, env: Envelope) -> None:
+    async def on_event(self, env: Envelope, msg: M.Event) -> None:
         if not self.ha_addresses:
             return
-        if env.type in ("vrrp.state", "netlink.addr"):
+        if isinstance(msg, (M.VrrpState, M.NetlinkAddr)):
             # the address may follow the state change by a moment: look now and shortly after
             self._ha_evaluate()
             self.loop.call_later(0.2, self._ha_evaluate)

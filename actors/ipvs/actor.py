@@ -18,7 +18,9 @@ pass (one nftables transaction). On reload the difference between old and new
 configuration is applied; unchanged services are not touched. On stop everything this
 daemon owns is removed, unless ``-I`` (``dont_release_ipvs``).
 
-Commands: ``rules`` → the rule set as the backend holds it (for tests and dumps).
+At start it asks the checker for every current verdict (``checker.verdicts``): an ipvs
+actor restarted by the watchdog would otherwise wait for the next change of each check.
+Verdicts that arrive as events meanwhile win over that reply (they are newer).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pykeepalived.actors.ipvs import driver
 from pykeepalived.actors.ipvs.model import LbModel, VirtualView, sync_daemon_role, view_events
 from pykeepalived.actors.ipvs.rules import Service, ServiceId, apply, diff
 from pykeepalived.actors.ipvs.spec import specs_from_config, vip_instances
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.model import Config
 
@@ -71,7 +74,9 @@ class IpvsActor(Actor):
         self.flush_scheduled = False
         self.last_apply_ms = 0.0
         self.sync_role: str | None = None
-        self.outbox: deque[tuple[str, dict[str, Any]]] = deque()
+        self.outbox: deque[M.Event] = deque()
+        #: check keys heard as events while the start-up verdicts request is in flight
+        self.fresh: set[tuple[str, str, str, str]] | None = set()
         self.burst = 0
         self.model = LbModel()
         self.vip_map: dict[str, list[str]] = {}
@@ -94,6 +99,7 @@ class IpvsActor(Actor):
         await self._reconcile(None)
         await self._timeouts()
         await self._sync_daemon()
+        self.spawn(self._resync_verdicts(), "ipvs-verdicts")
         # the table and the policy live as long as the process: keep them out of the
         # collector's full passes, which would otherwise stall a verdict by milliseconds
         gc.collect()
@@ -117,7 +123,7 @@ class IpvsActor(Actor):
             for err in self.backend.check(desired):
                 if err not in self.errors.values():
                     self.log.error("%s", err)
-                    self._emit("lb.error", {"virtual_server": err.split(" ")[0], "error": err})
+                    self.emit_paced(M.LbError(err.split(" ")[0], err))
                 self.errors[err.split(" ")[0]] = err
                 self.count("errors.refused")
             refused = {sid for sid, svc in desired.items() if self.backend.check({sid: svc})}
@@ -140,7 +146,7 @@ class IpvsActor(Actor):
                 except driver.BackendError as exc:
                     self.log.error("%s", exc)
                     self.count("errors.apply")
-                    self._emit("lb.error", {"virtual_server": "", "error": str(exc)})
+                    self.emit_paced(M.LbError("", str(exc)))
                     try:
                         self.actual = await self.backend.dump()
                     except driver.BackendError:
@@ -154,12 +160,12 @@ class IpvsActor(Actor):
             before = (
                 self.views if ids is None else {i: self.views[i] for i in ids if i in self.views}
             )
-            for type_, body in view_events(before, new_views):
-                self._emit(type_, body)
-                if type_ == "lb.quorum":
+            for event in view_events(before, new_views):
+                self.emit_paced(event)
+                if isinstance(event, M.LbQuorum):
                     self.log.info(
-                        "%s quorum for VS [%s]:%s", "Gained" if body["up"] else "Lost",
-                        body["virtual_server"], body["protocol"],
+                        "%s quorum for VS [%s]:%s", "Gained" if event.up else "Lost",
+                        event.virtual_server, event.protocol,
                     )  # fmt: skip
             if ids is None:
                 self.views = new_views
@@ -168,21 +174,21 @@ class IpvsActor(Actor):
             self.refused = refused
             self.last_apply_ms = (time.perf_counter() - started) * 1000
 
-    def _emit(self, type_: str, body: dict[str, Any]) -> None:
+    def emit_paced(self, event: M.Event) -> None:
         """Publish in order, at most PUBLISH_BATCH events per PUBLISH_PAUSE: a large
         table's start-up events never overflow the bus's send queue."""
         if not self.outbox and self.burst < PUBLISH_BATCH:
-            self.publish(type_, body)
+            self.emit(event)
             self.burst += 1
             if self.burst == 1:
                 self.loop.call_later(PUBLISH_PAUSE, self._next_window)
             return
-        self.outbox.append((type_, body))
+        self.outbox.append(event)
 
     def _next_window(self) -> None:
         self.burst = 0
         while self.outbox and self.burst < PUBLISH_BATCH:
-            self.publish(*self.outbox.popleft())
+            self.emit(self.outbox.popleft())
             self.burst += 1
         if self.burst:
             self.loop.call_later(PUBLISH_PAUSE, self._next_window)
@@ -201,28 +207,41 @@ class IpvsActor(Actor):
             await self._reconcile(ids)
 
     # ---- events ------------------------------------------------------------------------
-    async def on_event(self, env: Envelope) -> None:
-        body = env.body
+    async def on_event(self, env: Envelope, msg: M.Event) -> None:
+        if isinstance(msg, M.CheckResult):
+            if self.fresh is not None:
+                self.fresh.add(_check_key(msg))
+            self._check_result(msg)
+        elif isinstance(msg, M.VrrpState):
+            self.vrrp_states[msg.instance] = msg.state
+            for vid in self._apply_ha_suspend():
+                self._mark(vid)
+            await self._sync_daemon()
+
+    def _check_result(self, msg: M.CheckResult) -> None:
+        ok = self.model.on_check_result(
+            msg.virtual_server, msg.protocol, msg.real_server, msg.checker, msg.up, msg.weight
+        )
+        if ok:
+            self._mark((msg.virtual_server, msg.protocol))
+        else:
+            self.count("events.unknown_real_server")
+
+    async def _resync_verdicts(self) -> None:
+        """Every current verdict from the checker, once at start (see the module text)."""
         try:
-            if env.type == "check.result":
-                vid = (str(body["virtual_server"]), str(body["protocol"]))
-                weight = body.get("weight")
-                ok = self.model.on_check_result(
-                    vid[0], vid[1], str(body["real_server"]), str(body["checker"]),
-                    bool(body["up"]), None if weight is None else int(weight),
-                )  # fmt: skip
-                if ok:
-                    self._mark(vid)
-                else:
-                    self.count("events.unknown_real_server")
-            elif env.type == "vrrp.state":
-                self.vrrp_states[str(body["instance"])] = str(body["state"])
-                for vid in self._apply_ha_suspend():
-                    self._mark(vid)
-                await self._sync_daemon()
-        except (KeyError, TypeError, ValueError) as exc:
-            self.count("events.malformed")
-            self.log.warning("malformed %s event dropped: %r", env.type, exc)
+            reply = await self.request("checker", M.CheckerVerdictsRequest(), timeout=5.0)
+        except CommandError as exc:
+            self.count("verdicts.unavailable")
+            self.log.debug("no verdicts from the checker at start: %s", exc)
+            return
+        finally:
+            fresh, self.fresh = self.fresh or set(), None
+        assert isinstance(reply, M.CheckerVerdicts)
+        for result in reply.results:
+            if _check_key(result) not in fresh:
+                self._check_result(result)
+        self.count("verdicts.resynced", len(reply.results))
 
     def _apply_ha_suspend(self) -> list[tuple[str, str]]:
         """Freeze/thaw ha_suspend virtual servers whose VIP a VRRP instance carries."""
@@ -313,11 +332,6 @@ class IpvsActor(Actor):
         await self.backend.close()
 
     # ---- introspection -----------------------------------------------------------------
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        if command == "rules":
-            return {"backend": self.backend.name, "services": rules_to_wire(self.actual)}
-        raise CommandError(f"unknown command {command!r} for ipvs")
-
     def status(self) -> dict[str, Any]:
         out: list[dict[str, Any]] = []
         for spec in self.model.specs():
@@ -356,17 +370,5 @@ class IpvsActor(Actor):
         }
 
 
-def rules_to_wire(rules: dict[ServiceId, Service]) -> list[dict[str, Any]]:
-    return [
-        {
-            "service": str(sid),
-            "scheduler": svc.attrs.scheduler,
-            "flags": svc.attrs.flags,
-            "timeout": svc.attrs.timeout,
-            "dests": {
-                str(d): {"weight": a.weight, "method": str(a.method)}
-                for d, a in sorted(svc.dests.items())
-            },
-        }
-        for sid, svc in sorted(rules.items())
-    ]
+def _check_key(msg: M.CheckResult) -> tuple[str, str, str, str]:
+    return (msg.virtual_server, msg.protocol, msg.real_server, msg.checker)

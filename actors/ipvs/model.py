@@ -47,6 +47,7 @@ from pykeepalived.actors.ipvs.rules import (
     ServiceAttrs,
     ServiceId,
 )
+from pykeepalived.bus.messages import LbQuorum, LbRealServer
 
 #: keepalived's persistence timeout when only a granularity is given
 DEFAULT_PERSISTENCE = 360
@@ -366,32 +367,19 @@ class LbModel:
 
 def view_events(
     before: dict[tuple[str, str], VirtualView], after: dict[tuple[str, str], VirtualView]
-) -> list[tuple[str, dict[str, object]]]:
+) -> list[LbQuorum | LbRealServer]:
     """The ``lb.realserver``/``lb.quorum`` events for what changed between two views.
 
     A virtual server new in ``after`` reports its quorum and every real server; one gone
     from ``after`` reports nothing (its removal is logged by the shell).
     """
-    events: list[tuple[str, dict[str, object]]] = []
+    events: list[LbQuorum | LbRealServer] = []
     for (vs, proto), new in after.items():
         old = before.get((vs, proto))
         if old is None or old.quorum_up != new.quorum_up:
-            events.append(
-                ("lb.quorum", {"virtual_server": vs, "protocol": proto, "up": new.quorum_up})
-            )
+            events.append(LbQuorum(vs, proto, new.quorum_up))
         for rs, rv in new.real_servers.items():
             prev = None if old is None else old.real_servers.get(rs)
             if prev is None or (prev.weight, prev.active) != (rv.weight, rv.active):
-                events.append(
-                    (
-                        "lb.realserver",
-                        {
-                            "virtual_server": vs,
-                            "protocol": proto,
-                            "real_server": rs,
-                            "weight": rv.weight,
-                            "active": rv.active,
-                        },
-                    )
-                )
+                events.append(LbRealServer(vs, proto, rs, rv.weight, rv.active))
     return events

@@ -12,8 +12,8 @@ Two netlink sockets, both driven by the actor's asyncio loop (no threads):
   then is the new socket read: messages queued meanwhile are newer than the dump, so
   the table is never left stale nor rolled back;
 * the *request* sockets (``driver.Kernel``): dumps and address requests go through the
-  pure codec in ``wire.py`` (they are the hot paths: failover and resync), routes, rules
-  and links through pyroute2's ``AsyncIPRoute``.
+  pure codec in ``wire.py`` (they are the hot paths: failover and resync), routes and
+  rules through pyroute2's ``AsyncIPRoute``.
 
 What the daemon installed is recorded in the :class:`~.ownership.Ledger` (persisted in
 the runtime directory after each change). On start the ledger is read back and compared
@@ -21,25 +21,21 @@ with a dump: anything already right is left alone, so a restart of this actor (k
 watchdog) or of the VRRP actor never flaps a VIP. Static items (static_ipaddress,
 static_routes, static_rules) belong to the owner ``"static"`` and are put back when
 another program removes them, or when their interface comes back. An item another owner
-holds that disappears is reported as ``netlink.lost``; the owner decides (keepalived's
-VRRP leaves MASTER unless ``no_track``).
+holds that disappears is reported as ``netlink.lost`` (for tap users and the VRRP actor,
+which today does not act on it: keepalived's VRRP would leave MASTER unless ``no_track``).
 
-Commands (to="netlink")
------------------------
-* ``addresses.set`` ``{owner, present, addresses, routes, rules[, exclusive]}`` → ``{applied,
-  errors}``. Items are ``to_wire()`` maps of ``conf.model`` ``IPAddress``/``Route``/``Rule``.
-  Idempotent: adding what exists and removing what is gone are successes. With
-  ``exclusive`` true and ``present`` true, the owner's other items are removed.
-  An item still wanted by another owner stays in the kernel.
-* ``link.vmac`` ``{owner, present, interface, vrid, family, name[, mac]}`` → ``{applied,
-  errors, name, ifindex}``: a private-mode macvlan with the virtual router MAC and the
-  sysctls keepalived sets (VMAC: arp_ignore=1, accept_local=1, rp_filter=0,
-  promote_secondaries=1; base interface: arp_ignore=1, arp_filter=1, restored when its last
-  VMAC goes). An IPv6 VMAC gets no kernel-made link-local address (addr_gen_mode 1): it
-  takes the base interface's link-local address instead, as keepalived does.
-* ``netlink.snapshot`` (also ``snapshot``) ``{}`` → ``{links, addrs}`` (event bodies).
-* ``owned`` ``{owner?}`` → ``{owners: {owner: {addresses, routes, rules, links}}}``: what
-  the ledger says each owner has installed (a restarted VRRP actor resumes from this).
+Commands (to="netlink"; bodies in ``bus/messages.py``)
+------------------------------------------------------
+* ``netlink.addresses.set`` (``AddressesSet``) ``{owner, present, addresses, routes,
+  rules[, exclusive]}`` → ``{applied, errors}``. Items are ``to_wire()`` maps of
+  ``conf.model`` ``IPAddress``/``Route``/``Rule``, each parsed on its own (one bad item is
+  an error in the reply). Idempotent: adding what exists and removing what is gone are
+  successes. With ``exclusive`` true and ``present`` true, the owner's other items are
+  removed. An item still wanted by another owner stays in the kernel.
+* ``netlink.snapshot`` ``{}`` → ``{links, addrs}`` (event bodies).
+
+VMAC links (``use_vmac``) are not created: that is a later issue. Crash recovery of the
+VRRP actor reads the interface table (``netlink.snapshot``), not this ledger.
 
 Events published
 ----------------
@@ -48,8 +44,9 @@ owners, item}`` when a non-static installed item is removed by someone else;
 ``netlink.resync`` ``{reason, changes}`` after an overflow recovery;
 ``netlink.static_lost`` ``{key, kind, track_group, item, error}`` when a static item with a
 ``track_group`` is missing and cannot be put back (its interface is gone, say), and
-``netlink.static_restored`` ``{key, kind, track_group, item}`` once it is back: the VRRP
-actor puts that group's instances into FAULT in between, as keepalived does.
+``netlink.static_restored`` ``{key, kind, track_group, item}`` once it is back. These three
+are for tap users: the VRRP actor subscribes to ``netlink.`` but does not yet put a
+track_group's instances into FAULT on ``static_lost`` as keepalived does.
 """
 
 from __future__ import annotations
@@ -75,7 +72,9 @@ from pykeepalived.actors.netlink.model import (
     link_from_msg,
 )
 from pykeepalived.actors.netlink.ownership import STATIC_OWNER, Ledger
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.codec import from_wire, to_wire
+from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.model import IPAddress, Route, Rule
 
 if TYPE_CHECKING:
@@ -85,18 +84,10 @@ LEDGER_FILE = "netlink-owned.jsonl"
 #: the journal is rewritten once it has this many lines more than 4 per installed item
 COMPACT_MIN = 10_000
 ITEM_CLASSES: dict[str, type[Any]] = {"addresses": IPAddress, "routes": Route, "rules": Rule}
-INSTALL_ORDER = ("links", "addresses", "routes", "rules")
-REMOVE_ORDER = ("rules", "routes", "addresses", "links")
+INSTALL_ORDER = ("addresses", "routes", "rules")
+REMOVE_ORDER = ("rules", "routes", "addresses")
 IPROUTE2_DIRS = ("/usr/share/iproute2", "/usr/lib/iproute2", "/etc/iproute2")
-VMAC_SYSCTLS = (
-    ("arp_ignore", 1),
-    ("accept_local", 1),
-    ("rp_filter", 0),
-    ("promote_secondaries", 1),
-)
-BASE_SYSCTLS = (("arp_ignore", 1), ("arp_filter", 1))
-
-Publish = Callable[[str, dict[str, Any]], None]
+Emit = Callable[[M.Event], None]
 Count = Callable[..., None]
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 Items = dict[str, list[Any]]
@@ -120,18 +111,13 @@ def _with_dev(a: IPAddress, dev: str) -> IPAddress:
     return result
 
 
-def default_vmac_mac(vrid: int, family: str) -> str:
-    """RFC 5798 §7.3: 00-00-5E-00-01-{VRID} (IPv4), 00-00-5E-00-02-{VRID} (IPv6)."""
-    return f"00:00:5e:00:{2 if family == 'inet6' else 1:02x}:{vrid:02x}"
-
-
 class Reflector:
-    """Everything the actor does, with the bus reduced to a ``publish`` function."""
+    """Everything the actor does, with the bus reduced to an ``emit`` function."""
 
     def __init__(
         self,
         *,
-        publish: Publish,
+        emit: Emit,
         log: logging.Logger,
         count: Count,
         spawn: Spawn,
@@ -145,7 +131,7 @@ class Reflector:
         #: what makes the kernel sockets: ``driver.py`` itself, or (tests) an object with
         #: the same ``Kernel()`` and ``Monitor(rcvbuf=, force=)``, e.g. ``testing.FakeKernelTable``
         self.driver = driver if driver is not None else netlink_driver
-        self.publish = publish
+        self.emit = emit
         self.log = log
         self.count = count
         self.spawn = spawn
@@ -179,7 +165,7 @@ class Reflector:
         await self._check_ledger()
         if static is not None:
             result = await self.apply_static(static)
-            for err in result["errors"]:
+            for err in result.errors:
                 self.log.error("static: %s", err)
         self._start_reading()
 
@@ -304,11 +290,11 @@ class Reflector:
             if rule_key is not None:
                 self._gone(rule_key)
 
-    def _emit(self, events: list[tuple[str, dict[str, Any]]]) -> None:
-        for type_, body in events:
-            if type_ == "netlink.addr" and self.address_monitoring:
-                self.log.info("%s", address_change_line(body))
-            self.publish(type_, body)
+    def _emit(self, events: list[M.NetlinkLink | M.NetlinkAddr]) -> None:
+        for msg in events:
+            if isinstance(msg, M.NetlinkAddr) and self.address_monitoring:
+                self.log.info("%s", address_change_line(msg))
+            self.emit(msg)
 
     def _gone(self, key: str) -> None:
         """Something the ledger lists left the kernel without us removing it."""
@@ -326,10 +312,7 @@ class Reflector:
         others = sorted(entry.owners - {STATIC_OWNER})
         if others:
             self.log.info("%s owned by %s was removed by another program", key, ", ".join(others))
-            self.publish(
-                "netlink.lost",
-                {"key": key, "kind": entry.kind, "owners": others, "item": entry.item},
-            )
+            self.emit(M.NetlinkLost(key, entry.kind, tuple(others), entry.item))
 
     def _restore_for_link(self, link: Link) -> None:
         """An interface appeared or came up: put back static items that use it."""
@@ -374,15 +357,14 @@ class Reflector:
         group = item.get("track_group")
         if not group:
             return
-        body = {"key": key, "kind": kind, "track_group": group, "item": item}
         if err and key not in self._static_missing:
             self._static_missing.add(key)
-            self.publish("netlink.static_lost", {**body, "error": err})
+            self.emit(M.NetlinkStaticLost(key, kind, str(group), item, err))
         elif not err and key in self._static_missing:
             self._static_missing.discard(key)
-            self.publish("netlink.static_restored", body)
+            self.emit(M.NetlinkStaticRestored(key, kind, str(group), item))
 
-    async def _dump_into_table(self) -> list[tuple[str, dict[str, Any]]]:
+    async def _dump_into_table(self) -> list[M.NetlinkLink | M.NetlinkAddr]:
         assert self.kernel is not None
         links = [link_from_msg(m) for m in await self.kernel.links()]
         addrs = []
@@ -410,7 +392,7 @@ class Reflector:
                 self.monitor.close()
                 await asyncio.sleep(0.5)
         self.resyncs += 1
-        self.publish("netlink.resync", {"reason": reason, "changes": len(events)})
+        self.emit(M.NetlinkResync(reason, len(events)))
         self.log.info("netlink table resynchronised after %s: %d changes", reason, len(events))
         self._start_reading()
 
@@ -435,13 +417,9 @@ class Reflector:
                 key = rq.rule_key_of_msg(m)
                 if key:
                     present.add(key)
-        for key, entry in list(self.ledger.entries.items()):
-            if entry.kind == "links":
-                if self.table.ifindex(str(entry.item.get("name"))) is not None:
-                    continue
-            elif key in present:
-                continue
-            self._gone(key)
+        for key in list(self.ledger.entries):
+            if key not in present:
+                self._gone(key)
 
     # ------------------------------------------------------------------ kernel changes
     def _ifindex(self, name: str) -> int | None:
@@ -469,8 +447,6 @@ class Reflector:
         return rq.rule_key(obj, self.names), obj
 
     async def _install_wire(self, kind: str, item: dict[str, Any]) -> str | None:
-        if kind == "links":
-            return await self._vmac_up(item)
         try:
             _, obj = self._parse(kind, item)
             return await self._install(kind, obj)
@@ -478,8 +454,6 @@ class Reflector:
             return str(exc)
 
     async def _remove_wire(self, kind: str, item: dict[str, Any]) -> str | None:
-        if kind == "links":
-            return await self._vmac_down(item)
         try:
             _, obj = self._parse(kind, item)
             return await self._remove(kind, obj)
@@ -536,22 +510,12 @@ class Reflector:
         return None
 
     # ------------------------------------------------------------------ commands
-    async def addresses_set(self, body: dict[str, Any]) -> dict[str, Any]:
-        owner = body.get("owner")
-        present = body.get("present")
-        if not isinstance(owner, str) or not owner:
-            raise CommandError("addresses.set needs an owner (a non-empty string)")
-        if not isinstance(present, bool):
-            raise CommandError("addresses.set needs present (true or false)")
+    async def addresses_set(self, msg: M.AddressesSet) -> M.AddressesSetReply:
+        owner = msg.owner
         errors: list[str] = []
         parsed: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
         for kind in ITEM_CLASSES:
-            raw = body.get(kind) or []
-            if not isinstance(raw, list):
-                errors.append(f"{kind}: not a list")
-                self.count("errors.bad_item")
-                continue
-            for wire in raw:
+            for wire in getattr(msg, kind):
                 try:
                     key, obj = self._parse(kind, wire)
                 except rq.ItemError as exc:
@@ -560,7 +524,7 @@ class Reflector:
                     continue
                 parsed.setdefault(kind, []).append((key, obj, to_wire(obj)))
         applied = 0
-        if present:
+        if msg.present:
             for kind in ("addresses", "routes", "rules"):
                 for key, obj, wire in parsed.get(kind, []):
                     new = self.ledger.claim(owner, kind, key, wire)
@@ -573,7 +537,7 @@ class Reflector:
                             self.ledger.forget(key)
                     else:
                         applied += 1
-            if body.get("exclusive"):
+            if msg.exclusive:
                 keep = {key for items in parsed.values() for key, _, _ in items}
                 applied += await self._release_keys(
                     owner, self.ledger.plan_exclusive(owner, keep), errors
@@ -593,7 +557,7 @@ class Reflector:
                     else:
                         applied += 1
         self._persist()
-        return {"applied": applied, "errors": errors}
+        return M.AddressesSetReply(applied, tuple(errors))
 
     async def _release_keys(self, owner: str, keys: list[str], errors: list[str]) -> int:
         done = 0
@@ -613,169 +577,13 @@ class Reflector:
                     done += 1
         return done
 
-    async def apply_static(self, static: Items) -> dict[str, Any]:
+    async def apply_static(self, static: Items) -> M.AddressesSetReply:
         """Make the "static" owner's items exactly ``static`` (start and reload)."""
-        body: dict[str, Any] = {"owner": STATIC_OWNER, "present": True, "exclusive": True}
-        for kind in ITEM_CLASSES:
-            body[kind] = [to_wire(x) for x in static.get(kind, [])]
-        return await self.addresses_set(body)
+        wire = {kind: tuple(to_wire(x) for x in static.get(kind, [])) for kind in ITEM_CLASSES}
+        return await self.addresses_set(M.AddressesSet(STATIC_OWNER, True, exclusive=True, **wire))
 
-    async def link_vmac(self, body: dict[str, Any]) -> dict[str, Any]:
-        owner, present = body.get("owner"), body.get("present")
-        name, interface = body.get("name"), body.get("interface")
-        vrid, family = body.get("vrid"), body.get("family", "inet")
-        if not isinstance(owner, str) or not owner or not isinstance(present, bool):
-            raise CommandError("link.vmac needs owner (string) and present (bool)")
-        if not isinstance(name, str) or not name or len(name) > 15:
-            raise CommandError("link.vmac needs a name of 1 to 15 characters")
-        key = f"link vmac {name}"
-        if not present:
-            errors: list[str] = []
-            entry = self.ledger.get(key)
-            done = await self._release_keys(owner, [key], errors) if entry else 1
-            if entry is None and self.table.ifindex(name) is not None:
-                errors.append(f"{name} was not created by pykeepalived: left in place")
-            self._persist()
-            return {"applied": done, "errors": errors, "name": name, "ifindex": None}
-        if not isinstance(interface, str) or not interface:
-            raise CommandError("link.vmac needs the base interface")
-        if not isinstance(vrid, int) or not 1 <= vrid <= 255 or family not in ("inet", "inet6"):
-            raise CommandError("link.vmac needs vrid 1..255 and family inet or inet6")
-        mac = body.get("mac") or default_vmac_mac(vrid, family)
-        item = {
-            "name": name,
-            "interface": interface,
-            "vrid": vrid,
-            "family": family,
-            "mac": str(mac).lower(),
-        }
-        old = self.ledger.get(key)
-        if old is not None:
-            for k in ("base_arp_ignore", "base_arp_filter"):
-                if k in old.item:
-                    item[k] = old.item[k]
-        self.ledger.claim(owner, "links", key, item)
-        err = await self._vmac_up(item)
-        if err and (old is None or owner not in old.owners):
-            self.ledger.release(owner, key)
-        self._persist()
-        idx = self.table.ifindex(name) or await self._ifindex_fresh(name)
-        return {
-            "applied": 0 if err else 1,
-            "errors": [err] if err else [],
-            "name": name,
-            "ifindex": idx,
-        }
-
-    async def _vmac_up(self, item: dict[str, Any]) -> str | None:
-        assert self.kernel is not None
-        name, base, family = str(item["name"]), str(item["interface"]), str(item["family"])
-        base_idx = await self._ifindex_fresh(base)
-        if base_idx is None:
-            return f"vmac {name}: no base interface {base!r}"
-        idx = await self._ifindex_fresh(name)
-        try:
-            if idx is not None:
-                link = self.table.links.get(idx)
-                if link is not None and (
-                    link.kind not in (None, "macvlan") or (link.mac or "").lower() != item["mac"]
-                ):
-                    return f"vmac {name}: an interface of that name exists and is not this VMAC"
-            else:
-                await self.kernel.link(
-                    "add",
-                    ifname=name,
-                    kind="macvlan",
-                    link=base_idx,
-                    macvlan_mode="private",
-                    address=item["mac"],
-                )
-                idx = await self._ifindex_fresh(name)
-                if idx is None:
-                    return f"vmac {name}: created but not found"
-            errors = self._vmac_sysctls(item)
-            if family == "inet6":
-                errors += self.kernel.set_sysctls("inet6", name, [("addr_gen_mode", 1)])
-            await self.kernel.link("set", index=idx, state="up")
-            if family == "inet6":
-                await self._vmac_link_local(base_idx, idx)
-        except NetlinkError as exc:
-            self.count("errors.kernel")
-            return f"vmac {name}: {exc}"
-        for e in errors:
-            self.log.warning("vmac %s: %s", name, e)
-        return None
-
-    def _vmac_sysctls(self, item: dict[str, Any]) -> list[str]:
-        assert self.kernel is not None
-        base = str(item["interface"])
-        if "base_arp_ignore" not in item:
-            # first VMAC on this base in the ledger keeps the values to put back
-            for entry in self.ledger.entries.values():
-                o = entry.item
-                if entry.kind == "links" and o.get("interface") == base and "base_arp_ignore" in o:
-                    item["base_arp_ignore"] = o["base_arp_ignore"]
-                    item["base_arp_filter"] = o.get("base_arp_filter", 0)
-                    break
-            else:
-                item["base_arp_ignore"] = self.kernel.get_sysctl("inet", base, "arp_ignore") or 0
-                item["base_arp_filter"] = self.kernel.get_sysctl("inet", base, "arp_filter") or 0
-        errors = self.kernel.set_sysctls("inet", str(item["name"]), VMAC_SYSCTLS)
-        errors += self.kernel.set_sysctls("inet", base, BASE_SYSCTLS)
-        return errors
-
-    async def _vmac_link_local(self, base_idx: int, idx: int) -> None:
-        assert self.kernel is not None
-        for a in self.table.addresses(base_idx):
-            if a.family == "inet6" and a.ip.startswith("fe80"):
-                try:
-                    await self.kernel.addr(
-                        "add",
-                        {
-                            "index": idx,
-                            "family": rq.AF_INET6,
-                            "address": a.ip,
-                            "prefixlen": 64,
-                            "IFA_FLAGS": rq.IFA_F_NODAD,
-                        },
-                    )
-                except NetlinkError as exc:
-                    if exc.code != errno.EEXIST:
-                        raise
-                return
-
-    async def _vmac_down(self, item: dict[str, Any]) -> str | None:
-        assert self.kernel is not None
-        name, base = str(item["name"]), str(item["interface"])
-        idx = await self._ifindex_fresh(name)
-        try:
-            if idx is not None:
-                await self.kernel.link("del", index=idx)
-        except NetlinkError as exc:
-            if exc.code not in (errno.ENODEV, errno.ENOENT):
-                self.count("errors.kernel")
-                return f"vmac {name}: {exc}"
-        still = [
-            e
-            for e in self.ledger.entries.values()
-            if e.kind == "links" and e.item.get("interface") == base and e.item is not item
-        ]
-        if not still and "base_arp_ignore" in item:
-            self.kernel.set_sysctls(
-                "inet",
-                base,
-                [
-                    ("arp_ignore", int(item["base_arp_ignore"])),
-                    ("arp_filter", int(item.get("base_arp_filter", 0))),
-                ],
-            )
-        return None
-
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> M.NetlinkSnapshot:
         return self.table.snapshot()
-
-    def owned(self, owner: str | None = None) -> dict[str, Any]:
-        return {"owners": self.ledger.by_owner(owner)}
 
     def status(self) -> dict[str, Any]:
         return {
@@ -804,6 +612,9 @@ class Reflector:
             self.count("errors.ledger")
             self.log.error("ignoring unreadable %s: %s", self.ledger_path, exc)
             return
+        stale = [key for key, entry in self.ledger.entries.items() if entry.kind == "links"]
+        for key in stale:  # VMAC links of an older version: not managed any more
+            self.ledger.forget(key)
         if skipped:
             self.count("errors.ledger", skipped)
             self.log.warning("%s: %d damaged lines skipped", self.ledger_path, skipped)
@@ -884,7 +695,7 @@ class NetlinkActor(Actor):
     async def setup(self) -> None:
         g = self.config.global_defs
         self.reflector = Reflector(
-            publish=self.publish,
+            emit=self.emit,
             log=self.log,
             count=self.count,
             spawn=self.spawn,
@@ -904,21 +715,16 @@ class NetlinkActor(Actor):
         assert self.reflector is not None
         return self.reflector
 
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        if command == "addresses.set":
-            return await (await self._started()).addresses_set(body)
-        if command == "link.vmac":
-            return await (await self._started()).link_vmac(body)
-        if command in ("netlink.snapshot", "snapshot"):
+    async def on_command(self, env: Envelope, msg: M.Command) -> M.Reply:
+        if isinstance(msg, M.AddressesSet):
+            return await (await self._started()).addresses_set(msg)
+        if isinstance(msg, M.NetlinkSnapshotRequest):
             return (await self._started()).snapshot()
-        if command == "owned":
-            owner = body.get("owner")
-            return (await self._started()).owned(owner if isinstance(owner, str) else None)
-        raise CommandError(f"unknown command {command!r} for netlink")
+        raise CommandError(f"command {msg.name!r} is not handled by netlink")
 
     async def apply_config(self, new: Config) -> None:
         result = await (await self._started()).apply_static(static_items(new))
-        for err in result["errors"]:
+        for err in result.errors:
             self.log.error("static (reload): %s", err)
 
     def status(self) -> dict[str, Any]:

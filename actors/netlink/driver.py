@@ -1,4 +1,4 @@
-"""Kernel I/O for the netlink reflector: the monitoring socket, the request socket, sysctls.
+"""Kernel I/O for the netlink reflector: the monitoring socket and the request sockets.
 
 The only module of the actor (with ``actor.py``) that imports pyroute2.
 
@@ -13,9 +13,7 @@ The only module of the actor (with ``actor.py``) that imports pyroute2.
   pyroute2's generic marshal.
 * :class:`RtSocket` sends the address requests VRRP failover waits on (``wire.encode_addr``)
   and the dumps (``wire.encode_dump``), and matches the kernel's replies by sequence number.
-* :class:`Kernel` adds one ``AsyncIPRoute`` for the other requests (routes, rules, links),
-  and writes the few per-interface sysctls a VMAC needs under ``/proc/sys/net`` (of the
-  namespace the process runs in).
+* :class:`Kernel` adds one ``AsyncIPRoute`` for the other requests (routes, rules).
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import errno
 import itertools
 import os
 import socket
-from collections.abc import Iterable
 from typing import Any
 
 from pyroute2 import AsyncIPRoute
@@ -250,33 +247,3 @@ class Kernel:
 
     async def rule(self, command: str, req: dict[str, Any]) -> None:
         await self.ipr.rule(command, **req)
-
-    async def link(self, command: str, **req: Any) -> list[Any]:
-        return list(await self.ipr.link(command, **req))
-
-    # ---- sysctls --------------------------------------------------------------------
-    @staticmethod
-    def sysctl_path(family: str, ifname: str, name: str) -> str:
-        return f"/proc/sys/net/{'ipv6' if family == 'inet6' else 'ipv4'}/conf/{ifname}/{name}"
-
-    def get_sysctl(self, family: str, ifname: str, name: str) -> int | None:
-        try:
-            with open(self.sysctl_path(family, ifname, name)) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
-
-    def set_sysctls(self, family: str, ifname: str, values: Iterable[tuple[str, int]]) -> list[str]:
-        """Write each value; returns error strings for those that failed."""
-        errors = []
-        for name, value in values:
-            path = self.sysctl_path(family, ifname, name)
-            try:
-                fd = os.open(path, os.O_WRONLY)
-                try:
-                    os.write(fd, f"{value}\n".encode())
-                finally:
-                    os.close(fd)
-            except OSError as exc:
-                errors.append(f"sysctl {path}={value}: {exc.strerror}")
-        return errors

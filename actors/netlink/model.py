@@ -14,6 +14,7 @@ This module owns the reflector's view of the kernel and nothing else:
 
 Event bodies
 ------------
+The events are the catalogue's ``NetlinkLink``/``NetlinkAddr`` (``bus/messages.py``):
 ``netlink.link``: ``{ifname, ifindex, present, up, running, operstate, mtu, mac, kind,
 master, link, flags}``. ``up`` is IFF_UP (administratively up), ``running`` is
 IFF_RUNNING (operationally up: carrier and not dormant), ``master`` the master's name or
@@ -29,6 +30,8 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+
+from pykeepalived.bus.messages import NetlinkAddr, NetlinkLink, NetlinkSnapshot
 
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
@@ -162,7 +165,7 @@ def addr_from_msg(msg: Msg) -> Addr:
 
 # ---------------------------------------------------------------------------- table
 
-Event = tuple[str, dict[str, Any]]
+Event = NetlinkLink | NetlinkAddr
 
 
 class InterfaceTable:
@@ -190,38 +193,36 @@ class InterfaceTable:
         return sum(len(per) for per in self.addrs.values())
 
     # ---- bodies ----------------------------------------------------------------------
-    def link_body(self, link: Link, present: bool = True) -> dict[str, Any]:
-        return {
-            "ifname": link.ifname,
-            "ifindex": link.ifindex,
-            "present": present,
-            "up": link.up,
-            "running": link.running,
-            "operstate": link.operstate,
-            "mtu": link.mtu,
-            "mac": link.mac,
-            "kind": link.kind,
-            "master": self.ifname(link.master) if link.master else None,
-            "link": link.link,
-            "flags": link.flags,
-        }
+    def link_body(self, link: Link, present: bool = True) -> NetlinkLink:
+        return NetlinkLink(
+            ifname=link.ifname,
+            ifindex=link.ifindex,
+            present=present,
+            up=link.up,
+            running=link.running,
+            operstate=link.operstate,
+            mtu=link.mtu,
+            mac=link.mac,
+            kind=link.kind,
+            master=self.ifname(link.master) if link.master else None,
+            link=link.link,
+            flags=link.flags,
+        )
 
-    def addr_body(
-        self, addr: Addr, present: bool = True, ifname: str | None = None
-    ) -> dict[str, Any]:
-        return {
-            "ifname": ifname or self.ifname(addr.ifindex) or f"if{addr.ifindex}",
-            "ifindex": addr.ifindex,
-            "address": addr.address,
-            "family": addr.family,
-            "present": present,
-            "scope": _SCOPE_NAMES.get(addr.scope, str(addr.scope)),
-            "label": addr.label,
-            "peer": addr.peer,
-            "flags": addr.flags,
-            "secondary": bool(addr.flags & 0x01),
-            "tentative": bool(addr.flags & 0x40),
-        }
+    def addr_body(self, addr: Addr, present: bool = True, ifname: str | None = None) -> NetlinkAddr:
+        return NetlinkAddr(
+            ifname=ifname or self.ifname(addr.ifindex) or f"if{addr.ifindex}",
+            ifindex=addr.ifindex,
+            address=addr.address,
+            family=addr.family,
+            present=present,
+            scope=_SCOPE_NAMES.get(addr.scope, str(addr.scope)),
+            label=addr.label,
+            peer=addr.peer,
+            flags=addr.flags,
+            secondary=bool(addr.flags & 0x01),
+            tentative=bool(addr.flags & 0x40),
+        )
 
     # ---- changes ---------------------------------------------------------------------
     def update_link(self, link: Link) -> list[Event]:
@@ -235,7 +236,7 @@ class InterfaceTable:
             self._by_name.pop(old.ifname, None)
         self.links[link.ifindex] = link
         self._by_name[link.ifname] = link.ifindex
-        return [("netlink.link", self.link_body(link))]
+        return [self.link_body(link)]
 
     def remove_link(self, ifindex: int) -> list[Event]:
         """RTM_DELLINK: the interface and, silently in the kernel, its addresses are gone."""
@@ -245,10 +246,9 @@ class InterfaceTable:
         if self._by_name.get(link.ifname) == ifindex:
             del self._by_name[link.ifname]
         events: list[Event] = [
-            ("netlink.addr", self.addr_body(a, False, link.ifname))
-            for a in self.addrs.pop(ifindex, {}).values()
+            self.addr_body(a, False, link.ifname) for a in self.addrs.pop(ifindex, {}).values()
         ]
-        events.append(("netlink.link", self.link_body(link, present=False)))
+        events.append(self.link_body(link, present=False))
         return events
 
     def update_addr(self, addr: Addr) -> list[Event]:
@@ -257,7 +257,7 @@ class InterfaceTable:
         if old == addr:
             return []
         per[addr.key] = addr
-        return [("netlink.addr", self.addr_body(addr))]
+        return [self.addr_body(addr)]
 
     def remove_addr(self, addr: Addr) -> list[Event]:
         per = self.addrs.get(addr.ifindex)
@@ -266,7 +266,7 @@ class InterfaceTable:
         old = per.pop(addr.key)
         if not per:
             del self.addrs[addr.ifindex]
-        return [("netlink.addr", self.addr_body(old, present=False))]
+        return [self.addr_body(old, present=False)]
 
     def resync(self, links: Iterable[Link], addrs: Iterable[Addr]) -> list[Event]:
         """Replace the table by a full dump; events for exactly what differs.
@@ -292,19 +292,19 @@ class InterfaceTable:
             events += self.remove_link(ifindex)
         return events
 
-    def snapshot(self) -> dict[str, list[dict[str, Any]]]:
-        """The whole table as event bodies (the ``netlink.snapshot`` reply)."""
-        return {
-            "links": [self.link_body(link) for link in sorted(self.links.values(), key=_idx)],
-            "addrs": [self.addr_body(a) for a in self.addresses()],
-        }
+    def snapshot(self) -> NetlinkSnapshot:
+        """The whole table as events (the ``netlink.snapshot`` reply)."""
+        return NetlinkSnapshot(
+            links=tuple(self.link_body(link) for link in sorted(self.links.values(), key=_idx)),
+            addrs=tuple(self.addr_body(a) for a in self.addresses()),
+        )
 
 
 def _idx(link: Link) -> int:
     return link.ifindex
 
 
-def address_change_line(body: dict[str, Any]) -> str:
+def address_change_line(msg: NetlinkAddr) -> str:
     """keepalived's ``-a`` log line for one address event."""
-    verb = "added to" if body.get("present") else "removed from"
-    return f"Netlink reflector reports IP {body['address'].split('/')[0]} {verb} {body['ifname']}"
+    verb = "added to" if msg.present else "removed from"
+    return f"Netlink reflector reports IP {msg.address.split('/')[0]} {verb} {msg.ifname}"

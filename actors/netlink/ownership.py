@@ -1,4 +1,4 @@
-"""Pure ownership ledger: which addresses, routes, rules and VMAC links the daemon installed.
+"""Pure ownership ledger: which addresses, routes and rules the daemon installed.
 
 Every item the reflector puts into the kernel is recorded under its *key* (the kernel's
 own identity of the item, see ``requests.py``) together with the set of *owners* that
@@ -15,7 +15,8 @@ benchmark); a line cut short by a crash is ignored on reading (:meth:`Ledger.loa
 
 * a restarted reflector (kill -9, watchdog) reads it back, checks the kernel with a dump
   and touches nothing that is already right: no VIP flaps;
-* a restarted VRRP actor can ask what it owned (``owned`` command) and resume;
+* a restarted VRRP actor re-sends its ``netlink.addresses.set``: what is already there
+  is left alone (its own resume reads the interface table, not this ledger);
 * an orderly stop removes what the ledger lists, except VRRP-owned items under ``-V``.
 
 Planning is pure: :meth:`Ledger.claim` and :meth:`Ledger.release` return the keys whose

@@ -2,12 +2,12 @@
 
 Bus:
 
-* subscribes to ``vrrp.`` (``vrrp.state``, ``vrrp.group``, ``vrrp.rx_lower_pri`` and the
-  optional ``vrrp.priority`` ``{instance, state, priority}``), ``check.`` (``check.result``)
-  and ``lb.`` (``lb.quorum``; ``lb.realserver`` is not needed: a real server's state is
-  the conjunction of its checkers' verdicts, as keepalived's ``rs->alive``);
-* publishes nothing; malformed events are logged and counted (``events.malformed``);
-* commands: ``notifier.history`` → the last script runs and mails (tests, debugging).
+* subscribes to ``vrrp.`` (``vrrp.state``, ``vrrp.group``, ``vrrp.rx_lower_pri``,
+  ``vrrp.priority``), ``check.`` (``check.result``) and ``lb.`` (``lb.quorum``;
+  ``lb.realserver`` is not needed: a real server's state is the conjunction of its
+  checkers' verdicts, as keepalived's ``rs->alive``); bodies are the catalogue's
+  (``bus/messages.py``), checked by the runtime before they get here;
+* publishes nothing and answers no command of its own.
 
 Decisions are :class:`~.policy.NotifierCore`'s; this shell vets scripts at start and at
 each reload (:func:`~.driver.vet`: whom they run as, keepalived's security rules), owns the
@@ -24,9 +24,10 @@ import os
 import socket
 from typing import Any
 
-from pykeepalived.actors.base import Actor, CommandError
+from pykeepalived.actors.base import Actor
 from pykeepalived.actors.notifier import driver, policy, security
 from pykeepalived.actors.notifier.policy import Command, RunScript, SendMail, WriteFifo
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf import model as m
 
@@ -96,29 +97,23 @@ class NotifierActor(Actor):
             os.umask(self._umask_before)
 
     # ---- events ----------------------------------------------------------------------
-    async def on_event(self, env: Envelope) -> None:
+    async def on_event(self, env: Envelope, msg: M.Event) -> None:
         core = self.core
         if core is None:
             return
-        handler = {
-            "vrrp.state": core.on_vrrp_state,
-            "vrrp.group": core.on_vrrp_group,
-            "vrrp.rx_lower_pri": core.on_rx_lower_pri,
-            "vrrp.priority": core.on_vrrp_priority,
-            "check.result": core.on_check_result,
-            "lb.quorum": core.on_quorum,
-        }.get(env.type)
-        if handler is None:
-            return
-        if not isinstance(env.body, dict):
-            self.count("events.malformed")
-            self.log.warning("%s from %s: body is not a map", env.type, env.src)
-            return
-        try:
-            commands = handler(env.body)
-        except ValueError as exc:
-            self.count("events.malformed")
-            self.log.warning("%s from %s ignored: %s", env.type, env.src, exc)
+        if isinstance(msg, M.VrrpState):
+            commands = core.on_vrrp_state(msg)
+        elif isinstance(msg, M.VrrpGroup):
+            commands = core.on_vrrp_group(msg)
+        elif isinstance(msg, M.VrrpRxLowerPri):
+            commands = core.on_rx_lower_pri(msg)
+        elif isinstance(msg, M.VrrpPriority):
+            commands = core.on_vrrp_priority(msg)
+        elif isinstance(msg, M.CheckResult):
+            commands = core.on_check_result(msg)
+        elif isinstance(msg, M.LbQuorum):
+            commands = core.on_quorum(msg)
+        else:
             return
         self._execute(commands)
 
@@ -130,24 +125,6 @@ class NotifierActor(Actor):
                 self.fifos.write(cmd.line, cmd.family)
             elif isinstance(cmd, SendMail):
                 self.mailer.send(cmd.subject, cmd.body)
-
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        if command == "notifier.history":
-            return {
-                "scripts": [
-                    {
-                        "queue": f.queue,
-                        "what": f.what,
-                        "argv": list(f.argv),
-                        "returncode": f.returncode,
-                        "timed_out": f.timed_out,
-                        "error": f.error,
-                    }
-                    for f in self.runner.history
-                ],
-                "mails": list(self.mailer.sent),
-            }
-        raise CommandError(f"unknown command {command!r} for notifier")
 
     def status(self) -> dict[str, Any]:
         return {

@@ -14,8 +14,8 @@ Owns the notifier's decisions, as keepalived 2.2.7 takes them in ``vrrp_notify.c
 * ``vrrp.rx_lower_pri`` (``{instance, src, priority}``, the priority being the advert's)
   → ``notify_master_rx_lower_pri`` and a ``MASTER_RX_LOWER_PRI`` FIFO line with the
   instance's own effective priority (no generic notify, no mail, as keepalived).
-* ``vrrp.priority`` (body ``{instance, state, priority}``; optional, sent by the vrrp actor
-  when an effective priority changes) → ``MASTER_PRIORITY``/``BACKUP_PRIORITY`` FIFO
+* ``vrrp.priority`` (``{instance, state, priority, prev_priority}``, sent by the vrrp actor
+  when tracking changes an effective priority) → ``MASTER_PRIORITY``/``BACKUP_PRIORITY`` FIFO
   lines when ``notify_priority_changes`` (or the global ``vrrp_notify_priority_changes``).
 * ``check.result`` → the real server's state is the conjunction of its checkers' verdicts
   (each checker starts up, or down with ``alpha``). A change of the real server's state
@@ -24,7 +24,7 @@ Owns the notifier's decisions, as keepalived 2.2.7 takes them in ``vrrp_notify.c
   ``no_checker_emails``, only if the real server's state changed) with the checker's own
   wording. A first verdict that confirms an ``alpha`` start re-announces the state
   (keepalived's has_run rule). ``rs_init_notifies`` announces live servers at start.
-* Verdicts sent because the daemon stops (``omega``; ``"stopping": true`` in the body, or
+* Verdicts sent because the daemon stops (``omega``; the optional ``stopping`` field, or
   the checker's ``checker stopping (omega)`` reason) announce live servers down with
   ``=> Shutting down <=`` mails and the one-second stop-time script limit, as keepalived.
 * ``lb.quorum`` → on a change of the virtual server's quorum state (the ipvs actor
@@ -52,6 +52,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pykeepalived.actors.notifier import format as fmt
+from pykeepalived.bus.messages import (
+    CheckResult,
+    LbQuorum,
+    VrrpGroup,
+    VrrpPriority,
+    VrrpRxLowerPri,
+    VrrpState,
+)
 from pykeepalived.conf import model as m
 
 #: seconds a notify script may run when the configuration gives no timeout; keepalived
@@ -298,34 +306,12 @@ Command = RunScript | WriteFifo | SendMail
 # -------------------------------------------------------------------------------- state
 
 
-def _str(body: Mapping[str, Any], key: str) -> str:
-    v = body.get(key)
-    if not isinstance(v, str) or not v:
-        raise ValueError(f"{key!r} must be a non-empty string, got {v!r}")
-    return v
-
-
-def _bool(body: Mapping[str, Any], key: str) -> bool:
-    v = body.get(key)
-    if not isinstance(v, bool):
-        raise ValueError(f"{key!r} must be a boolean, got {v!r}")
-    return v
-
-
-def _int(body: Mapping[str, Any], key: str, default: int | None = None) -> int:
-    v = body.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"{key!r} must be an integer, got {v!r}")
-    return v
-
-
-def _stopping(body: Mapping[str, Any]) -> bool:
-    """A verdict sent because the daemon stops (omega): ``"stopping": true`` in the body,
+def _stopping(msg: CheckResult | LbQuorum) -> bool:
+    """A verdict sent because the daemon stops (omega): the optional ``stopping`` field,
     or the checker actor's reason ``checker stopping (omega)``."""
-    if body.get("stopping") is True:
+    if msg.stopping:
         return True
-    reason = body.get("reason")
-    return isinstance(reason, str) and reason.startswith("checker stopping")
+    return isinstance(msg, CheckResult) and msg.reason.startswith("checker stopping")
 
 
 @dataclass
@@ -430,10 +416,8 @@ class NotifierCore:
         return out
 
     # ---- VRRP ------------------------------------------------------------------------
-    def on_vrrp_state(self, body: Mapping[str, Any]) -> list[Command]:
-        name = _str(body, "instance")
-        state = _str(body, "state")
-        prio = _int(body, "priority", self.priorities.get(name, 0))
+    def on_vrrp_state(self, msg: VrrpState) -> list[Command]:
+        name, state, prio = msg.instance, msg.state, msg.priority
         self.priorities[name] = prio
         inst = self.settings.instances.get(name)
         if inst is None:
@@ -442,7 +426,7 @@ class NotifierCore:
         if state == "DELETED" and not inst.notify_deleted:
             state = "FAULT"
         key = f"instance/{name}"
-        if body.get("reason") == "resume" and self.states.get(key) == state:
+        if msg.reason == "resume" and self.states.get(key) == state:
             # the vrrp actor restarted and took up the state it had: nothing happened
             # outside, so nothing is announced again
             self.resumed += 1
@@ -471,15 +455,14 @@ class NotifierCore:
                 out += self._mail(*alert)
         return out
 
-    def on_vrrp_group(self, body: Mapping[str, Any]) -> list[Command]:
-        name = _str(body, "group")
-        state = _str(body, "state")
+    def on_vrrp_group(self, msg: VrrpGroup) -> list[Command]:
+        name, state = msg.group, msg.state
         grp = self.settings.groups.get(name)
         if grp is None:
             self.unknown += 1
             grp = GroupSettings(name=name)
         key = f"group/{name}"
-        if body.get("reason") == "resume" and self.states.get(key) == state:
+        if msg.reason == "resume" and self.states.get(key) == state:
             self.resumed += 1  # a restarted vrrp actor's group, as it was: nothing to say
             return []
         self.states[key] = state
@@ -506,8 +489,8 @@ class NotifierCore:
                 out += self._mail(*alert)
         return out
 
-    def on_rx_lower_pri(self, body: Mapping[str, Any]) -> list[Command]:
-        name = _str(body, "instance")
+    def on_rx_lower_pri(self, msg: VrrpRxLowerPri) -> list[Command]:
+        name = msg.instance
         inst = self.settings.instances.get(name)
         if inst is None:
             self.unknown += 1
@@ -530,10 +513,8 @@ class NotifierCore:
         )
         return out
 
-    def on_vrrp_priority(self, body: Mapping[str, Any]) -> list[Command]:
-        name = _str(body, "instance")
-        prio = _int(body, "priority")
-        state = body.get("state", self.states.get(f"instance/{name}", ""))
+    def on_vrrp_priority(self, msg: VrrpPriority) -> list[Command]:
+        name, prio, state = msg.instance, msg.priority, msg.state
         self.priorities[name] = prio
         inst = self.settings.instances.get(name)
         wanted = inst.priority_changes if inst is not None else self.settings.priority_changes
@@ -562,16 +543,9 @@ class NotifierCore:
         return script.timeout if script.timeout else default
 
     # ---- checker / LB ----------------------------------------------------------------
-    def on_check_result(self, body: Mapping[str, Any]) -> list[Command]:
-        vs_key = _str(body, "virtual_server")
-        proto = _str(body, "protocol")
-        rs_key = _str(body, "real_server")
-        checker = _str(body, "checker")
-        up = _bool(body, "up")
-        reason = body.get("reason") or ""
-        weight = body.get("weight")
-        if weight is not None and (isinstance(weight, bool) or not isinstance(weight, int)):
-            raise ValueError(f"'weight' must be an integer or null, got {weight!r}")
+    def on_check_result(self, msg: CheckResult) -> list[Command]:
+        vs_key, proto, rs_key = msg.virtual_server, msg.protocol, msg.real_server
+        checker, up, reason, weight = msg.checker, msg.up, msg.reason, msg.weight
         vs = self.settings.virtual_servers.get((vs_key, proto))
         rs = vs.real_servers.get(rs_key) if vs is not None else None
         state = self.rs.get((vs_key, proto, rs_key))
@@ -590,7 +564,7 @@ class NotifierCore:
         rs_was_alive = state.alive
         state.checkers[checker] = up
         rs_alive = state.alive
-        if _stopping(body):
+        if _stopping(msg):
             # omega at shutdown: keepalived announces each live server down once, its
             # scripts get the stop-time second, the mail says it is shutting down
             if rs_was_alive and not rs_alive:
@@ -645,10 +619,8 @@ class NotifierCore:
             total += dynamic[-1] if dynamic else rs.weight
         return total
 
-    def on_quorum(self, body: Mapping[str, Any]) -> list[Command]:
-        vs_key = _str(body, "virtual_server")
-        proto = _str(body, "protocol")
-        up = _bool(body, "up")
+    def on_quorum(self, msg: LbQuorum) -> list[Command]:
+        vs_key, proto, up = msg.virtual_server, msg.protocol, msg.up
         vs = self.settings.virtual_servers.get((vs_key, proto))
         if vs is None:
             self.unknown += 1
@@ -656,7 +628,7 @@ class NotifierCore:
         if self.quorum.get((vs_key, proto)) == up:
             return []
         self.quorum[(vs_key, proto)] = up
-        stopping = _stopping(body)
+        stopping = _stopping(msg)
         out: list[Command] = []
         script = vs.quorum_up if up else vs.quorum_down
         if script is not None:
@@ -674,8 +646,8 @@ class NotifierCore:
         if vs.smtp_alert and stopping:
             out += self._mail(fmt.vs_subject(self.settings.router_id, vs.ka, up), fmt.SHUTDOWN_BODY)
         elif vs.smtp_alert:
-            weight_sum = body.get("weight_sum")
-            if isinstance(weight_sum, bool) or not isinstance(weight_sum, int):
+            weight_sum = msg.weight_sum
+            if weight_sum is None:
                 weight_sum = self.weight_sum(vs_key, proto)
             # keepalived's threshold uses the state before the change
             threshold = vs.quorum + vs.hysteresis if up else vs.quorum - vs.hysteresis

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from pykeepalived.actors.base import ACTOR_CLASSES, EXIT_CONFIG, EXIT_OK, Options, child_main
 from pykeepalived.actors.parent import policy
 from pykeepalived.actors.parent.broker import Broker, CommandFailed
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 
 if TYPE_CHECKING:
@@ -246,7 +247,6 @@ class Parent:
         self.broker = self.broker_factory(self.options.runtime_dir, self.options.host,
                                           self.counters)  # fmt: skip
         self.broker.hello_hook = self._on_hello_reply
-        self.broker.command_handler = self._on_bus_command
         if self.options.event_tap:
             self.broker.set_tcp_tap(self.options.event_tap)
         loop.add_signal_handler(signal.SIGTERM, self.request_stop)
@@ -401,10 +401,7 @@ class Parent:
         child.restarts += 1
         self._spawn(child)
         assert self.broker is not None
-        self.broker.publish(
-            "watchdog.restart",
-            {"child": child.name, "pid": child.pid, "old_pid": old_pid, "reason": reason},
-        )
+        self.broker.emit(M.WatchdogRestart(child.name, child.pid, old_pid, reason))
 
     # ---- watchdog ----------------------------------------------------------------------
     async def _watchdog(self) -> None:
@@ -435,12 +432,17 @@ class Parent:
         if child is None or child.liveness is None or env.pid != child.pid:
             self.counters["watchdog.stray_replies"] += 1
             return
+        try:
+            hello = M.read_reply(M.Hello(), env.body)
+        except (M.InvalidBody, M.CommandRefused) as exc:
+            reason = exc.reason if isinstance(exc, M.InvalidBody) else "refused"
+            self.counters[f"bus.rx_invalid.{M.HelloReply.TYPE}.{reason}"] += 1
+            return
         child.liveness.last_reply = self.now()
         child.liveness.answered = True
         child.ready = True
-        subs = env.body.get("result", {}).get("subscriptions") if env.body.get("ok") else None
-        if isinstance(subs, list) and all(isinstance(p, str) for p in subs):
-            child.subscriptions = tuple(subs)
+        assert isinstance(hello, M.HelloReply)
+        child.subscriptions = hello.subscriptions
 
     def _handle_silent(self, child: Child, silent: float) -> None:
         pid = child.pid
@@ -494,7 +496,7 @@ class Parent:
         if process is None or process.exitcode is not None:
             return
         with contextlib.suppress(CommandFailed):
-            await self.broker.request(child.name, "stop", {}, timeout=1.0)
+            await self.broker.request(child.name, M.Stop(), timeout=1.0)
         deadline = self.now() + CHILD_WAIT_TIME
         sent_term = False
         while process.exitcode is None:
@@ -543,7 +545,7 @@ class Parent:
         if new is None:
             log.error("Reload failed, keeping the running configuration: %s", "; ".join(errors))
             self.last_reload = {"ok": False, "errors": errors, "generation": self.generation}
-            self.broker.publish("config.reload", {"ok": False, "errors": errors})
+            self.broker.emit(M.ConfigReload(False, tuple(errors)))
             for hook in self.on_reloading:
                 hook(False)
             return False
@@ -559,9 +561,8 @@ class Parent:
             elif child.alive():
                 try:
                     await self.broker.request(
-                        name, "config.apply", {"config": blob, "generation": self.generation},
-                        timeout=30.0,
-                    )  # fmt: skip
+                        name, M.ConfigApply(blob, self.generation), timeout=30.0
+                    )
                 except CommandFailed as exc:
                     errors.append(f"{name}: {exc}")
         for name in wanted:
@@ -569,7 +570,7 @@ class Parent:
                 self.children[name] = Child(name)
                 self._spawn(self.children[name])
         self.last_reload = {"ok": not errors, "errors": errors, "generation": self.generation}
-        self.broker.publish("config.reload", {"ok": not errors, "errors": errors})
+        self.broker.emit(M.ConfigReload(not errors, tuple(errors)))
         log.info("Reload finished%s", "" if not errors else f" with errors: {errors}")
         for hook in self.on_reloading:
             hook(False)
@@ -590,7 +591,7 @@ class Parent:
         }  # fmt: skip
         names = list(self.children)
         replies = await asyncio.gather(
-            *(self.broker.request(n, "status", {}, timeout=2.0) for n in names),
+            *(self.broker.request(n, M.Status(), timeout=2.0) for n in names),
             return_exceptions=True,
         )
         for name, reply in zip(names, replies, strict=True):
@@ -602,11 +603,6 @@ class Parent:
             if isinstance(reply, BaseException):
                 entry["error"] = str(reply)
             else:
-                entry["status"] = reply
+                entry["status"] = reply.to_body()
             out["children"][name] = entry
         return out
-
-    async def _on_bus_command(self, env: Envelope) -> dict[str, Any]:
-        if env.command == "status":
-            return await self.gather_status()
-        raise CommandFailed(f"unknown parent command {env.command!r}")

@@ -31,6 +31,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
+from pykeepalived.bus import messages as M
 from pykeepalived.bus import topology
 from pykeepalived.bus.envelope import REPLY_TYPE, Envelope, MalformedMessage, decode, encode
 from pykeepalived.bus.transport import send_nowait
@@ -133,8 +134,12 @@ class Broker:
             ts=time.time(), body=body, to=to, id=id_,
         )  # fmt: skip
 
+    def emit(self, msg: M.Event) -> None:
+        """An event from the parent itself (watchdog.restart, config.reload)."""
+        self.publish(msg.TYPE, msg.to_body())
+
     def publish(self, type_: str, body: dict[str, Any]) -> None:
-        """An event from the parent itself (watchdog.restart, config.reload, ...)."""
+        """A raw event (the path of :meth:`emit`)."""
         env = self.envelope(type_, body)
         self._fan_out(encode(env))
         for hook in self.event_hooks:
@@ -169,30 +174,32 @@ class Broker:
             raise
         return True
 
-    async def request(
-        self, to: str, command: str, body: dict[str, Any], timeout: float = 2.0
-    ) -> dict[str, Any]:
-        """A command from the parent to a child; returns the result or raises CommandFailed."""
+    async def request(self, to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
+        """A command from the parent to a child; its typed reply, or CommandFailed (a reply
+        that does not fit the catalogue is counted as ``bus.rx_invalid.<reply>.<reason>``)."""
         msg_id = next(self._ids)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = fut
         try:
-            env = self.envelope(f"cmd.{command}", body, to=to, id_=msg_id)
+            env = self.envelope(cmd.TYPE, cmd.to_body(), to=to, id_=msg_id)
             if not self._send_to(to, encode(env)):
                 raise CommandFailed(f"{to} is not connected")
             reply = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
-            raise CommandFailed(f"{command} to {to}: no reply within {timeout:g} s") from None
+            raise CommandFailed(f"{cmd.name} to {to}: no reply within {timeout:g} s") from None
         finally:
             self._pending.pop(msg_id, None)
-        if not reply.get("ok"):
-            raise CommandFailed(str(reply.get("error")))
-        result = reply.get("result", {})
-        return result if isinstance(result, dict) else {"value": result}
+        try:
+            return M.read_reply(cmd, reply)
+        except M.CommandRefused as exc:
+            raise CommandFailed(str(exc)) from None
+        except M.InvalidBody as exc:
+            self.counters[f"bus.rx_invalid.{cmd.REPLY.TYPE}.{exc.reason}"] += 1
+            raise CommandFailed(f"{cmd.name} to {to}: invalid reply: {exc}") from None
 
     def send_hello(self, to: str) -> bool:
         """A watchdog hello; the reply reaches ``hello_hook`` (it has no pending future)."""
-        env = self.envelope("cmd.hello", {}, to=to, id_=next(self._ids))
+        env = self.envelope(M.Hello.TYPE, M.Hello().to_body(), to=to, id_=next(self._ids))
         return self._send_to(to, encode(env))
 
     # ---- receiving ---------------------------------------------------------------------

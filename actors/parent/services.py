@@ -38,6 +38,7 @@ from pykeepalived.actors.base import memcheck_report
 from pykeepalived.actors.parent import report
 from pykeepalived.actors.parent.pidfile import PidFile, remove_stale
 from pykeepalived.actors.parent.sdnotify import SdNotifier
+from pykeepalived.bus import messages as M
 from pykeepalived.bus import topology
 from pykeepalived.bus.envelope import REPLY_TYPE, MalformedMessage, decode, encode
 from pykeepalived.bus.transport import send_nowait
@@ -55,7 +56,7 @@ SIGTDUMP = signal.SIGRTMAX
 RUNTIME_LOCK = "pykeepalived.pid"
 #: settings of the pykeepalived { } block a reload applies
 RELOADABLE = ("event_tap", "metrics", "watchdog_interval")
-CONTROL_COMMANDS = ("status", "reload", "stop", "dump", "stats")
+CONTROL_COMMANDS = tuple(cls().name for cls in M.CONTROL.values())
 METRICS_READ_TIMEOUT = 5.0
 
 
@@ -123,7 +124,7 @@ class DaemonPidFiles:
 
 
 # ---- the control socket --------------------------------------------------------------------
-ControlHandler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+ControlHandler = Callable[[M.Command], Awaitable[M.Reply]]
 
 
 class ControlServer:
@@ -178,11 +179,18 @@ class ControlServer:
     async def _answer(self, ident: bytes, src: str, env: Any) -> None:
         body: dict[str, Any]
         try:
-            if env.command not in CONTROL_COMMANDS:
+            cls = M.CONTROL.get(env.type)
+            if cls is None:
+                self.counters[f"control.rx_unknown.{env.type}"[:120]] += 1
                 raise ValueError(
                     f"unknown command {env.command!r} (known: {', '.join(CONTROL_COMMANDS)})"
                 )
-            body = {"ok": True, "result": await self.handler(env.command, env.body)}
+            try:
+                msg = cls.from_body(env.body)
+            except M.InvalidBody as exc:
+                self.counters[f"control.rx_invalid.{env.type}.{exc.reason}"] += 1
+                raise ValueError(f"invalid {env.command} body: {exc}") from None
+            body = {"ok": True, "result": (await self.handler(msg)).to_body()}
         except Exception as exc:
             body = {"ok": False, "error": str(exc) or type(exc).__name__}
         reply = self.broker.envelope(REPLY_TYPE, body, to=src, id_=env.id)
@@ -439,33 +447,37 @@ class Services:
         self.notifier.close()
 
     # ---- commands ----------------------------------------------------------------------
-    async def handle_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def handle_command(self, msg: M.Command) -> M.Reply:
         parent = self.parent
-        if command == "status":
-            return await parent.gather_status()
-        if command == "reload":
+        if isinstance(msg, M.ControlStatus):
+            return M.DaemonStatus.from_body(await parent.gather_status())
+        if isinstance(msg, M.ControlReload):
             if parent.stopping:
                 raise RuntimeError("the daemon is stopping")
             before = parent.generation
             await parent.reload()
             while parent._reload_lock.locked():  # queued behind a running reload
                 await asyncio.sleep(0.05)
-            result = dict(parent.last_reload)
-            result["previous_generation"] = before
-            return result
-        if command == "stop":
+            last = parent.last_reload
+            return M.ReloadOutcome(
+                ok=bool(last.get("ok")),
+                errors=tuple(str(e) for e in last.get("errors", ())),
+                generation=int(last.get("generation", parent.generation)),
+                previous_generation=before,
+            )
+        if isinstance(msg, M.ControlStop):
             parent.request_stop()
-            return {"stopping": True, "pid": os.getpid()}
-        if command == "dump":
+            return M.StopAck(True, os.getpid())
+        if isinstance(msg, M.ControlDump):
             status = await self.gather_dump()
-            if body.get("json"):
-                return {"instances": report.json_dump(status), "status": status}
+            if msg.json:
+                return M.DumpReply(status, instances=tuple(report.json_dump(status)))
             names = ("parent", *parent.children)
-            return {"text": report.format_data(status, names, now_text()), "status": status}
-        if command == "stats":
+            return M.DumpReply(status, text=report.format_data(status, names, now_text()))
+        if isinstance(msg, M.ControlStats):
             status = await parent.gather_status()
-            return {"text": report.format_stats(status, now_text())}
-        raise ValueError(f"unknown command {command!r}")
+            return M.StatsReply(report.format_stats(status, now_text()))
+        raise ValueError(f"unknown command {msg.name!r}")
 
     async def gather_dump(self) -> dict[str, Any]:
         """gather_status plus each process's memory-check report."""
@@ -475,11 +487,14 @@ class Services:
         if parent.broker is not None and parent.options.mem_check:
             names = [n for n, c in parent.children.items() if c.alive()]
             replies = await asyncio.gather(
-                *(parent.broker.request(n, "memcheck", {}, timeout=5.0) for n in names),
+                *(parent.broker.request(n, M.Memcheck(), timeout=5.0) for n in names),
                 return_exceptions=True,
             )
             for name, reply in zip(names, replies, strict=True):
-                memcheck[name] = reply if isinstance(reply, dict) else {"error": str(reply)}
+                if isinstance(reply, M.Reply):
+                    memcheck[name] = reply.to_body()
+                else:
+                    memcheck[name] = {"error": str(reply)}
         elif not parent.options.mem_check:
             memcheck = {"parent": {"enabled": False}}
         status["memcheck"] = memcheck

@@ -7,13 +7,15 @@ eVIPs and virtual routes/rules through the netlink actor (``addresses.set``), GA
 an AF_PACKET socket once the netlink actor has confirmed the addresses, and ``vrrp.state``
 events with keepalived's log wording.
 
-Events published (besides DESIGN's ``vrrp.state``):
-* ``vrrp.rx_lower_pri`` body ``{instance, src, priority}``: a master heard a lower priority.
-* ``vrrp.group`` body ``{group, state, prev}`` (and ``reason: "resume"`` when a restarted
+Events published (bodies in ``bus/messages.py``): DESIGN's ``vrrp.state``, and
+* ``vrrp.rx_lower_pri`` ``{instance, src, priority}``: a master heard a lower priority;
+* ``vrrp.priority`` ``{instance, state, priority, prev_priority}``: tracking changed an
+  instance's effective priority (the notifier's ``notify_priority_changes`` FIFO lines);
+* ``vrrp.group`` ``{group, state, prev}`` (and ``reason: "resume"`` when a restarted
   actor's members all took up MASTER again): a ``vrrp_sync_group`` changed state (the
   decisions are :mod:`.sync`'s; published after the members' ``vrrp.state`` events).
 
-Commands answered: ``vrrp.instances`` (the status of every instance and sync group).
+Commands answered: none of its own (the runtime's status carries every instance and group).
 
 Crash recovery: every transition is written to ``<runtime_dir>/vrrp-state.json`` (and a
 clean stop marks it clean). A vrrp actor that starts after an unclean end of its
@@ -43,11 +45,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pykeepalived.actors.base import Actor, CommandError
+from pykeepalived.actors.base import Actor
 from pykeepalived.actors.vrrp import arp, fsm, sync, track
 from pykeepalived.actors.vrrp import auth as ah_auth
 from pykeepalived.actors.vrrp import packet as P
 from pykeepalived.actors.vrrp.io import LinkSender, VrrpSocket, read_links
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.codec import to_wire
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.model import Config, IPAddress, TrackRef, VrrpInstance, VrrpSyncGroup
@@ -150,17 +153,17 @@ class Runner:
             local_addresses=frozenset({self.src}) if self.src else frozenset(),
         )
 
-    def state_body(self, prev: str, reason: str) -> dict[str, Any]:
-        return {
-            "instance": self.name,
-            "vrid": self.params.vrid,
-            "family": self.family,
-            "interface": self.ifname,
-            "state": str(self.fsm.state),
-            "prev": prev,
-            "priority": self.fsm.effective_priority,
-            "reason": reason,
-        }
+    def state_event(self, prev: str, reason: str) -> M.VrrpState:
+        return M.VrrpState(
+            instance=self.name,
+            vrid=self.params.vrid,
+            family=self.family,
+            interface=self.ifname,
+            state=str(self.fsm.state),
+            prev=prev,
+            priority=self.fsm.effective_priority,
+            reason=reason,
+        )
 
     def status(self) -> dict[str, Any]:
         out = dict(self.fsm.status())
@@ -347,21 +350,13 @@ class VrrpActor(Actor):
             "vip_latency_count": len(self.vip_latency),
         }
 
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        if command == "vrrp.instances":
-            return {
-                "instances": {n: r.status() for n, r in self.runners.items()},
-                "groups": {n: g.status() for n, g in self.groups.items()},
-            }
-        raise CommandError(f"unknown command {command!r} for vrrp")
-
     # ---- interfaces ----------------------------------------------------------------------
     async def _load_links(self) -> None:
-        snap: dict[str, Any] | None = None
+        snap: M.Reply | None = None
         deadline = self.loop.time() + SNAPSHOT_WAIT
         while snap is None:
             try:
-                snap = await self.request("netlink", "netlink.snapshot", {}, timeout=1.0)
+                snap = await self.request("netlink", M.NetlinkSnapshotRequest(), timeout=1.0)
             except Exception as exc:
                 if self.loop.time() < deadline:  # the netlink actor may still be starting
                     await asyncio.sleep(0.05)
@@ -370,37 +365,32 @@ class VrrpActor(Actor):
                 self.log.info("netlink.snapshot unavailable (%s); reading links locally", exc)
                 self.count("links.local_read")
                 snap = await read_links()
-        for link in snap.get("links", []):
+        assert isinstance(snap, M.NetlinkSnapshot)
+        for link in snap.links:
             self._update_link(link)
-        for addr in snap.get("addrs", []):
+        for addr in snap.addrs:
             self._update_addr(addr)
 
-    def _update_link(self, body: dict[str, Any]) -> Link | None:
-        name = body.get("ifname")
-        if not isinstance(name, str):
-            return None
-        link = self.links.get(name)
+    def _update_link(self, msg: M.NetlinkLink) -> Link:
+        link = self.links.get(msg.ifname)
         if link is None:
-            link = self.links[name] = Link(name, int(body.get("ifindex") or 0))
-        link.ifindex = int(body.get("ifindex") or link.ifindex)
-        gone = body.get("present") is False  # the link was deleted
-        link.up = bool(body.get("up", True)) and not gone
-        link.running = bool(body.get("running", link.up)) and not gone
-        link.mac = body.get("mac") or link.mac
+            link = self.links[msg.ifname] = Link(msg.ifname, msg.ifindex)
+        link.ifindex = msg.ifindex or link.ifindex
+        gone = not msg.present  # the link was deleted
+        link.up = msg.up and not gone
+        link.running = msg.running and not gone
+        link.mac = msg.mac or link.mac
         return link
 
-    def _update_addr(self, body: dict[str, Any]) -> None:
-        name = body.get("ifname")
-        addr = body.get("address")
-        if not isinstance(name, str) or not isinstance(addr, str):
-            return
-        link = self.links.get(name)
+    def _update_addr(self, msg: M.NetlinkAddr) -> None:
+        link = self.links.get(msg.ifname)
         if link is None:
-            link = self.links[name] = Link(name, int(body.get("ifindex") or 0))
+            link = self.links[msg.ifname] = Link(msg.ifname, msg.ifindex)
+        addr = msg.address
         if "/" not in addr:
             addr += "/128" if ":" in addr else "/32"
-        if body.get("present", True):
-            link.addrs[addr] = bool(body.get("secondary", False))
+        if msg.present:
+            link.addrs[addr] = msg.secondary
         else:
             link.addrs.pop(addr, None)
 
@@ -426,16 +416,13 @@ class VrrpActor(Actor):
                 return ip
         return ""
 
-    async def on_event(self, env: Envelope) -> None:
-        if env.type == "netlink.link":
-            link = self._update_link(env.body)
-            if link is not None:
-                self._links_changed(link.ifname)
-        elif env.type == "netlink.addr":
-            self._update_addr(env.body)
-            name = env.body.get("ifname")
+    async def on_event(self, env: Envelope, msg: M.Event) -> None:
+        if isinstance(msg, M.NetlinkLink):
+            self._links_changed(self._update_link(msg).ifname)
+        elif isinstance(msg, M.NetlinkAddr):
+            self._update_addr(msg)
             for runner in self.runners.values():
-                if runner.ifname == name and not runner.src:
+                if runner.ifname == msg.ifname and not runner.src:
                     runner.src = runner.fsm.address = self._source_for(runner)
                     if runner.src:
                         self._evaluate_tracking(runner)
@@ -578,10 +565,17 @@ class VrrpActor(Actor):
             elif bad:
                 runner.fsm.fault_reasons.add(reason)
         prio, _ = track.effective_priority(runner.params.priority, effects)
+        old_prio = runner.fsm.effective_priority
         if runner.params.priority != fsm.PRIO_OWNER:
             cmds += runner.fsm.set_priority(now, prio)
         if cmds or runner.sync is not None:  # a member's own fault may clear silently
             self._run(runner, cmds)
+        if started and runner.fsm.effective_priority != old_prio:
+            self.emit(
+                M.VrrpPriority(
+                    runner.name, str(runner.fsm.state), runner.fsm.effective_priority, old_prio
+                )
+            )
 
     # ---- sync groups ---------------------------------------------------------------------
     def _sync_config(self, runner: Runner) -> VrrpSyncGroup | None:
@@ -671,14 +665,12 @@ class VrrpActor(Actor):
         """The one place ``vrrp.group`` is published, after the members' events: a member's
         MASTER event waits two loop steps (see _transition), so a group MASTER does too.
         ``reason`` (``resume``) is an extra field for the notifier."""
-        body = {"group": name, "state": state, "prev": prev}
-        if reason:
-            body["reason"] = reason
+        event = M.VrrpGroup(name, state, prev, reason)
         self.log.info("VRRP_Group(%s) Entering %s STATE", name, state)
         if state == "MASTER":
-            self.loop.call_soon(self.loop.call_soon, self.publish, "vrrp.group", body)
+            self.loop.call_soon(self.loop.call_soon, self.emit, event)
         else:
-            self.publish("vrrp.group", body)
+            self.emit(event)
 
     # ---- vrrp_script and track_file ------------------------------------------------------
     def _start_trackers(self) -> None:
@@ -787,10 +779,7 @@ class VrrpActor(Actor):
             elif isinstance(cmd, fsm.Log):
                 getattr(self.log, cmd.level)("(%s) %s", runner.name, cmd.message)
             elif isinstance(cmd, fsm.LowerPriorityAdvert):
-                self.publish(
-                    "vrrp.rx_lower_pri",
-                    {"instance": runner.name, "src": cmd.src, "priority": cmd.priority},
-                )
+                self.emit(M.VrrpRxLowerPri(runner.name, cmd.src, cmd.priority))
         if runner.sync is not None:
             self._sync_observe(runner)
 
@@ -817,13 +806,13 @@ class VrrpActor(Actor):
             runner.decision_at = time.perf_counter()
             if runner.ah is not None:
                 runner.ah.on_become_master()
-        body = runner.state_body(str(cmd.prev), cmd.reason)
+        event = runner.state_event(str(cmd.prev), cmd.reason)
         if state == "MASTER":
             # let the addresses.set request (sent by a task that starts on the next loop
             # step) reach the broker before this event and its fan-out to tap/notifier
-            self.loop.call_soon(self.loop.call_soon, self.publish, "vrrp.state", body)
+            self.loop.call_soon(self.loop.call_soon, self.emit, event)
         else:
-            self.publish("vrrp.state", body)
+            self.emit(event)
         if not self._state_dirty:
             self._state_dirty = True
             self.loop.call_soon(self._write_state_file, False)
@@ -888,29 +877,28 @@ class VrrpActor(Actor):
             return
         self.log.info("(%s) %s", runner.name, "setting VIPs." if present else "removing VIPs.")
         items = (*inst.virtual_ipaddress, *inst.virtual_ipaddress_excluded)
-        addrs = [
+        addrs = tuple(
             to_wire(a if a.dev else dataclasses.replace(a, dev=runner.ifname))
             for a in (items if only is None else only)
-        ]
-        body = {
-            "owner": f"vrrp/{runner.name}",
-            "present": present,
-            "addresses": addrs,
-            "routes": [to_wire(r) for r in inst.virtual_routes] if only is None else [],
-            "rules": [to_wire(r) for r in inst.virtual_rules] if only is None else [],
-        }
-        if exclusive:
-            body["exclusive"] = True  # the netlink actor drops this owner's other items
+        )
+        request = M.AddressesSet(
+            owner=f"vrrp/{runner.name}",
+            present=present,
+            addresses=addrs,
+            routes=tuple(to_wire(r) for r in inst.virtual_routes) if only is None else (),
+            rules=tuple(to_wire(r) for r in inst.virtual_rules) if only is None else (),
+            exclusive=exclusive,  # the netlink actor drops this owner's other items
+        )
         previous = runner.addr_task
         decided = time.perf_counter()
         runner.addr_task = self.spawn(
-            self._set_addresses(runner, body, previous, decided), f"addresses-{runner.name}"
+            self._set_addresses(runner, request, previous, decided), f"addresses-{runner.name}"
         )
 
     async def _set_addresses(
         self,
         runner: Runner,
-        body: dict[str, Any],
+        request: M.AddressesSet,
         previous: asyncio.Task[None] | None,
         decided: float,
     ) -> None:
@@ -918,14 +906,15 @@ class VrrpActor(Actor):
             with contextlib.suppress(Exception):
                 await previous
         try:
-            reply = await self.request("netlink", "addresses.set", body, timeout=3.0)
+            reply = await self.request("netlink", request, timeout=3.0)
         except Exception as exc:
             runner.counters["errors.addresses"] += 1
             self.log.error("(%s) addresses.set failed: %s", runner.name, exc)
             return
-        if body["present"]:
+        assert isinstance(reply, M.AddressesSetReply)
+        if request.present:
             self.vip_latency.append(time.perf_counter() - decided)
-        for err in reply.get("errors") or []:
+        for err in reply.errors:
             runner.counters["errors.addresses"] += 1
             self.log.error("(%s) %s", runner.name, err)
 

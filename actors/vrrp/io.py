@@ -22,9 +22,9 @@ import ipaddress
 import socket
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 from pykeepalived.actors.vrrp.packet import VRRP_TOS, VRRP_TTL
+from pykeepalived.bus.messages import NetlinkAddr, NetlinkLink, NetlinkSnapshot
 
 IP_MULTICAST_ALL = 49
 IPV6_MULTICAST_ALL = 29
@@ -146,12 +146,12 @@ class LinkSender:
         self.sock.close()
 
 
-async def read_links() -> dict[str, Any]:
-    """A ``netlink.snapshot``-shaped view of links and addresses, read with pyroute2."""
+async def read_links() -> NetlinkSnapshot:
+    """A ``netlink.snapshot`` of links and addresses, read with pyroute2."""
     from pyroute2 import AsyncIPRoute  # imported lazily: only the fallback path needs it
 
-    links: list[dict[str, Any]] = []
-    addrs: list[dict[str, Any]] = []
+    links: list[NetlinkLink] = []
+    addrs: list[NetlinkAddr] = []
     async with AsyncIPRoute() as ipr:
         names: dict[int, str] = {}
         async for msg in await ipr.get_links():
@@ -159,27 +159,37 @@ async def read_links() -> dict[str, Any]:
             name = str(msg.get("ifname"))
             names[int(msg.get("index"))] = name
             links.append(
-                {
-                    "ifname": name,
-                    "ifindex": int(msg.get("index")),
-                    "up": bool(flags & 0x1),
-                    "running": bool(flags & 0x40),
-                    "mtu": msg.get("mtu"),
-                    "mac": msg.get("address"),
-                    "kind": None,
-                    "master": None,
-                }
+                NetlinkLink(
+                    ifname=name,
+                    ifindex=int(msg.get("index")),
+                    present=True,
+                    up=bool(flags & 0x1),
+                    running=bool(flags & 0x40),
+                    operstate="UNKNOWN",
+                    mtu=int(msg.get("mtu") or 0),
+                    mac=msg.get("address"),
+                    kind=None,
+                    master=None,
+                    link=None,
+                    flags=flags,
+                )
             )
         async for msg in await ipr.get_addr():
             fam = "inet6" if msg.get("family") == socket.AF_INET6 else "inet"
             idx = int(msg.get("index"))
             addrs.append(
-                {
-                    "ifname": names.get(idx, ""),
-                    "ifindex": idx,
-                    "address": f"{msg.get('address')}/{msg.get('prefixlen')}",
-                    "family": fam,
-                    "present": True,
-                }
+                NetlinkAddr(
+                    ifname=names.get(idx, f"if{idx}"),
+                    ifindex=idx,
+                    address=f"{msg.get('address')}/{msg.get('prefixlen')}",
+                    family=fam,
+                    present=True,
+                    scope="global",
+                    label=None,
+                    peer=None,
+                    flags=0,
+                    secondary=False,
+                    tentative=False,
+                )
             )
-    return {"links": links, "addrs": addrs}
+    return NetlinkSnapshot(tuple(links), tuple(addrs))

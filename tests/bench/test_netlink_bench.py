@@ -34,7 +34,7 @@ from pykeepalived.actors.netlink.driver import Monitor
 from pykeepalived.bus.codec import to_wire
 from pykeepalived.conf.model import IPAddress
 from tests.daemon import Daemon, DaemonBus
-from tests.integration.netlink.harness import Harness, inside, run
+from tests.integration.netlink.harness import Harness, aset, inside, run
 from tests.lab import Lab
 
 pytestmark = [pytest.mark.bench, pytest.mark.netns]
@@ -88,19 +88,18 @@ def test_vip_add_latency_in_the_actor(lab: Lab, tmp_path: Path) -> None:
                 for i in range(N_VIPS):
                     item = _vip(i)
                     t0 = time.perf_counter()
-                    reply = await r.addresses_set(
-                        {"owner": "vrrp/B", "present": True, "addresses": [item]}
-                    )
+                    reply = await aset(r, {"owner": "vrrp/B", "present": True, "addresses": [item]})
                     times.append(time.perf_counter() - t0)
                     assert reply["errors"] == []
                     assert _visible(mon, item["address"]), item
                 rounds.append(times)
-                await r.addresses_set(
+                await aset(
+                    r,
                     {
                         "owner": "vrrp/B",
                         "present": False,
                         "addresses": [_vip(i) for i in range(N_VIPS)],
-                    }
+                    },
                 )
                 mon.read(limit=10_000)
             mon.close()
@@ -130,7 +129,7 @@ def test_vip_add_latency_over_the_bus(lab: Lab) -> None:
                     t0 = time.perf_counter()
                     reply = bus.reply(
                         "netlink",
-                        "addresses.set",
+                        "netlink.addresses.set",
                         {"owner": "vrrp/B", "present": True, "addresses": [item]},
                     )
                     times.append(time.perf_counter() - t0)
@@ -139,7 +138,7 @@ def test_vip_add_latency_over_the_bus(lab: Lab) -> None:
                 rounds.append(times)
                 bus.reply(
                     "netlink",
-                    "addresses.set",
+                    "netlink.addresses.set",
                     {
                         "owner": "vrrp/B",
                         "present": False,
@@ -153,13 +152,13 @@ def test_vip_add_latency_over_the_bus(lab: Lab) -> None:
             empty = []
             for _ in range(N_VIPS):
                 t0 = time.perf_counter()
-                assert bus.reply("netlink", "owned", {"owner": "nobody"})["ok"]
+                assert bus.reply("netlink", "netlink.snapshot", {})["ok"]
                 empty.append(time.perf_counter() - t0)
         finally:
             bus.close()
     _, p99 = _report("over the bus", rounds)
     print(
-        f"[netlink bench] bus round trip alone (owned command): p50 "
+        f"[netlink bench] bus round trip alone (netlink.snapshot): p50 "
         f"{_pct(empty, 50) * 1e3:.3f} ms, p99 {_pct(empty, 99) * 1e3:.3f} ms"
     )
     assert p99 < 0.020

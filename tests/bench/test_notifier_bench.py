@@ -1,7 +1,8 @@
 """Notifier figures (``make bench``; ``-s`` prints them), all on loopback and local files:
 
 * FIFO: events handled per second when every ``vrrp.state`` writes a FIFO line (the
-  actor's ``on_event`` path, bus decoding excluded), and event → line readable latency;
+  actor's ``deliver_event`` path: catalogue check included, envelope decoding not), and
+  event → line readable latency;
 * scripts: event → the script's first instruction (a shell script stamping the clock),
   median over repeats, and the rate of script runs across 20 instance queues;
 * SMTP: alerts delivered per second to an aiosmtpd server in the same process, and the
@@ -65,7 +66,7 @@ def test_fifo_throughput_and_latency(tmp_path: Path) -> None:
         for _ in range(5):
             t0 = time.perf_counter()
             for ev in events:
-                await actor.on_event(ev)
+                await actor.deliver_event(ev)
             rates.append(len(events) / (time.perf_counter() - t0))
             while True:  # empty the pipe between rounds
                 try:
@@ -75,7 +76,7 @@ def test_fifo_throughput_and_latency(tmp_path: Path) -> None:
                     break
         for _ in range(200):
             t0 = time.perf_counter()
-            await actor.on_event(vrrp_state("VI_1", "MASTER"))
+            await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
             data = os.read(fd, 4096)
             latencies.append(time.perf_counter() - t0)
             assert data.endswith(b"MASTER 100\n")
@@ -109,14 +110,14 @@ def test_script_latency_and_rate(tmp_path: Path) -> None:
         for _ in range(30):
             stamp.unlink(missing_ok=True)
             t0 = time.time()
-            await actor.on_event(vrrp_state("VI_0", "MASTER"))
+            await actor.deliver_event(vrrp_state("VI_0", "MASTER"))
             await actor.runner.drain(5)
             latencies.append(float(stamp.read_text().split()[1]) - t0)
         for _ in range(3):
             t0 = time.perf_counter()
             for _ in range(5):
                 for n in names:
-                    await actor.on_event(vrrp_state(n, "MASTER"))
+                    await actor.deliver_event(vrrp_state(n, "MASTER"))
             assert await actor.runner.drain(60)
             rate.append(100 / (time.perf_counter() - t0))
         assert actor.counters["scripts.timeouts"] == 0
@@ -147,7 +148,7 @@ def test_smtp_rate_and_loop_lag_with_a_hung_relay() -> None:
             n0 = len(sink.messages)
             t0 = time.perf_counter()
             for i in range(100):
-                await actor.on_event(vrrp_state(f"VI_{i}", state))
+                await actor.deliver_event(vrrp_state(f"VI_{i}", state))
             while len(sink.messages) < n0 + 100:
                 await asyncio.sleep(0.005)
             rates.append(100 / (time.perf_counter() - t0))
@@ -161,7 +162,7 @@ def test_smtp_rate_and_loop_lag_with_a_hung_relay() -> None:
         insts2 = tuple(m.VrrpInstance(name=f"VI_{i}", smtp_alert=True) for i in range(50))
         actor = await make_actor(m.Config(global_defs=gd2, vrrp_instances=insts2))
         for i in range(50):
-            await actor.on_event(vrrp_state(f"VI_{i}", "MASTER"))
+            await actor.deliver_event(vrrp_state(f"VI_{i}", "MASTER"))
         loop = asyncio.get_running_loop()
         for _ in range(100):  # the loop keeps its 10 ms ticks while 50 mails hang
             t = loop.time()

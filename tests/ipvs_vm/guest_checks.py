@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from pykeepalived.actors.base import Options
+from pykeepalived.actors.base import CommandError, Options
 from pykeepalived.actors.ipvs import driver
 from pykeepalived.actors.ipvs.actor import IpvsActor
 from pykeepalived.actors.ipvs.model import service_attrs
@@ -234,11 +234,17 @@ def answers(url: str, n: int) -> Counter[str]:
     return got
 
 
+async def no_checker(to: str, cmd: Any, timeout: float = 2.0) -> Any:
+    """No checker actor in the VM: the start-up verdicts request is refused."""
+    raise CommandError(f"actor {to} is not running")
+
+
 def test_actor_programs_ipvs_and_traffic_flows(network: None) -> None:
     async def go() -> None:
         actor = IpvsActor(load_text(CONF).config, Options(lb_backend="ipvs"))
         published: list[tuple[str, dict[str, Any]]] = []
         actor.publish = lambda t, b: published.append((t, b))  # type: ignore[method-assign]
+        actor.request = no_checker  # type: ignore[method-assign]
         await actor.setup()
         assert actor.backend.name == "ipvs"
         table = sh("ipvsadm", "-Ln")
@@ -263,7 +269,7 @@ def test_actor_programs_ipvs_and_traffic_flows(network: None) -> None:
         env = Envelope(
             v=1, type="check.result", src="checker", host="vm", pid=1, seq=1, ts=0.0, body=body
         )
-        await actor.on_event(env)
+        await actor.deliver_event(env)
         await asyncio.sleep(0.05)
         assert f"{RS[1]}:8080" not in sh("ipvsadm", "-Ln", "-t", f"{VIP_NAT}:80")
         nat = await asyncio.to_thread(answers, f"http://{VIP_NAT}/", 4)

@@ -39,7 +39,7 @@ async def main():
     # what the VRRP actor's event would trigger at once; the 1 s poll would find it anyway
     state = {"instance": "VI_1", "vrid": 51, "family": "inet", "interface": "eth0",
              "state": "MASTER", "prev": "BACKUP", "priority": 100, "reason": ""}
-    await actor.on_event(vrrp.envelope("vrrp.state", state))
+    await actor.deliver_event(vrrp.envelope("vrrp.state", state))
     await wait_until(lambda: fsm(actor).attempts >= 3, 0.6, what="checks every 0.1 s")
     out["present"] = fsm(actor).attempts
     subprocess.run(["ip", "addr", "del", vip + "/32", "dev", "eth0"], check=True)

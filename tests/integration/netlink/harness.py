@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pykeepalived.actors.netlink.actor import Reflector
+from pykeepalived.bus import messages as M
 from tests import lab as lab_mod
 
 CLONE_NEWNET = 0x40000000
@@ -46,6 +47,11 @@ def inside(netns: str) -> Iterator[None]:
         os.close(home)
 
 
+async def aset(r: Reflector, body: dict[str, Any]) -> dict[str, Any]:
+    """``netlink.addresses.set`` on a reflector, body and reply as on the wire."""
+    return (await r.addresses_set(M.AddressesSet.from_body(body))).to_body()
+
+
 class Harness:
     """A reflector with recorded events, run inside a host's namespace."""
 
@@ -58,9 +64,9 @@ class Harness:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.log = logging.getLogger("pykeepalived.netlink.test")
 
-    def publish(self, type_: str, body: dict[str, Any]) -> None:
+    def emit(self, msg: M.Event) -> None:
         if self.keep_events:
-            self.events.append((type_, body))
+            self.events.append((msg.TYPE, msg.to_body()))
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
@@ -73,7 +79,7 @@ class Harness:
 
     def reflector(self, **kw: Any) -> Reflector:
         return Reflector(
-            publish=self.publish,
+            emit=self.emit,
             log=self.log,
             count=self.count,
             spawn=self.spawn,

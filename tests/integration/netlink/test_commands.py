@@ -9,7 +9,7 @@ import pytest
 from pykeepalived.actors.netlink.actor import Reflector
 from pykeepalived.bus.codec import to_wire
 from pykeepalived.conf.model import Family, IPAddress, Nexthop, Route, Rule
-from tests.integration.netlink.harness import Harness, run
+from tests.integration.netlink.harness import Harness, aset, run
 
 pytestmark = pytest.mark.netns
 
@@ -48,7 +48,7 @@ def test_address_forms_applied_and_read_back(harness: Harness) -> None:
             A(f"{v4}/32", peer="192.0.2.9/32"),
             A(f"{v6}/128", nodad=True, preferred_lft=0),
         ]
-        reply = await r.addresses_set({"owner": "vrrp/VI_1", "present": True, "addresses": items})
+        reply = await aset(r, {"owner": "vrrp/VI_1", "present": True, "addresses": items})
         assert reply == {"applied": 5, "errors": []}
         out = h.ip("-o", "addr", "show", "dev", "eth0")
         assert f"inet {v1}/32 scope global eth0" in out
@@ -58,20 +58,20 @@ def test_address_forms_applied_and_read_back(harness: Harness) -> None:
         line6 = next(line for line in out.splitlines() if f"{v6}/128" in line)
         assert "nodad" in line6 and "deprecated" in line6 and "preferred_lft 0sec" in line6
         # idempotent: the same set again is a success and changes nothing
-        again = await r.addresses_set({"owner": "vrrp/VI_1", "present": True, "addresses": items})
+        again = await aset(r, {"owner": "vrrp/VI_1", "present": True, "addresses": items})
         assert again == {"applied": 5, "errors": []}
         # the table saw them, the events name them
         await h.until(lambda: len([b for b in h.of("netlink.addr") if b["present"]]) >= 7)
         assert {f"{v1}/32", f"{v4}/32"} <= {b["address"] for b in h.of("netlink.addr")}
-        gone = await r.addresses_set({"owner": "vrrp/VI_1", "present": False, "addresses": items})
+        gone = await aset(r, {"owner": "vrrp/VI_1", "present": False, "addresses": items})
         assert gone == {"applied": 5, "errors": []}
         out = h.ip("-o", "addr", "show", "dev", "eth0")
         for v in (v1, v2, v3, v4, v6):
             assert f" {v}/" not in out and f" {v} " not in out
         # removing what is gone is a success too
-        assert (
-            await r.addresses_set({"owner": "vrrp/VI_1", "present": False, "addresses": items})
-        )["errors"] == []
+        assert (await aset(r, {"owner": "vrrp/VI_1", "present": False, "addresses": items}))[
+            "errors"
+        ] == []
         await r.stop()
 
     run(body())
@@ -101,7 +101,7 @@ def test_route_forms_applied_and_read_back(harness: Harness) -> None:
             R("default", via=gw, table="101"),
             R("2001:db8:5::/64", family=Family.INET6, via=lab.hosts["b"].ipv6, dev="eth0"),
         ]
-        reply = await r.addresses_set({"owner": "static", "present": True, "routes": routes})
+        reply = await aset(r, {"owner": "static", "present": True, "routes": routes})
         assert reply == {"applied": 8, "errors": []}
         t100 = h.ip("route", "show", "table", "100")
         assert f"198.51.100.0/24 via {gw} dev eth0 proto keepalived src {me} metric 7" in t100
@@ -117,9 +117,9 @@ def test_route_forms_applied_and_read_back(harness: Harness) -> None:
             "route", "show", "table", "101"
         )
         assert "2001:db8:5::/64 via" in h.ip("-6", "route", "show")
-        again = await r.addresses_set({"owner": "static", "present": True, "routes": routes})
+        again = await aset(r, {"owner": "static", "present": True, "routes": routes})
         assert again["errors"] == []
-        gone = await r.addresses_set({"owner": "static", "present": False, "routes": routes})
+        gone = await aset(r, {"owner": "static", "present": False, "routes": routes})
         assert gone == {"applied": 8, "errors": []}
         assert "198.51.1" not in h.ip("route", "show", "table", "all")
         await r.stop()
@@ -144,7 +144,7 @@ def test_rule_forms_applied_and_read_back(harness: Harness) -> None:
             U(family=Family.INET6, from_="fd00::/16", table="100", priority=108),
             U(table="100", priority=109, tos=16, suppress_prefixlength=0),
         ]
-        reply = await r.addresses_set({"owner": "vrrp/VI_1", "present": True, "rules": rules})
+        reply = await aset(r, {"owner": "vrrp/VI_1", "present": True, "rules": rules})
         assert reply == {"applied": 10, "errors": []}
         out = h.ip("rule", "show")
         assert "100:\tfrom 10.0.0.0/8 lookup 100 proto keepalived" in out
@@ -157,10 +157,10 @@ def test_rule_forms_applied_and_read_back(harness: Harness) -> None:
         assert "107:\tfrom all uidrange 1000-2000 nop proto keepalived" in out
         assert "109:\tfrom all tos 0x10 lookup 100 suppress_prefixlength 0 proto keepalived" in out
         assert "108:\tfrom fd00::/16 lookup 100 proto keepalived" in h.ip("-6", "rule", "show")
-        again = await r.addresses_set({"owner": "vrrp/VI_1", "present": True, "rules": rules})
+        again = await aset(r, {"owner": "vrrp/VI_1", "present": True, "rules": rules})
         assert again["errors"] == []
         assert h.ip("rule", "show").count("100:\t") == 1
-        gone = await r.addresses_set({"owner": "vrrp/VI_1", "present": False, "rules": rules})
+        gone = await aset(r, {"owner": "vrrp/VI_1", "present": False, "rules": rules})
         assert gone == {"applied": 10, "errors": []}
         assert "keepalived" not in h.ip("rule", "show") + h.ip("-6", "rule", "show")
         await r.stop()

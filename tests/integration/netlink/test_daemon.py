@@ -64,7 +64,7 @@ def test_kill_9_netlink_actor_resumes_without_touching_vips(lab: Lab) -> None:
             item = to_wire(IPAddress(address=vip, dev="eth0"))
             reply = bus.reply(
                 "netlink",
-                "addresses.set",
+                "netlink.addresses.set",
                 {"owner": "vrrp/VI_T", "present": True, "addresses": [item]},
             )
             assert reply == {"ok": True, "result": {"applied": 1, "errors": []}}, reply
@@ -77,12 +77,13 @@ def test_kill_9_netlink_actor_resumes_without_touching_vips(lab: Lab) -> None:
             # the new actor answers once its dump and ledger check are done
 
             def answered() -> dict[str, Any] | None:
-                reply = bus.reply("netlink", "owned", {"owner": "vrrp/VI_T"})
+                reply = bus.reply("netlink", "netlink.snapshot", {})
                 return reply if reply.get("ok") else None
 
-            owned = poll_until(answered, 20, "owned from the restarted actor")
+            poll_until(answered, 20, "a snapshot from the restarted actor")
             assert d.child_pid("netlink") != old_pid
-            assert owned["result"]["owners"]["vrrp/VI_T"]["addresses"] == [item]
+            state = d.status()["children"]["netlink"]["status"]["state"]
+            assert "vrrp/VI_T" in state["owners"], state  # the ledger was read back
             assert watch.deleted() == []
             addrs = a.run(["ip", "-o", "addr", "show", "dev", "eth0"])
             assert static in addrs and vip in addrs
@@ -102,10 +103,10 @@ def test_bad_command_bodies_get_clear_errors(lab: Lab) -> None:
         d.wait_ready()
         bus = DaemonBus(d.runtime_dir, name="nltest")
         try:
-            r = bus.reply("netlink", "addresses.set", {"present": True})
+            r = bus.reply("netlink", "netlink.addresses.set", {"present": True})
             assert r["ok"] is False and "owner" in r["error"]
-            r = bus.reply("netlink", "link.vmac", {"owner": "x", "present": True, "name": ""})
-            assert r["ok"] is False and "name" in r["error"]
+            r = bus.reply("netlink", "netlink.addresses.set", {"owner": "x", "present": "yes"})
+            assert r["ok"] is False and "bad-type present" in r["error"], r
             r = bus.reply("netlink", "no.such", {})
             assert r["ok"] is False and "unknown command" in r["error"]
             st = d.status()["children"]["netlink"]

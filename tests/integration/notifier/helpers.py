@@ -18,6 +18,7 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from pykeepalived.actors.base import Options
 from pykeepalived.actors.notifier.actor import NotifierActor
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.bus.testing import InMemoryBus
 from pykeepalived.conf import model as m
@@ -36,15 +37,13 @@ def event(type_: str, body: Any, src: str = "vrrp") -> Envelope:
 
 
 def vrrp_state(name: str, state: str, prio: int = 100, prev: str = "BACKUP") -> Envelope:
-    body = {"instance": name, "vrid": 51, "family": "inet", "interface": "eth0",
-            "state": state, "prev": prev, "priority": prio, "reason": "test"}  # fmt: skip
-    return event("vrrp.state", body)
+    msg = M.VrrpState(name, 51, "inet", "eth0", state, prev, prio, "test")
+    return event(msg.TYPE, msg.to_body())
 
 
 def check_result(vs: str, rs: str, checker: str, up: bool, proto: str = "tcp") -> Envelope:
-    body = {"virtual_server": vs, "protocol": proto, "real_server": rs, "checker": checker,
-            "up": up, "reason": "test", "weight": None}  # fmt: skip
-    return event("check.result", body, "checker")
+    msg = M.CheckResult(vs, proto, rs, checker, up, "test", None)
+    return event(msg.TYPE, msg.to_body(), "checker")
 
 
 async def make_actor(

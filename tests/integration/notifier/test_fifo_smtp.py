@@ -76,19 +76,19 @@ def test_fifo_lines_as_keepalived_and_fifo_script_lifecycle(tmp_path: Path) -> N
             assert stat.S_ISFIFO(mode) and stat.S_IMODE(mode) == 0o600  # keepalived's umask
         fds = {p: fifo_reader(p) for p in (all_f, vrrp_f, lvs_f)}
         # the same sequence keepalived 2.2.7 wrote in our capture, then the LVS side
-        await actor.on_event(
+        await actor.deliver_event(
             event("vrrp.group", {"group": "G1", "state": "BACKUP", "prev": "INIT"})
         )
-        await actor.on_event(vrrp_state("VI_1", "BACKUP", 150, "INIT"))
-        await actor.on_event(vrrp_state("VI_1", "MASTER", 150))
-        await actor.on_event(
+        await actor.deliver_event(vrrp_state("VI_1", "BACKUP", 150, "INIT"))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER", 150))
+        await actor.deliver_event(
             event("vrrp.group", {"group": "G1", "state": "MASTER", "prev": "BACKUP"})
         )
-        await actor.on_event(check_result("10.0.0.1:80", "10.0.0.2:80", "TCP_CHECK", False))
+        await actor.deliver_event(check_result("10.0.0.1:80", "10.0.0.2:80", "TCP_CHECK", False))
         quorum = {"virtual_server": "10.0.0.1:80", "protocol": "tcp", "up": False}
-        await actor.on_event(event("lb.quorum", quorum, "ipvs"))
-        await actor.on_event(vrrp_state("VI_1", "STOP", 150, "MASTER"))
-        await actor.on_event(
+        await actor.deliver_event(event("lb.quorum", quorum, "ipvs"))
+        await actor.deliver_event(vrrp_state("VI_1", "STOP", 150, "MASTER"))
+        await actor.deliver_event(
             event("vrrp.group", {"group": "G1", "state": "STOP", "prev": "MASTER"})
         )
         for p, fd in fds.items():
@@ -153,7 +153,7 @@ def test_existing_fifo_is_kept_and_a_full_pipe_drops_lines(tmp_path: Path) -> No
         actor = await make_actor(cfg)
         t0 = time.monotonic()
         for _ in range(3000):  # nobody reads: ~100 kB cannot fit a 64 kB pipe
-            await actor.on_event(vrrp_state("VI_1", "MASTER"))
+            await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
         assert time.monotonic() - t0 < 5  # never waits on the pipe
         assert actor.counters["fifo.dropped"] > 0
         assert actor.counters["fifo.lines"] > 0
@@ -180,7 +180,7 @@ def test_reload_moves_a_fifo(tmp_path: Path) -> None:
         actor.config = cfg2
         assert not os.path.exists(old) and os.path.exists(new)
         fd = fifo_reader(new)
-        await actor.on_event(vrrp_state("VI_1", "BACKUP"))
+        await actor.deliver_event(vrrp_state("VI_1", "BACKUP"))
         assert read_fifo(fd) == 'INSTANCE "VI_1" BACKUP 100\n'
         os.close(fd)
         await actor.shutdown()
@@ -231,14 +231,14 @@ def test_smtp_alert_of_each_kind_reaches_a_real_server() -> None:
     async def main() -> None:
         server, port = await smtp_server(sink)
         actor = await make_actor(mail_config(port))
-        await actor.on_event(vrrp_state("VI_1", "MASTER", 150))
-        await actor.on_event(
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER", 150))
+        await actor.deliver_event(
             event("vrrp.group", {"group": "G1", "state": "MASTER", "prev": "BACKUP"})
         )
-        await actor.on_event(check_result("10.0.0.1:80", "10.0.0.2:80", "TCP_CHECK", False))
+        await actor.deliver_event(check_result("10.0.0.1:80", "10.0.0.2:80", "TCP_CHECK", False))
         quorum = {"virtual_server": "10.0.0.1:80", "protocol": "tcp", "up": False}
-        await actor.on_event(event("lb.quorum", quorum, "ipvs"))
-        await actor.on_event(vrrp_state("VI_1", "STOP", 150, "MASTER"))
+        await actor.deliver_event(event("lb.quorum", quorum, "ipvs"))
+        await actor.deliver_event(vrrp_state("VI_1", "STOP", 150, "MASTER"))
         try:
             await wait_for(lambda: len(sink.messages) == 5)
             # the server has the data before our client reads its 250 and 221
@@ -301,7 +301,7 @@ def test_hanging_or_dead_mail_server_delays_nothing_and_is_reported(tmp_path: Pa
         actor = await make_actor(cfg)
         fd = fifo_reader(fifo)
         t0 = time.monotonic()
-        await actor.on_event(vrrp_state("VI_1", "MASTER", 150))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER", 150))
         marks["handled"] = time.monotonic() - t0
         assert read_fifo(fd) == 'INSTANCE "VI_1" MASTER 150\n'
         await wait_for(lambda: lines(log) == ["ran"])
@@ -314,11 +314,11 @@ def test_hanging_or_dead_mail_server_delays_nothing_and_is_reported(tmp_path: Pa
         for w in held:
             w.close()
         await server.wait_closed()
-        await actor.on_event(vrrp_state("VI_1", "BACKUP", 150, "MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "BACKUP", 150, "MASTER"))
         await wait_for(lambda: actor.counters["smtp.failed"] == 2, timeout=3)
         # a bounded backlog: beyond it alerts are dropped and counted, never queued
         actor.mailer.backlog = 0
-        await actor.on_event(vrrp_state("VI_1", "MASTER", 150))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER", 150))
         assert actor.counters["smtp.dropped"] == 1 and not actor.mailer.in_flight
         assert actor.counters["smtp.sent"] == 0
         os.close(fd)
@@ -352,7 +352,7 @@ from tests.integration.notifier.helpers import make_actor, vrrp_state
 
 async def main() -> None:
     actor = await make_actor(pickle.loads(open(sys.argv[1], "rb").read()))
-    await actor.on_event(vrrp_state("VI_1", "MASTER"))
+    await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
     print("ready", flush=True)
     await asyncio.sleep(60)
 
@@ -452,7 +452,7 @@ def test_smtp_server_by_ipv6_address_and_by_name() -> None:
             assert settings is not None and settings.port == port
             assert settings.host == ("::1" if host == "::1" else "127.0.0.1")  # resolved once
             n = len(sink.messages)
-            await actor.on_event(vrrp_state("VI_1", "MASTER", 150))
+            await actor.deliver_event(vrrp_state("VI_1", "MASTER", 150))
             await wait_for(lambda n=n: len(sink.messages) == n + 1)  # type: ignore[misc]
             await actor.shutdown()
         for server in (v6, v4):

@@ -56,7 +56,7 @@ def test_instance_scripts_get_keepalived_args_in_transition_order(tmp_path: Path
     async def main() -> None:
         actor = await make_actor(cfg)
         for st in ("BACKUP", "MASTER", "FAULT", "BACKUP"):
-            await actor.on_event(vrrp_state("VI_1", st, 150))
+            await actor.deliver_event(vrrp_state("VI_1", st, 150))
         await wait_for(lambda: len(lines(log)) == 8)
         await actor.shutdown()
         assert actor.counters["scripts.started"] == 8
@@ -115,14 +115,14 @@ virtual_server 10.1.1.1 80 {{
 
     async def main() -> None:
         actor = await make_actor(cfg)
-        await actor.on_event(
+        await actor.deliver_event(
             event("vrrp.group", {"group": "G1", "state": "MASTER", "prev": "BACKUP"})
         )
-        await actor.on_event(check_result("10.1.1.1:80", "10.1.1.2:80", "TCP_CHECK", False))
-        await actor.on_event(
+        await actor.deliver_event(check_result("10.1.1.1:80", "10.1.1.2:80", "TCP_CHECK", False))
+        await actor.deliver_event(
             event("lb.quorum", {"virtual_server": "10.1.1.1:80", "protocol": "tcp", "up": False})
         )
-        await actor.on_event(check_result("10.1.1.1:80", "10.1.1.2:80", "TCP_CHECK", True))
+        await actor.deliver_event(check_result("10.1.1.1:80", "10.1.1.2:80", "TCP_CHECK", True))
         await wait_for(lambda: len(lines(log)) == 5)
         await actor.shutdown()
 
@@ -154,9 +154,9 @@ def test_hanging_script_is_killed_at_its_timeout_without_delaying_others(tmp_pat
     async def main() -> None:
         actor = await make_actor(cfg)
         t0 = time.monotonic()
-        await actor.on_event(vrrp_state("VI_1", "MASTER"))
-        await actor.on_event(vrrp_state("VI_1", "BACKUP"))
-        await actor.on_event(vrrp_state("VI_2", "MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "BACKUP"))
+        await actor.deliver_event(vrrp_state("VI_2", "MASTER"))
         await wait_for(lambda: "other" in lines(log))
         marks["other"] = time.monotonic() - t0
         await wait_for(lambda: "after" in lines(log), timeout=5)
@@ -191,7 +191,7 @@ def test_insecure_script_is_refused_and_safe_ones_still_run(tmp_path: Path) -> N
 
     async def main() -> None:
         actor = await make_actor(cfg)
-        await actor.on_event(vrrp_state("VI_1", "MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
         await wait_for(lambda: len(lines(log)) == 1)
         await actor.runner.drain(2)
         refused = [f for f in actor.runner.history if f.error]
@@ -219,7 +219,7 @@ def test_insecure_script_runs_without_script_security(tmp_path: Path) -> None:
 
     async def main() -> None:
         actor = await make_actor(cfg)
-        await actor.on_event(vrrp_state("VI_1", "MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
         await wait_for(lambda: lines(log) == ["bad"])
         await actor.shutdown()
 
@@ -240,9 +240,9 @@ def test_script_without_shebang_goes_to_the_shell_and_missing_one_is_reported(
 
     async def main() -> None:
         actor = await make_actor(cfg)
-        await actor.on_event(vrrp_state("VI_1", "MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
         await wait_for(lambda: lines(log) == ["plain x"])
-        await actor.on_event(vrrp_state("VI_1", "BACKUP"))
+        await actor.deliver_event(vrrp_state("VI_1", "BACKUP"))
         await actor.runner.drain(2)
         errors = [f.error for f in actor.runner.history if f.error]
         assert errors and "cannot be accessed" in str(errors[-1])
@@ -270,8 +270,8 @@ def test_scripts_run_as_their_user_and_unreachable_ones_are_refused(tmp_path: Pa
 
     async def main() -> None:
         actor = await make_actor(cfg)
-        await actor.on_event(vrrp_state("VI_1", "MASTER"))
-        await actor.on_event(vrrp_state("VI_1", "BACKUP"))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "BACKUP"))
         await wait_for(lambda: bool(lines(log)))
         await actor.runner.drain(2)
         errors = [f.error for f in actor.runner.history if f.error]
@@ -297,10 +297,10 @@ def test_stop_kills_what_is_still_running(tmp_path: Path) -> None:
 
     async def main() -> None:
         actor = await make_actor(cfg)
-        await actor.on_event(vrrp_state("VI_1", "MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
         await wait_for(lambda: bool(actor.runner.running))
         # the instance stops while notify_master hangs: notify_stop still runs, at once
-        await actor.on_event(vrrp_state("VI_1", "STOP", prev="MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "STOP", prev="MASTER"))
         await wait_for(lambda: lines(log) == ["stop"], timeout=2)
         pid = next(iter(actor.runner.running.values())).proc.pid
         t0 = time.monotonic()
@@ -319,20 +319,23 @@ def test_malformed_events_are_counted_and_harmless(tmp_path: Path) -> None:
 
     async def main() -> None:
         actor = await make_actor(cfg)
-        await actor.on_event(event("vrrp.state", ["not", "a", "map"]))
-        await actor.on_event(event("vrrp.state", {"instance": "VI_1"}))
-        await actor.on_event(event("check.result", {"up": "maybe"}, "checker"))
-        await actor.on_event(event("lb.unknown_kind", {}))
-        assert actor.counters["events.malformed"] == 3
+        await actor.deliver_event(event("vrrp.state", ["not", "a", "map"]))
+        await actor.deliver_event(event("vrrp.state", {"instance": "VI_1"}))
+        await actor.deliver_event(event("check.result", {"up": "maybe"}, "checker"))
+        await actor.deliver_event(event("lb.unknown_kind", {}))
+        assert actor.counters["bus.rx_invalid.vrrp.state.not-a-map"] == 1
+        assert actor.counters["bus.rx_invalid.vrrp.state.missing-field"] == 1
+        assert actor.counters["bus.rx_invalid.check.result.missing-field"] == 1
+        assert actor.counters["bus.rx_unknown.lb.unknown_kind"] == 1
         # an argument no exec can carry (NUL in a name): an exec error, counted, harmless
         odd = m.VrrpInstance(name="VI\x00odd", notify=ns(recorder(d, "g", log)))
         odd_cfg = m.Config(global_defs=SECURE, vrrp_instances=(inst, odd))
         await actor.apply_config(odd_cfg)
         actor.config = odd_cfg
-        await actor.on_event(vrrp_state("VI\x00odd", "MASTER"))
+        await actor.deliver_event(vrrp_state("VI\x00odd", "MASTER"))
         await actor.runner.drain(2)
         assert actor.counters["scripts.exec_errors"] == 1
-        await actor.on_event(vrrp_state("VI_1", "MASTER"))
+        await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
         await wait_for(lambda: lines(log) == ["m"])
         await actor.shutdown()
 

@@ -16,6 +16,7 @@ import zmq.asyncio
 
 from pykeepalived.actors.base import Actor, CommandError, CommandTimeout, Options
 from pykeepalived.actors.parent.broker import Broker, CommandFailed
+from pykeepalived.bus import messages as M
 from pykeepalived.bus import topology
 from pykeepalived.bus.envelope import Envelope, decode
 from pykeepalived.bus.transport import BusClient
@@ -29,10 +30,10 @@ class Echo(Actor):
         self.seen: list[Envelope] = []
         self.block = asyncio.Event()
 
-    async def on_event(self, env: Envelope) -> None:
+    async def on_event(self, env: Envelope, msg: M.Event) -> None:
         self.seen.append(env)
 
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def on_unknown_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         if command == "echo":
             return {"echo": body}
         if command == "fail":
@@ -40,7 +41,7 @@ class Echo(Actor):
         if command == "slow":
             await self.block.wait()
             return {}
-        return await super().on_command(command, body)
+        return await super().on_unknown_command(command, body)
 
 
 class Caller(Actor):
@@ -64,8 +65,8 @@ async def _bus() -> AsyncIterator[tuple[Broker, Actor, Actor, str]]:
     # wait until both DEALERs are connected (the router knows their identities)
     for _ in range(200):
         try:
-            await broker.request("netlink", "status", {}, timeout=0.05)
-            await broker.request("vrrp", "status", {}, timeout=0.05)
+            await broker.request("netlink", M.Status(), timeout=0.05)
+            await broker.request("vrrp", M.Status(), timeout=0.05)
             break
         except CommandFailed:
             await asyncio.sleep(0.01)
@@ -95,19 +96,19 @@ def run(coro: Any) -> Any:
 def test_command_reply_event_and_hello() -> None:
     async def body() -> None:
         async with _bus() as (broker, echo, caller, rundir):
-            assert await caller.request("netlink", "echo", {"x": [1, "a"]}) == {
+            assert await caller.request_raw("netlink", "echo", {"x": [1, "a"]}) == {
                 "echo": {"x": [1, "a"]}
             }
             with pytest.raises(CommandError, match="nope"):
-                await caller.request("netlink", "fail", {})
+                await caller.request_raw("netlink", "fail", {})
             with pytest.raises(CommandError, match="unknown command"):
-                await caller.request("netlink", "nosuch", {})
+                await caller.request_raw("netlink", "nosuch", {})
             with pytest.raises(CommandError, match="not running"):
-                await caller.request("checker", "echo", {}, timeout=1)
+                await caller.request_raw("checker", "echo", {}, timeout=1)
             with pytest.raises(CommandTimeout):
-                await caller.request("netlink", "slow", {}, timeout=0.1)
+                await caller.request_raw("netlink", "slow", {}, timeout=0.1)
             # a slow command does not hold up hello or other commands
-            assert (await caller.request("netlink", "echo", {}))["echo"] == {}
+            assert (await caller.request_raw("netlink", "echo", {}))["echo"] == {}
             got: list[Envelope] = []
             broker.hello_hook = lambda sender, env: got.append(env)
             broker.send_hello("netlink")
@@ -121,7 +122,8 @@ def test_command_reply_event_and_hello() -> None:
             tap.setsockopt(zmq.SUBSCRIBE, b"")
             tap.connect(topology.endpoint(rundir, topology.TAP))
             await asyncio.sleep(0.2)
-            caller.publish("vrrp.state", {"instance": "VI_1", "state": "MASTER"})
+            caller.publish("vrrp.state", {"instance": "VI_1", "state": "MASTER"})  # malformed
+            caller.emit(M.VrrpState("VI_1", 1, "inet", "eth0", "MASTER", "BACKUP", 100, ""))
             caller.publish("other.event", {})
             frames = await asyncio.wait_for(tap.recv_multipart(), 2)
             env = decode(frames)
@@ -131,6 +133,8 @@ def test_command_reply_event_and_hello() -> None:
                     break
                 await asyncio.sleep(0.01)
             assert [e.type for e in echo.seen] == ["vrrp.state"]  # type: ignore[attr-defined]
+            assert echo.seen[0].body["vrid"] == 1  # type: ignore[attr-defined]
+            assert echo.counters["bus.rx_invalid.vrrp.state.missing-field"] == 1
             tap.close()
 
     run(body())
@@ -154,7 +158,7 @@ def test_garbage_on_every_socket_crashes_nothing() -> None:
             await asyncio.sleep(0.2)
             malformed = sum(v for k, v in broker.counters.items() if "malformed" in k)
             assert malformed >= 6
-            assert (await caller.request("netlink", "echo", {"ok": 1}))["echo"] == {"ok": 1}
+            assert (await caller.request_raw("netlink", "echo", {"ok": 1}))["echo"] == {"ok": 1}
             dealer.close(0)
             ctx.term()
 

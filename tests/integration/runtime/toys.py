@@ -5,7 +5,8 @@ from its forkserver (through ``ACTOR_OVERRIDES``, see ``toyd.py``). They announc
 themselves with a ``toy.started`` event, answer ``flood`` (publish N events as fast as
 the bus takes them) and ``spin`` (block their own loop, as a hung actor would), and the
 vrrp one reports VRRP-shaped instances so status, dumps and metrics have something to
-render.
+render. Their ``toy.*`` types are not in the bus catalogue, so they arrive through the
+runtime's ``on_unknown_event``/``on_unknown_command`` hooks (counted as unknown).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Toy(Actor):
         self.latencies: list[float] = []
         self.publish("toy.started", {"actor": self.name, "generation": self.generation})
 
-    async def on_event(self, env: Envelope) -> None:
+    async def on_unknown_event(self, env: Envelope) -> None:
         if env.type == "toy.lat":
             # perf_counter is CLOCK_MONOTONIC: comparable between processes on one host
             self.latencies.append(time.perf_counter() - float(env.body["ts"]))
@@ -37,7 +38,7 @@ class Toy(Actor):
             self.pings += 1
             self.publish("toy.pong", {"actor": self.name, "seq": env.body.get("seq")})
 
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def on_unknown_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         if command == "flood":
             # runs as a task: the reply must not wait behind (or be dropped with) the
             # flood; completion is the `toy.flood_done` event
@@ -121,22 +122,22 @@ class ToyNetlink(Toy):
         self.flood_last = 0.0
         await super().setup()
 
-    async def on_event(self, env: Envelope) -> None:
+    async def on_unknown_event(self, env: Envelope) -> None:
         if env.type == "toy.flood":
             now = time.perf_counter()
             self.flood_first = self.flood_first or now
             self.flood_last = now
             self.flood_seen += 1
             return
-        await super().on_event(env)
+        await super().on_unknown_event(env)
 
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def on_unknown_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         if command in ("flood_stats", "flood_stats_peek"):
             out = {"seen": self.flood_seen, "first": self.flood_first, "last": self.flood_last}
             if command == "flood_stats":
                 self.flood_seen, self.flood_first, self.flood_last = 0, 0.0, 0.0
             return out
-        return await super().on_command(command, body)
+        return await super().on_unknown_command(command, body)
 
 
 class ToyNotifier(Toy):

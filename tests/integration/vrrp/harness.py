@@ -4,8 +4,9 @@
 inside a namespace with ``Host.popen``). The actor is the production ``VrrpActor``; only
 the bus is replaced: ``publish`` appends each event as a JSON line (with monotonic and
 wall-clock stamps) to ``WORKDIR/events.jsonl``, and the netlink actor's
-``addresses.set`` is played by pyroute2 in-process (``netlink.snapshot`` is refused, so
-the actor reads the link table itself, as it does when the netlink actor is absent);
+``netlink.addresses.set`` is played by pyroute2 in-process (``netlink.snapshot`` is
+answered with the link table read locally, as the actor does when the netlink actor is
+absent);
 a poller stands in for the reflector's ``netlink.link`` events (carrier changes).
 SIGUSR1 writes ``status()`` to ``WORKDIR/status.json``; SIGHUP applies
 ``WORKDIR/reload.pickle`` as a reload (``apply_config``); SIGTERM is an orderly stop.
@@ -30,6 +31,7 @@ from typing import Any
 
 from pykeepalived.actors.base import CommandError, Options
 from pykeepalived.actors.vrrp.actor import VrrpActor
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.model import Config
 
@@ -46,15 +48,14 @@ class HarnessActor(VrrpActor):
         self.events.write(json.dumps(line) + "\n")
         self.counters[f"events.{type_}"] += 1
 
-    async def request(
-        self, to: str, command: str, body: dict[str, Any], timeout: float = 2.0
-    ) -> dict[str, Any]:
-        if command == "netlink.snapshot":
+    async def request(self, to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
+        if isinstance(cmd, M.NetlinkSnapshotRequest):
             from pykeepalived.actors.vrrp.io import read_links
 
             return await read_links()
-        if command != "addresses.set":
-            raise CommandError(f"harness: no {to} actor for {command}")
+        if not isinstance(cmd, M.AddressesSet):
+            raise CommandError(f"harness: no {to} actor for {cmd.name}")
+        body = cmd.to_body()
         if self.ipr is None:
             from pyroute2 import AsyncIPRoute
 
@@ -73,7 +74,7 @@ class HarnessActor(VrrpActor):
                 if code not in (errno.EEXIST, errno.EADDRNOTAVAIL):
                     errors.append(f"{item['address']}: {exc}")
         self.publish("harness.addresses", {"present": body["present"], "applied": applied})
-        return {"applied": applied, "errors": errors}
+        return M.AddressesSetReply(applied, tuple(errors))
 
 
 async def _reflect_links(actor: HarnessActor, interval: float = 0.02) -> None:
@@ -93,11 +94,13 @@ async def _reflect_links(actor: HarnessActor, interval: float = 0.02) -> None:
             if seen.get(ifname) != now:
                 if ifname in seen:
                     seq += 1
-                    body = {"ifname": ifname, "ifindex": name[0], "up": now[0],
-                            "running": now[1], "mtu": None, "mac": None, "kind": None,
-                            "master": None}  # fmt: skip
+                    body = M.NetlinkLink(
+                        ifname=ifname, ifindex=name[0], present=True, up=now[0],
+                        running=now[1], operstate="UNKNOWN", mtu=0, mac=None, kind=None,
+                        master=None, link=None, flags=flags,
+                    ).to_body()  # fmt: skip
                     env = Envelope("netlink.link", "netlink", "", 0, seq, time.time(), body)
-                    await actor.on_event(env)
+                    await actor.deliver_event(env)
                 seen[ifname] = now
         await asyncio.sleep(interval)
 

@@ -43,6 +43,11 @@ def test_script_fault_and_file_weight(lab: Lab) -> None:
     wait_for(lambda: has_vip(a, vip), 2, "VIP")
     weight_file.write_text("3\n")  # 3 x -10: priority 120
     wait_for(lambda: ours.status()["instances"]["VI_1"]["priority"] == 120, 3, "priority 120")
+    # the change is announced (notify_priority_changes FIFO lines come from this event)
+    prio = ours.events("vrrp.priority")
+    assert [e["body"] for e in prio] == [
+        {"instance": "VI_1", "state": "MASTER", "priority": 120, "prev_priority": 150}
+    ], prio
     n = len(ours.states())
     flag.unlink()  # the script fails twice (fall 2): FAULT, VIP removed
     fault = ours.wait_state("FAULT", timeout=3, after=n)

@@ -3,13 +3,16 @@ virtual clock (bus/testing.py): waits are on conditions and cost no real time.""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
 
-from pykeepalived.actors.base import Options
+from pykeepalived.actors.base import CommandError, Options
 from pykeepalived.actors.ipvs import driver, nft
 from pykeepalived.actors.ipvs.actor import IpvsActor
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.bus.testing import run_virtual, wait_until
 from pykeepalived.conf.loader import load_text
@@ -39,10 +42,17 @@ def event(type_: str, body: dict[str, Any]) -> Envelope:
     return Envelope(v=1, type=type_, src="checker", host="h", pid=1, seq=1, ts=0.0, body=body)
 
 
-async def start(text: str, **opts: Any) -> tuple[IpvsActor, list[tuple[str, dict[str, Any]]]]:
+async def no_checker(to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
+    raise CommandError(f"actor {to} is not running")
+
+
+async def start(
+    text: str, request: Any = no_checker, **opts: Any
+) -> tuple[IpvsActor, list[tuple[str, dict[str, Any]]]]:
     actor = IpvsActor(load_text(text).config, Options(lb_backend="dry-run", **opts))
     published: list[tuple[str, dict[str, Any]]] = []
     actor.publish = lambda t, b: published.append((t, b))  # type: ignore[method-assign]
+    actor.request = request  # type: ignore[method-assign]
     await actor.setup()
     return actor, published
 
@@ -67,7 +77,7 @@ def test_life_cycle() -> None:
             "reason": "refused",
             "weight": None,
         }
-        await actor.on_event(event("check.result", body))
+        await actor.deliver_event(event("check.result", body))
         removal = "del_dest tcp:10.0.0.1:80 -> 10.0.0.3:8080"
         await wait_until(lambda: applied[-1] == removal, 1, what="the spawned flush applied")
         assert published == [
@@ -83,9 +93,9 @@ def test_life_cycle() -> None:
             )
         ]
         # malformed and unknown events are counted, never raised
-        await actor.on_event(event("check.result", {"virtual_server": 1}))
-        await actor.on_event(event("check.result", {**body, "virtual_server": "10.9.9.9:1"}))
-        assert actor.counters["events.malformed"] == 1
+        await actor.deliver_event(event("check.result", {"virtual_server": 1}))
+        await actor.deliver_event(event("check.result", {**body, "virtual_server": "10.9.9.9:1"}))
+        assert actor.counters["bus.rx_invalid.check.result.bad-type"] == 1
         assert actor.counters["events.unknown_real_server"] == 1
         # reload: a new service is added, the old one untouched
         n = len(applied)
@@ -144,9 +154,9 @@ vrrp_instance VI_1 { interface eth0
             "priority": 100,
             "reason": "",
         }
-        await actor.on_event(event("vrrp.state", body))
+        await actor.deliver_event(event("vrrp.state", body))
         assert backend.daemon[0] == "master"  # type: ignore[attr-defined]
-        await actor.on_event(event("vrrp.state", {**body, "state": "BACKUP"}))
+        await actor.deliver_event(event("vrrp.state", {**body, "state": "BACKUP"}))
         assert backend.daemon[0] == "backup"  # type: ignore[attr-defined]
 
     run_virtual(run())
@@ -193,3 +203,34 @@ def test_start_up_events_are_paced_in_order() -> None:
         assert keys == [f"10.2.{i // 250}.{i % 250 + 1}:80" for i in range(1200)]
 
     run_virtual(run())
+    asyncio.run(run())
+
+
+def test_a_started_ipvs_actor_takes_the_checkers_current_verdicts() -> None:
+    """A restarted ipvs actor asks the checker for every verdict; an event that arrives
+    while it waits is newer and wins over the reply."""
+    down = M.CheckResult("10.0.0.1:80", "tcp", "10.0.0.3:8080", "TCP_CHECK", False, "x", None)
+    stale = M.CheckResult("10.0.0.1:80", "tcp", "10.0.0.2:8080", "TCP_CHECK", False, "x", None)
+    asked: list[tuple[str, M.Command]] = []
+    gate = asyncio.Event()
+
+    async def checker(to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
+        asked.append((to, cmd))
+        await gate.wait()
+        return M.CheckerVerdicts((down, stale))
+
+    async def run() -> tuple[IpvsActor, list[str]]:
+        actor, _ = await start(CONF, request=checker)
+        await asyncio.sleep(0)
+        fresh = dataclasses.replace(stale, up=True, reason="newer")
+        await actor.deliver_event(event(fresh.TYPE, fresh.to_body()))
+        gate.set()
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+        return actor, list(actor.backend.applied)  # type: ignore[attr-defined]
+
+    actor, applied = asyncio.run(run())
+    assert asked == [("checker", M.CheckerVerdictsRequest())]
+    assert "del_dest tcp:10.0.0.1:80 -> 10.0.0.3:8080" in applied
+    assert not any("10.0.0.2:8080" in op for op in applied if op.startswith("del_dest"))
+    assert actor.counters["verdicts.resynced"] == 2

@@ -1,8 +1,8 @@
-"""The shell's small pure helpers: static items from a config, the VMAC MAC."""
+"""The shell's small pure helper: static items from a config."""
 
 from __future__ import annotations
 
-from pykeepalived.actors.netlink.actor import default_vmac_mac, static_items
+from pykeepalived.actors.netlink.actor import static_items
 from pykeepalived.conf.model import Config, GlobalDefs, IPAddress, Route, Rule
 
 
@@ -20,8 +20,3 @@ def test_static_items_fill_in_default_interface() -> None:
     assert [a.dev for a in items["addresses"]] == ["bond0", "eth1"]
     assert items["routes"] == list(cfg.static_routes)
     assert items["rules"] == list(cfg.static_rules)
-
-
-def test_vmac_mac_per_rfc5798() -> None:
-    assert default_vmac_mac(51, "inet") == "00:00:5e:00:01:33"
-    assert default_vmac_mac(255, "inet6") == "00:00:5e:00:02:ff"

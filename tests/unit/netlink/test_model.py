@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,6 +17,11 @@ from pykeepalived.actors.netlink.model import (
     address_change_line,
     link_from_msg,
 )
+
+
+def wire(events: list[Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The table's events as (type, body) on the wire."""
+    return [(e.TYPE, e.to_body()) for e in events]
 
 
 def link_msg(index: int = 2, name: str = "eth0", flags: int = 0x11043, **kw: Any) -> dict[str, Any]:
@@ -90,7 +96,7 @@ def test_addr_from_msg_plain_peer_and_ipv6() -> None:
 
 def test_table_publishes_changes_only() -> None:
     t = InterfaceTable()
-    [(kind, body)] = t.update_link(link_from_msg(link_msg()))
+    [(kind, body)] = wire(t.update_link(link_from_msg(link_msg())))
     assert kind == "netlink.link"
     assert {
         k: body[k]
@@ -107,9 +113,9 @@ def test_table_publishes_changes_only() -> None:
         "present": True,
     }
     assert t.update_link(link_from_msg(link_msg())) == []  # nothing changed
-    [(_, down)] = t.update_link(link_from_msg(link_msg(flags=0x1002)))
+    [(_, down)] = wire(t.update_link(link_from_msg(link_msg(flags=0x1002))))
     assert (down["up"], down["running"]) == (False, False)
-    [(kind, a)] = t.update_addr(addr_from_msg(addr_msg()))
+    [(kind, a)] = wire(t.update_addr(addr_from_msg(addr_msg())))
     assert kind == "netlink.addr"
     assert {k: a[k] for k in ("ifname", "ifindex", "address", "family", "present")} == {
         "ifname": "eth0",
@@ -120,7 +126,7 @@ def test_table_publishes_changes_only() -> None:
     }
     assert t.update_addr(addr_from_msg(addr_msg())) == []
     assert t.remove_addr(addr_from_msg(addr_msg(plen=16))) == []  # not there
-    [(_, gone)] = t.remove_addr(addr_from_msg(addr_msg()))
+    [(_, gone)] = wire(t.remove_addr(addr_from_msg(addr_msg())))
     assert gone["present"] is False and t.address_count() == 0
 
 
@@ -128,9 +134,9 @@ def test_removed_link_takes_its_addresses_and_master_is_named() -> None:
     t = InterfaceTable()
     t.update_link(link_from_msg(link_msg(index=5, name="br0")))
     t.update_link(link_from_msg(link_msg(IFLA_MASTER=5)))
-    assert t.link_body(t.links[2])["master"] == "br0"
+    assert t.link_body(t.links[2]).master == "br0"
     t.update_addr(addr_from_msg(addr_msg()))
-    events = t.remove_link(2)
+    events = wire(t.remove_link(2))
     assert [(k, b["present"]) for k, b in events] == [
         ("netlink.addr", False),
         ("netlink.link", False),
@@ -157,7 +163,7 @@ def test_resync_reports_exact_differences_in_order() -> None:
         addr_from_msg(addr_msg()),
         addr_from_msg(addr_msg(local="10.0.0.9", address="10.0.0.9")),
     ]
-    events = t.resync(links, addrs)
+    events = wire(t.resync(links, addrs))
     summary = [(k, b["ifname"], b.get("address"), b["present"]) for k, b in events]
     assert summary == [
         ("netlink.link", "eth0", None, True),  # changed flags
@@ -174,11 +180,11 @@ def test_snapshot_and_log_line() -> None:
     t.update_link(link_from_msg(link_msg()))
     t.update_addr(addr_from_msg(addr_msg()))
     snap = t.snapshot()
-    assert [link["ifname"] for link in snap["links"]] == ["eth0"]
-    assert [a["address"] for a in snap["addrs"]] == ["10.0.0.1/24"]
-    body = snap["addrs"][0]
-    assert address_change_line(body) == "Netlink reflector reports IP 10.0.0.1 added to eth0"
-    assert address_change_line({**body, "present": False}).endswith("removed from eth0")
+    assert [link.ifname for link in snap.links] == ["eth0"]
+    assert [a.address for a in snap.addrs] == ["10.0.0.1/24"]
+    addr = snap.addrs[0]
+    assert address_change_line(addr) == "Netlink reflector reports IP 10.0.0.1 added to eth0"
+    assert address_change_line(replace(addr, present=False)).endswith("removed from eth0")
 
 
 _addrs = st.builds(
@@ -202,8 +208,8 @@ def test_resync_always_converges_to_the_dump(
     t.resync(links, [])
     for add, a in ops:
         (t.update_addr if add else t.remove_addr)(a)
-    mirror = {(b["ifindex"], b["address"]) for b in (t.addr_body(a) for a in t.addresses())}
-    for kind, body in t.resync(links, final):
+    mirror = {(b.ifindex, b.address) for b in (t.addr_body(a) for a in t.addresses())}
+    for kind, body in wire(t.resync(links, final)):
         if kind == "netlink.addr":
             key = (body["ifindex"], body["address"])
             (mirror.add if body["present"] else mirror.discard)(key)

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pykeepalived.actors.notifier import policy as p
+from pykeepalived.bus import messages as M
 from pykeepalived.conf import model as m
 
 
@@ -47,8 +48,32 @@ def _gd_dict(g: m.GlobalDefs) -> dict[str, Any]:
     return {f: getattr(g, f) for f in ("router_id", "smtp_server", "notification_email")}
 
 
-def core_for(config: m.Config) -> p.NotifierCore:
-    return p.NotifierCore(p.settings_from_config(config, "host1"))
+class WireCore:
+    """The core as the actor drives it: each body read through the bus catalogue first
+    (a body the catalogue refuses raises InvalidBody, a ValueError, before the core)."""
+
+    HANDLERS: dict[str, type[M.Event]] = {
+        "on_vrrp_state": M.VrrpState,
+        "on_vrrp_group": M.VrrpGroup,
+        "on_rx_lower_pri": M.VrrpRxLowerPri,
+        "on_vrrp_priority": M.VrrpPriority,
+        "on_check_result": M.CheckResult,
+        "on_quorum": M.LbQuorum,
+    }
+
+    def __init__(self, core: p.NotifierCore) -> None:
+        self.core = core
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.core, name)
+        cls = self.HANDLERS.get(name)
+        if cls is None:
+            return attr
+        return lambda body: attr(cls.from_body(body))
+
+
+def core_for(config: m.Config) -> Any:
+    return WireCore(p.NotifierCore(p.settings_from_config(config, "host1")))
 
 
 def describe(cmds: list[p.Command]) -> list[tuple[Any, ...]]:
@@ -152,11 +177,13 @@ def test_rx_lower_pri_and_priority_changes() -> None:
         ("run", "instance/VI_1", ("/bin/lower",), p.DEFAULT_SCRIPT_TIMEOUT),
         ("fifo", "vrrp", 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 140\n'),
     ]
-    assert describe(core.on_vrrp_priority({"instance": "VI_1", "priority": 120})) == [
+    prio = {"instance": "VI_1", "state": "MASTER", "priority": 120, "prev_priority": 140}
+    assert describe(core.on_vrrp_priority(prio)) == [
         ("fifo", "vrrp", 'INSTANCE "VI_1" MASTER_PRIORITY 120\n')
     ]
     off = core_for(vrrp_config())
-    assert off.on_vrrp_priority({"instance": "VI_1", "priority": 1, "state": "BACKUP"}) == []
+    low = {"instance": "VI_1", "priority": 1, "state": "BACKUP", "prev_priority": 100}
+    assert off.on_vrrp_priority(low) == []
 
 
 @pytest.mark.parametrize(
@@ -456,7 +483,7 @@ def test_sync_group_members_each_announce_as_keepalived() -> None:
     out: list[str] = []
     for name, st_, prio in events:
         if name.startswith("G"):
-            cmds = core.on_vrrp_group({"group": name, "state": st_, "prev": "X"})
+            cmds = core.on_vrrp_group({"group": name, "state": st_, "prev": "INIT"})
         else:
             cmds = core.on_vrrp_state(state(name, st_, prio))
         out += [c.line for c in cmds if isinstance(c, p.WriteFifo)]
