@@ -174,6 +174,14 @@ class _FifoScript:
     run: Any = None  # the scripts.Run
     closing: bool = False
 
+    @property
+    def pid(self) -> int:
+        return int(self.run.pid) if self.run is not None else 0
+
+    @property
+    def returncode(self) -> int | None:
+        return self.run.proc.returncode if self.run is not None else None
+
 
 @dataclass
 class _Fifo:
