@@ -205,6 +205,7 @@ class Run:
     output: bytearray = field(default_factory=bytearray)
     output_bytes: int = 0
     timed_out: bool = False
+    terminating: bool = False  # we sent its group SIGTERM
     abandoned: bool = False
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
@@ -375,7 +376,9 @@ class ScriptRunner:
         self.terminate(run)
 
     def terminate(self, run: Run, grace: float | None = None) -> None:
-        """SIGTERM to the script's process group; SIGKILL after ``grace`` (its policy's)."""
+        """SIGTERM to the script's process group; SIGKILL after ``grace`` (its policy's).
+        Once the script has gone, whatever is left in its group is killed."""
+        run.terminating = True
         _killpg(run.pid, signal.SIGTERM)
         wait = run.policy.grace if grace is None else grace
         run.timers.append(self.loop.call_later(wait, self._force, run))
@@ -411,7 +414,7 @@ class ScriptRunner:
             os.close(run.pidfd)
             run.pidfd = -1
         leftovers = _group_alive(run.pid)
-        kill = leftovers and (run.policy.kill_leftovers or run.timed_out or run.abandoned)
+        kill = leftovers and (run.policy.kill_leftovers or run.terminating or run.abandoned)
         if kill:
             _killpg(run.pid, signal.SIGKILL)
         self._close_output(run)
@@ -427,7 +430,7 @@ class ScriptRunner:
             self.counters["scripts.abandoned"] += 1
         else:
             self._count(run.key, res, killed=kill)
-        if kill and not run.timed_out and not run.abandoned:
+        if kill and not run.terminating and not run.abandoned:
             self.log.info("%s (pid %d) exited leaving processes in its group: killed them",
                           run.name, run.pid)  # fmt: skip
         if not self.running:

@@ -242,12 +242,13 @@ class Parent:
         )
         try:
             await self._global_script("startup")
-            await self._start_children()
-            await self._wait_ready()
-            for hook in self.on_ready:
-                hook()
-            if not self.children:
-                log.warning("Warning - pykeepalived has no configuration to run")
+            if not self.stopping:  # a stop asked for during the startup script: none
+                await self._start_children()
+                await self._wait_ready()
+                for hook in self.on_ready:
+                    hook()
+                if not self.children:
+                    log.warning("Warning - pykeepalived has no configuration to run")
             await self._stop_event.wait()
             for hook in self.on_stopping:
                 hook()

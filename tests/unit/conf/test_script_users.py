@@ -66,9 +66,8 @@ def test_vrrp_script_with_an_unknown_user_is_removed_and_not_tracked() -> None:
 
 def test_misc_check_with_an_unknown_user_is_removed() -> None:
     r = parse(MISC)
-    assert (
-        "Failed to set uid/gid for misc checker script '/bin/true' 'arg' - removing"
-        in messages(r)
+    assert "Failed to set uid/gid for misc checker script '/bin/true' 'arg' - removing" in messages(
+        r
     )
     assert r.config is not None
     checkers = r.config.virtual_servers[0].real_servers[0].checkers
