@@ -8,7 +8,8 @@ uid/gid for misc checker script '<cmd>' ... - removing" and the checker is gone.
 
 from __future__ import annotations
 
-from tests.unit.conf.helpers import messages, parse
+from pykeepalived.conf import LoadResult, load_text
+from tests.unit.conf.helpers import IFACES, messages, parse
 
 NO_USER = "no-such-user-pk-h2"
 
@@ -73,3 +74,24 @@ def test_misc_check_with_an_unknown_user_is_removed() -> None:
     checkers = r.config.virtual_servers[0].real_servers[0].checkers
     assert [c.misc_path.argv for c in checkers] == [("/bin/false",)]  # type: ignore[attr-defined]
     assert checkers[0].misc_path.user == "nobody"  # type: ignore[attr-defined]
+
+
+def _checked(text: str) -> LoadResult:
+    return load_text(text, interfaces=IFACES, check_scripts=True)
+
+
+def test_a_notify_script_with_an_unknown_user_is_dropped_without_failing_minus_t() -> None:
+    r = _checked(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n"
+        f' virtual_ipaddress {{\n  10.0.0.1\n }}\n notify_master "/bin/true" {NO_USER}\n}}\n'
+    )
+    assert "Invalid user/group for notify script /bin/true - ignoring" in messages(r)
+    assert r.exit_code == 0  # keepalived -t: rc 0, the script dropped
+    assert r.config is not None and r.config.vrrp_instances[0].notify_master is None
+
+
+def test_a_startup_script_with_an_unknown_user_is_a_config_error() -> None:
+    r = _checked(f'global_defs {{\n startup_script "/bin/true" {NO_USER}\n}}\n')
+    assert "Invalid startup script" in messages(r)
+    assert r.exit_code == 5
+    assert r.config is not None and r.config.global_defs.startup_script is None
