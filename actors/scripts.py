@@ -209,6 +209,7 @@ class Run:
     terminating: bool = False  # we sent its group SIGTERM
     abandoned: bool = False
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    drain_timer: asyncio.TimerHandle | None = None
 
     @property
     def pid(self) -> int:
@@ -359,9 +360,10 @@ class ScriptRunner:
             run.output += data[:room]
         if run.output_bytes > sp.OUTPUT_KEEP:  # drain slowly from now on
             self.loop.remove_reader(run.out_fd)
-            run.timers.append(self.loop.call_later(sp.DRAIN_PAUSE, self._resume_read, run))
+            run.drain_timer = self.loop.call_later(sp.DRAIN_PAUSE, self._resume_read, run)
 
     def _resume_read(self, run: Run) -> None:
+        run.drain_timer = None
         if run.pid in self.running and run.out_fd >= 0:
             self.loop.add_reader(run.out_fd, self._read, run)
 
@@ -421,6 +423,8 @@ class ScriptRunner:
         self._close_output(run)
         for t in run.timers:
             t.cancel()
+        if run.drain_timer is not None:
+            run.drain_timer.cancel()
         del self.running[run.pid]
         res = Result(
             run.name, run.argv, run.pid, run.proc.returncode, run.timed_out,
