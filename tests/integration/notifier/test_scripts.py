@@ -171,6 +171,9 @@ def test_hanging_script_is_killed_at_its_timeout_without_delaying_others(tmp_pat
         # the whole process group went: the script's `sleep 30` child too
         await wait_for(lambda: group_gone(hung.pid), timeout=2)
         assert actor.counters["scripts.timed_out"] == 1
+        runs = actor.status()["script_runs"]["by_name"]
+        assert runs["notify_master instance/VI_1"]["timed_out"] == 1
+        assert runs["notify_master instance/VI_2"]["ok"] == 1
         await actor.shutdown()
 
     asyncio.run(main())
