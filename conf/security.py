@@ -17,6 +17,10 @@ program. Each is resolved (``PATH`` search for a bare name) and examined:
   script '%s' - disabling." and the script is removed from the model, as keepalived
   disables it (a ``vrrp_script`` that is disabled takes its ``track_script`` entries
   with it: "Disabling track script %s due to insecure");
+* a script whose own user/group does not exist is dropped: "Invalid user/group for notify
+  script %s - ignoring" (logged only; -t exits 0), but for startup/shutdown scripts
+  "Invalid startup script" (a config error). vrrp_script and MISC_CHECK users are checked
+  when their block is read (``conf/keywords/common.py`` ``script_user``);
 * ``enable_script_security`` with no ``script_user`` and no ``keepalived_script`` user →
   "Unable to set default user keepalived_script for script" (a config error, as -t).
 
@@ -189,15 +193,8 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
             reported_default = True
         uid = _uid_of(user) if user is not None else os.geteuid()
         if uid == -1:
-            diags.append(
-                Diagnostic(
-                    "error",
-                    file,
-                    line,
-                    f"Unknown user {user} for script {script.argv[0]}",
-                    "reference",
-                )
-            )
+            diags.append(_unknown_user(owner, script, file, line))
+            unsafe.add(id(script))  # keepalived drops the script when it reads it
             continue
         target = resolve(script.argv[0])
         missing = target is None or not os.access(target, os.X_OK)
@@ -256,6 +253,31 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
     if unsafe:
         config = _disable(config, unsafe, diags)
     return config, diags
+
+
+#: the word keepalived names a script keyword by in "Invalid user/group for %s script"
+_TYPE_WORDS = {
+    "quorum_up": "quorum",
+    "quorum_down": "quorum",
+    "notify_fifo_script": "notify_fifo",
+    "vrrp_notify_fifo_script": "vrrp_notify_fifo",
+    "lvs_notify_fifo_script": "lvs_notify_fifo",
+}
+
+
+def _unknown_user(owner: Any, script: NotifyScript, file: str, line: int) -> Diagnostic:
+    """keepalived 2.2.7 (measured with -t): a startup/shutdown script whose user does not
+    exist is a configuration error ("Invalid startup script"); any other script is
+    dropped with a log line only ("Invalid user/group for notify script ... - ignoring"),
+    which -t does not count."""
+    name = next((f.name for f in fields(owner) if getattr(owner, f.name) is script), "")
+    if name in ("startup_script", "shutdown_script"):
+        return Diagnostic("error", file, line, f"Invalid {name.split('_')[0]} script", "reference")
+    what = _TYPE_WORDS.get(name, "notify")
+    return Diagnostic(
+        "warning", file, line,
+        f"Invalid user/group for {what} script {script.argv[0]} - ignoring", "script-unsafe",
+    )  # fmt: skip
 
 
 def _strip(obj: Any, unsafe: set[int]) -> Any:

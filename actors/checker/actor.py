@@ -49,6 +49,7 @@ import socket
 import ssl
 from typing import Any
 
+from pykeepalived.actors import scripts as script_io
 from pykeepalived.actors.base import Actor, CommandError
 from pykeepalived.actors.checker import dns as dnscodec
 from pykeepalived.actors.checker import http as httpcodec
@@ -228,6 +229,10 @@ class CheckerActor(Actor):
         self.loop_lag_max = 0.0  # worst lateness of a timer since start (seconds)
         self.loop_lag_last = 0.0
         self.fd_limit = 0
+        self.scripts = script_io.ScriptRunner(
+            self.loop, self.log, self.counters, script_io.umask_of(self.config.global_defs)
+        )
+        self.misc_vetted: dict[tuple[Any, ...], script_io.Vetted] = {}
         self.attempts = 0  # plain ints on the hot path; copied into counters by status()
         self.failed_attempts = 0
 
@@ -271,9 +276,12 @@ class CheckerActor(Actor):
             ):
                 self._publish(run, False, "checker stopping (omega)", None)
         self.runs.clear()
+        await self.scripts.stop_all()
 
     async def apply_config(self, new: m.Config) -> None:
         new_tls = self._tls_for(new) if new.ssl != self.config.ssl else self.tls
+        self.misc_vetted.clear()  # vetted again: users, files and script security may change
+        self.scripts.umask = script_io.umask_of(new.global_defs)
         p = plan(new)
         old_specs = {k: r.spec for k, r in self.runs.items()}
         d = plan_diff(old_specs, p.checks)
@@ -560,16 +568,26 @@ class CheckerActor(Actor):
         return lambda: HttpProbe(loop, target, frozen, proto, tls, sni, compliant)
 
     def _misc_factory(self, chk: m.MiscCheck, config: m.Config) -> Any:
-        loop = self.loop
         script = chk.misc_path
         if script is None:
             raise ValueError("MISC_CHECK without misc_path")
         argv = tuple(script.argv) or tuple(shlex.split(script.raw))
-        user = script.user or config.global_defs.script_user
-        group = script.group or (config.global_defs.script_group if user else None)
+        key = (argv, script.user, script.group)
+        vetted = self.misc_vetted.get(key)
+        if vetted is None:  # once per script and configuration, as keepalived checks it
+            defaults = script_io.Defaults.of(config.global_defs)
+            vetted = script_io.vet(argv, script.user, script.group, defaults)
+            self.misc_vetted[key] = vetted
+            for msg in vetted.messages:
+                self.log.warning("%s", msg)
+        name = f"MISC_CHECK {argv[0] if argv else '?'}"
+        if vetted.refused is not None:
+            self.scripts.refuse(name, vetted)
+            raise ValueError(f"misc script {argv[0] if argv else '?'} refused: {vetted.refused}")
         timeout = chk.misc_timeout if chk.misc_timeout else chk.delay_loop
         dynamic = chk.misc_dynamic
-        return lambda: MiscProbe(loop, argv, timeout, dynamic, user, group)
+        runner = self.scripts
+        return lambda: MiscProbe(runner, name, vetted, timeout, dynamic)
 
     def _file_factory(self, spec: CheckSpec, chk: m.FileCheck, config: m.Config) -> Any:
         loop = self.loop
@@ -744,4 +762,5 @@ class CheckerActor(Actor):
             "skipped": list(self.skipped),
             "ha_addresses": dict(self.ha_addresses),
             "virtual_servers": out,
+            "script_runs": self.scripts.status(),
         }

@@ -1,13 +1,14 @@
 """Probes that are not network conversations: MISC_CHECK (a forked program) and
 FILE_CHECK (a tracked file's value) (I/O).
 
-MISC_CHECK forks the configured argv (never through a shell) in its own session, with
-stdin/stdout/stderr on /dev/null and as the configured user/group. The exit is noticed
-through a pidfd on the actor's loop (``os.pidfd_open`` + ``loop.add_reader``), so no child
-watcher thread is involved. At ``misc_timeout`` the attempt fails at once; the program's
-process group gets SIGTERM, and SIGKILL two seconds later if it is still there, and it
-is reaped when it goes. Exit codes: 0 up; with ``misc_dynamic`` 1 is down and 2..255 is
-up with weight ``status - 2``; without it any non-zero status is down.
+MISC_CHECK runs the configured program through the daemon's one script runner
+(:mod:`pykeepalived.actors.scripts`): vetted once per configuration (whom it runs as,
+keepalived's script security), never through a shell unless keepalived would use one,
+in its own session and process group, as its user with no other groups, output bounded.
+At ``misc_timeout`` (else the ``delay_loop``) its process group gets SIGTERM, SIGKILL two
+seconds later, and the attempt fails when the program has gone; whatever it leaves in
+its group is killed when it ends. Exit codes: 0 up; with ``misc_dynamic`` 1 is down and
+2..255 is up with weight ``status - 2``; without it any non-zero status is down.
 
 FILE_CHECK reads the tracked file (a few bytes) at each attempt and applies
 :func:`pykeepalived.actors.checker.wire.file_verdict`. Like keepalived, which watches
@@ -21,103 +22,57 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
-import pwd
 import signal
 import struct
-import subprocess
 from collections.abc import Callable
 
 from pykeepalived.actors.checker import wire
 from pykeepalived.actors.checker.fsm import Outcome
 from pykeepalived.actors.checker.probes_net import Done
+from pykeepalived.actors.script_policy import Result
+from pykeepalived.actors.scripts import Run, ScriptRunner, Vetted
 
-KILL_GRACE = 2.0
 FILE_READ_MAX = 4096
 
 
 class MiscProbe:
-    """One run of a MISC_CHECK program."""
+    """One run of a MISC_CHECK program, through the daemon's one script runner."""
 
     def __init__(
         self,
-        loop: asyncio.AbstractEventLoop,
-        argv: tuple[str, ...],
+        runner: ScriptRunner,
+        name: str,
+        vetted: Vetted,
         timeout: float,
         dynamic: bool = False,
-        user: str | None = None,
-        group: str | None = None,
     ) -> None:
-        self.loop = loop
-        self.argv = argv
+        self.runner = runner
+        self.name = name
+        self.vetted = vetted
         self.timeout = timeout
         self.dynamic = dynamic
-        self.user = user
-        self.group = group
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.pidfd = -1
-        self.timer: asyncio.TimerHandle | None = None
-        self.kill_timer: asyncio.TimerHandle | None = None
+        self.run: Run | None = None
         self.done: Done | None = None
 
     def start(self, done: Done) -> None:
         self.done = done
-        if not self.argv:
-            self._report(Outcome(False, "MISC_CHECK has no misc_path"), soon=True)
-            return
-        try:
-            group: str | int | None = self.group
-            extra: list[int] | None = None
-            if self.user is not None:
-                # the user's own primary group unless one is given, and no inherited
-                # supplementary groups (the daemon's are root's)
-                if group is None:
-                    group = pwd.getpwnam(self.user).pw_gid
-                extra = []
-            self.proc = subprocess.Popen(
-                list(self.argv),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-                user=self.user,
-                group=group,
-                extra_groups=extra,
-            )
-        except (OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
-            self._report(Outcome(False, f"cannot run {self.argv[0]}: {exc}"), soon=True)
-            return
-        try:
-            self.pidfd = os.pidfd_open(self.proc.pid)
-        except OSError:
-            self.pidfd = -1
-        if self.pidfd >= 0:
-            self.loop.add_reader(self.pidfd, self._exited)
-        else:  # pragma: no cover - kernels before 5.3
-            self._poll_exit()
-        self.timer = self.loop.call_at(self.loop.time() + self.timeout, self._timed_out)
+        self.run = self.runner.start(
+            self.name, "misc_check", self.vetted, timeout=self.timeout, on_done=self._finished
+        )
 
-    def _poll_exit(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.loop.call_later(0.05, self._poll_exit)
-        else:
-            self._exited()
+    def _finished(self, result: Result) -> None:
+        self.run = None
+        done, self.done = self.done, None
+        if done is not None:
+            done(self._judge(result))
 
-    def _exited(self) -> None:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            return  # spurious wake-up
-        self._reap_fd()
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.kill_timer is not None:
-            self.kill_timer.cancel()
-            self.kill_timer = None
-        self._report(self._judge(self.proc.returncode))
-
-    def _judge(self, rc: int) -> Outcome:
-        name = os.path.basename(self.argv[0])
+    def _judge(self, r: Result) -> Outcome:
+        name = os.path.basename(self.vetted.argv[0])
+        if r.error is not None:
+            return Outcome(False, f"cannot run {self.vetted.argv[0]}: {r.error}")
+        if r.timed_out:
+            return Outcome(False, f"{name} timed out after {self.timeout:g} s")
+        rc = r.returncode if r.returncode is not None else -1
         if rc < 0:
             try:
                 sig = signal.Signals(-rc).name
@@ -130,45 +85,12 @@ class MiscProbe:
             return Outcome(True, f"{name} exited {rc}: weight {rc - 2}", rc - 2)
         return Outcome(False, f"{name} exited {rc}")
 
-    def _timed_out(self) -> None:
-        self.timer = None
-        self._signal(signal.SIGTERM)
-        self.kill_timer = self.loop.call_later(KILL_GRACE, self._signal, signal.SIGKILL)
-        self._report(
-            Outcome(False, f"{os.path.basename(self.argv[0])} timed out after {self.timeout:g} s")
-        )
-
-    def _signal(self, sig: int) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def _reap_fd(self) -> None:
-        if self.pidfd >= 0:
-            self.loop.remove_reader(self.pidfd)
-            os.close(self.pidfd)
-            self.pidfd = -1
-
-    def _report(self, outcome: Outcome, soon: bool = False) -> None:
-        done, self.done = self.done, None
-        if done is None:
-            return
-        if soon:
-            self.loop.call_soon(done, outcome)
-        else:
-            done(outcome)
-
     def cancel(self) -> None:
-        """Abandon the attempt: the program is killed and still reaped (no zombie)."""
+        """Abandon the attempt: the program's group is killed and still reaped."""
         self.done = None
-        if self.proc is not None and self.proc.returncode is None:
-            self._signal(signal.SIGKILL)
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        if self.run is not None:
+            self.runner.abandon(self.run)
+            self.run = None
 
 
 class FileProbe:

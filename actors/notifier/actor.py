@@ -10,8 +10,9 @@ Bus:
 * publishes nothing and answers no command of its own.
 
 Decisions are :class:`~.policy.NotifierCore`'s; this shell vets scripts at start and at
-each reload (:func:`~.driver.vet`: whom they run as, keepalived's security rules), owns the
-FIFOs and runs what the core asks through :mod:`.driver`. Nothing here waits on a script
+each reload (:func:`pykeepalived.actors.scripts.vet`: whom they run as, keepalived's
+security rules), owns the FIFOs and runs what the core asks through :mod:`.driver` and
+the daemon's one script runner (:mod:`pykeepalived.actors.scripts`). Nothing here waits on a script
 or a mail server: scripts are watched by pidfd, mails are tasks with time limits.
 
 At stop, queued scripts (``notify_stop`` arrives late) get a short grace, then everything
@@ -24,8 +25,10 @@ import os
 import socket
 from typing import Any
 
+from pykeepalived.actors import script_policy
+from pykeepalived.actors import scripts as script_io
 from pykeepalived.actors.base import Actor
-from pykeepalived.actors.notifier import driver, policy, security
+from pykeepalived.actors.notifier import driver, policy
 from pykeepalived.actors.notifier.policy import Command, RunScript, SendMail, WriteFifo
 from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
@@ -51,9 +54,10 @@ class NotifierActor(Actor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.core: policy.NotifierCore | None = None
-        self.vetted: dict[policy.Script, driver.Vetted] = {}
-        self.runner = driver.ScriptRunner(self.loop, self.log, self.counters, self._vetted)
-        self.fifos = driver.FifoSet(self.log, self.counters, loop=self.loop)
+        self.vetted: dict[policy.Script, script_io.Vetted] = {}
+        self.scripts = script_io.ScriptRunner(self.loop, self.log, self.counters)
+        self.runner = driver.ScriptQueues(self.scripts, self._vetted)
+        self.fifos = driver.FifoSet(self.log, self.counters, self.scripts)
         self.mailer = driver.Mailer(self.loop, self.log, self.counters)
         self._fifo_spec: dict[str, tuple[Any, ...]] = {}
         self._umask_before: int | None = None
@@ -89,10 +93,10 @@ class NotifierActor(Actor):
         if not await self.runner.drain(STOP_GRACE):
             self.log.warning("stopping: killing %d notify scripts still running",
                              len(self.runner.running))  # fmt: skip
-        self.runner.kill_all()
+        self.fifos.close()
+        await self.runner.stop(STOP_GRACE)
         await self.mailer.drain(STOP_GRACE)
         self.mailer.cancel_all()
-        self.fifos.close()
         if self._umask_before is not None:
             os.umask(self._umask_before)
 
@@ -134,6 +138,7 @@ class NotifierActor(Actor):
             "scripts_refused": sorted(
                 f"{s.argv[0]}: {v.refused}" for s, v in self.vetted.items() if v.refused
             ),
+            "script_runs": self.scripts.status(),
             "fifos": self.fifos.status(),
             "smtp_server": self.mailer.settings.label if self.mailer.settings else None,
             "mails_in_flight": len(self.mailer.in_flight),
@@ -143,7 +148,7 @@ class NotifierActor(Actor):
     def _set_umask(self, config: m.Config) -> None:
         um = config.global_defs.umask
         mask = driver.DEFAULT_UMASK if um is None else um & 0o777
-        self.runner.umask = self.fifos.umask = mask
+        self.scripts.umask = self.fifos.umask = mask
         # this process's files (FIFOs) and every script inherit it, as in keepalived
         before = os.umask(mask)
         if self._umask_before is None:
@@ -152,16 +157,16 @@ class NotifierActor(Actor):
     def _settings(self, config: m.Config) -> policy.Settings:
         return policy.settings_from_config(config, socket.gethostname(), self.script_timeout)
 
-    def _vetted(self, script: policy.Script) -> driver.Vetted:
+    def _vetted(self, script: policy.Script) -> script_io.Vetted:
         v = self.vetted.get(script)
         if v is None:  # not seen at configuration time (should not happen): vet now
             v = self._vet(script, self.config)
             self.vetted[script] = v
         return v
 
-    def _vet(self, script: policy.Script, config: m.Config) -> driver.Vetted:
-        gd = config.global_defs
-        return driver.vet(script, gd.script_user, gd.script_group, gd.enable_script_security)
+    def _vet(self, script: policy.Script, config: m.Config) -> script_io.Vetted:
+        defaults = script_io.Defaults.of(config.global_defs)
+        return script_io.vet(script.argv, script.user, script.group, defaults)
 
     def _vet_all(self, config: m.Config, settings: policy.Settings) -> None:
         scripts = policy.all_scripts(settings)
@@ -170,7 +175,7 @@ class NotifierActor(Actor):
             s = policy.script_of(sc)
             if s is not None:
                 scripts.append(s)
-        vetted: dict[policy.Script, driver.Vetted] = {}
+        vetted: dict[policy.Script, script_io.Vetted] = {}
         for s in scripts:
             if s in vetted:
                 continue
@@ -180,9 +185,9 @@ class NotifierActor(Actor):
                 self.log.warning("%s", msg)
             if v.refused:
                 self.count("scripts.refused_at_config")
-        root = any(v.is_script and (v.uid == 0 or v.gid == 0) for v in vetted.values())
+        root = any(v.as_root for v in vetted.values())
         insecure = any(v.insecure for v in vetted.values())
-        line = security.security_violation(root, insecure, gd.enable_script_security)
+        line = script_policy.security_violation(root, insecure, gd.enable_script_security)
         if line:
             self.log.warning("%s", line)
         self.vetted = vetted

@@ -1,18 +1,16 @@
-"""The notifier's I/O pieces: script processes, notify FIFOs, SMTP connections.
+"""The notifier's I/O pieces: notify script queues, notify FIFOs, SMTP connections.
 
 Each piece lives in the actor's one asyncio loop and never blocks it:
 
-* :class:`ScriptRunner` forks scripts with an argv (:func:`spawn`; no shell unless the
-  command is keepalived's ``</file`` test form or a file without ``#!``), in their own
-  process group, as their user, stdio on /dev/null, dying with this process
-  (``PR_SET_PDEATHSIG`` through util-linux's ``setpriv``, as keepalived sets it); exits
-  are watched through a pidfd on the loop; a script past its timeout has its whole
-  process group killed (SIGKILL, as keepalived). Scripts of one queue run one after the
-  other, queues side by side.
+* :class:`ScriptQueues` runs notify scripts through the daemon's one script runner
+  (:mod:`pykeepalived.actors.scripts`: vetted identity and security, own session and
+  process group, stdio on /dev/null, SIGTERM then SIGKILL to the group at the timeout).
+  Scripts of one queue run one after the other, queues side by side.
 * :class:`FifoSet` creates (mkfifo 0644, chown to the configured user) and opens the
   notify FIFOs ``O_RDWR|O_NONBLOCK`` as keepalived does, starts each ``*_fifo_script``
-  with the FIFO's name appended, writes lines without ever waiting (a full pipe drops the
-  line and counts it), and at the end stops the scripts and removes FIFOs it created.
+  with the FIFO's name appended (no timeout; it dies with the notifier), writes lines
+  without ever waiting (a full pipe drops the line and counts it), and at the end stops
+  the scripts and removes FIFOs it created.
 * :class:`Mailer` sends each alert on its own connection, as keepalived does, driving
   :class:`~pykeepalived.actors.notifier.smtp.SmtpDialogue`; connect and every read are
   bounded by ``smtp_connect_timeout``; failures are logged in keepalived's words and
@@ -23,193 +21,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import errno
-import grp
 import logging
 import os
 import pwd
-import signal
 import socket
 import stat
 import subprocess
-import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pykeepalived.actors.notifier import format as fmt
-from pykeepalived.actors.notifier import security
 from pykeepalived.actors.notifier.policy import RunScript, Script
 from pykeepalived.actors.notifier.smtp import SmtpDialogue
+from pykeepalived.actors.script_policy import Result
+from pykeepalived.actors.scripts import (
+    DEFAULT_UMASK,
+    Run,
+    ScriptRunner,
+    Vetted,
+    lookup_group,
+    lookup_user,
+)
 
-PR_SET_PDEATHSIG = 1
+#: seconds a FIFO script gets between SIGTERM and SIGKILL when its FIFO closes
+FIFO_STOP_GRACE = 1.0
 #: how many finished script runs (and sent mails) are remembered for status and tests
 HISTORY = 64
-#: keepalived's default umask (``IXUSR|IRWXG|IRWXO``): FIFOs 0600, script files 0600
-DEFAULT_UMASK = 0o177
 #: at most this many alerts talk to the relay at once; more wait their turn
 MAIL_CONCURRENCY = 16
 #: alerts waiting or in flight beyond this are dropped (and counted): a dead relay and a
 #: flapping instance must not grow memory without bound
 MAIL_BACKLOG = 256
-
-
-# ------------------------------------------------------------------------ file system
-
-
-class OsFileSystem:
-    """:class:`security.FileSystem` backed by ``os``."""
-
-    def lstat(self, path: str) -> security.FileInfo | None:
-        try:
-            s = os.lstat(path)
-        except OSError:
-            return None
-        return security.FileInfo(s.st_mode, s.st_uid, s.st_gid)
-
-    def stat(self, path: str) -> security.FileInfo | None:
-        try:
-            s = os.stat(path)
-        except OSError:
-            return None
-        return security.FileInfo(s.st_mode, s.st_uid, s.st_gid)
-
-    def realpath(self, path: str) -> str | None:
-        if not os.path.exists(path):
-            return None
-        return os.path.realpath(path)
-
-
-def lookup_user(name: str) -> tuple[int, int] | None:
-    try:
-        pw = pwd.getpwnam(name)
-    except KeyError:
-        if name.isdigit():
-            return int(name), int(name)
-        return None
-    return pw.pw_uid, pw.pw_gid
-
-
-def lookup_group(name: str) -> int | None:
-    try:
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        return int(name) if name.isdigit() else None
-
-
-@dataclass(frozen=True, slots=True)
-class Vetted:
-    """A script after identity and security checks: what to exec, as whom, or why not."""
-
-    argv: tuple[str, ...]
-    uid: int
-    gid: int
-    refused: str | None = None
-    insecure: bool = False
-    is_script: bool = False
-    shell_test: bool = False
-    messages: tuple[str, ...] = ()
-    needs_shell: bool = False  # a script file without ``#!`` (nor ELF): run by /bin/sh
-
-
-def vet(
-    script: Script,
-    default_user: str | None,
-    default_group: str | None,
-    script_security: bool,
-    fs: security.FileSystem | None = None,
-) -> Vetted:
-    """Resolve whom ``script`` runs as and apply keepalived's security rules to it."""
-    ident = security.script_identity(
-        script.user,
-        script.group,
-        default_user,
-        default_group,
-        script_security,
-        lookup_user,
-        lookup_group,
-        (os.geteuid(), os.getegid()),
-    )
-    if ident.error is not None:
-        return Vetted(script.argv, -1, -1, refused=ident.error, messages=(ident.error,))
-    verdict = security.check_script(
-        script.argv,
-        ident.uid,
-        ident.gid,
-        script_security,
-        fs or OsFileSystem(),
-        os.environ.get("PATH") or security_default_path(),
-    )
-    refused = None
-    if not verdict.runnable:
-        refused = verdict.messages[-1] if verdict.messages else "refused"
-    return Vetted(
-        verdict.argv,
-        ident.uid,
-        ident.gid,
-        refused,
-        verdict.insecure,
-        verdict.is_script,
-        verdict.shell_test,
-        verdict.messages,
-        verdict.is_script and refused is None and not _has_exec_magic(verdict.argv[0]),
-    )
-
-
-def _has_exec_magic(path: str) -> bool:
-    """``#!`` or ELF at the start: the kernel can exec it (keepalived asks libmagic)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError:
-        return True  # let exec report what is wrong
-    return head[:2] == b"#!" or head == b"\x7fELF"
-
-
-#: util-linux's setpriv sets the parent-death signal in the child and execs the script:
-#: the notifier keeps CPython's vfork spawn (a full fork with a preexec_fn costs several
-#: ms of loop time in a big process); without it a preexec_fn does the same
-SETPRIV = next((p for p in ("/usr/bin/setpriv", "/bin/setpriv") if os.access(p, os.X_OK)), None)
-
-
-def spawn(argv: tuple[str, ...], v: Vetted) -> subprocess.Popen[bytes]:
-    """Start ``argv`` as keepalived starts scripts: own process group, the script's
-    uid/gid, stdio on /dev/null, cwd /, and killed (SIGTERM) if the notifier dies."""
-    if v.needs_shell:  # keepalived runs such a file through system(): the shell reads it
-        argv = ("/bin/sh", *argv)
-    change_ids = v.uid != os.geteuid() or v.gid != os.getegid()
-    preexec: Callable[[], None] | None = None
-    if SETPRIV is not None:
-        argv = (SETPRIV, "--pdeathsig", "TERM", "--", *argv)
-    else:  # pragma: no cover - util-linux is essential on Debian
-        preexec = _die_with_parent
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # own process group: a timeout kills its children too
-        close_fds=True,
-        cwd="/",  # the umask is the process's: keepalived's, set by the actor
-        user=v.uid if change_ids else None,
-        group=v.gid if change_ids else None,
-        extra_groups=[v.gid] if change_ids else None,
-        preexec_fn=preexec,
-    )
-
-
-def security_default_path() -> str:
-    return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def shell_command(argv: tuple[str, ...]) -> str:
-    """keepalived's ``cmd_str``: every word in single quotes, except a leading ``<``/``>``."""
-    words = []
-    for i, w in enumerate(argv):
-        words.append(w if i == 0 and w[:1] in ("<", ">") else f"'{w}'")
-    return " ".join(words)
 
 
 # ------------------------------------------------------------------------------ scripts
@@ -233,25 +79,27 @@ class Finished:
 @dataclass
 class _Running:
     job: RunScript
-    proc: subprocess.Popen[bytes]
-    pidfd: int
-    started: float
-    timer: asyncio.TimerHandle | None = None
-    timed_out: bool = False
+    run: Run
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.run.proc
 
 
 @dataclass
-class ScriptRunner:
-    loop: asyncio.AbstractEventLoop
-    log: logging.Logger
-    counters: Counter[str]
+class ScriptQueues:
+    """Notify scripts in queues: one after the other within a queue, queues side by side.
+
+    The processes are the daemon's one :class:`~pykeepalived.actors.scripts.ScriptRunner`'s.
+    """
+
+    runner: ScriptRunner
     vetted: Callable[[Script], Vetted]
     queues: dict[str, deque[RunScript]] = field(default_factory=dict)
     running: dict[str, _Running] = field(default_factory=dict)
     history: deque[Finished] = field(default_factory=lambda: deque(maxlen=HISTORY))
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     on_finish: Callable[[Finished], None] | None = None
-    umask: int = DEFAULT_UMASK
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -280,86 +128,23 @@ class ScriptRunner:
 
     def _start(self, job: RunScript) -> bool:
         v = self.vetted(job.script)
-        if v.refused is not None:
-            self.counters["scripts.refused"] += 1
-            self.log.warning("not running %s %s: %s", job.what, job.script.argv[0], v.refused)
-            self._record(Finished(job.queue, job.what, job.argv, 0, time.time(), time.time(), None,
-                                  error=v.refused))  # fmt: skip
+        name = f"{job.what or 'script'} {job.queue}"
+        run = self.runner.start(name, "notify", v, job.extra, job.timeout,
+                                lambda r: self._done(job, r))  # fmt: skip
+        if run is None:  # refused or not started: _done records it soon
             return False
-        argv = (*v.argv, *job.extra)
-        if v.shell_test:
-            argv = ("/bin/sh", "-c", shell_command(argv))
-        try:
-            proc = spawn(argv, v)
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            return self._failed(job, argv, exc)
-        try:
-            pidfd = os.pidfd_open(proc.pid)
-        except OSError:  # pragma: no cover - kernels before 5.3
-            pidfd = -1
-        run = _Running(job, proc, pidfd, time.time())
-        self.running[job.queue] = run
-        self.counters["scripts.started"] += 1
-        if pidfd >= 0:
-            self.loop.add_reader(pidfd, self._exited, job.queue)
-        else:  # pragma: no cover
-            self._poll(job.queue)
-        run.timer = self.loop.call_later(job.timeout, self._timed_out, job.queue)
+        self.running[job.queue] = _Running(job, run)
         return True
 
-    def _failed(self, job: RunScript, argv: tuple[str, ...], exc: Exception) -> bool:
-        self.counters["scripts.exec_errors"] += 1
-        if isinstance(exc, OSError):
-            msg = f"Error exec-ing command '{argv[0]}', error {exc.errno}: {exc.strerror}"
-        else:
-            msg = f"Error exec-ing command '{argv[0]}': {exc}"
-        self.log.error("%s", msg)
-        self._record(Finished(job.queue, job.what, argv, 0, time.time(), time.time(), None,
-                              error=msg))  # fmt: skip
-        return False
-
-    def _poll(self, queue: str) -> None:  # pragma: no cover - no pidfd
-        run = self.running.get(queue)
-        if run is None:
-            return
-        if run.proc.poll() is None:
-            self.loop.call_later(0.05, self._poll, queue)
-        else:
-            self._exited(queue)
-
-    def _exited(self, queue: str) -> None:
-        run = self.running.get(queue)
-        if run is None or run.proc.poll() is None:
-            return
-        if run.pidfd >= 0:
-            self.loop.remove_reader(run.pidfd)
-            os.close(run.pidfd)
-        if run.timer is not None:
-            run.timer.cancel()
-        del self.running[queue]
-        rc = run.proc.returncode
-        if rc != 0 and not run.timed_out:
-            self.counters["scripts.nonzero"] += 1
-        self._record(Finished(queue, run.job.what, run.job.argv, run.proc.pid, run.started,
-                              time.time(), rc, run.timed_out))  # fmt: skip
-        self._start_next(queue)
-
-    def _timed_out(self, queue: str) -> None:
-        run = self.running.get(queue)
-        if run is None:
-            return
-        run.timer = None
-        run.timed_out = True
-        self.counters["scripts.timeouts"] += 1
-        self.log.warning(
-            "%s script %s (pid %d) still running after %g s: killing it",
-            run.job.what,
-            run.job.argv[0],
-            run.proc.pid,
-            run.job.timeout,
-        )
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(run.proc.pid, signal.SIGKILL)
+    def _done(self, job: RunScript, r: Result) -> None:
+        if r.pid:  # it ran: its queue may go on
+            self.running.pop(job.queue, None)
+        self._record(Finished(job.queue, job.what, job.argv, r.pid, r.started, r.ended,
+                              r.returncode, r.timed_out, r.error))  # fmt: skip
+        if r.pid:
+            self._start_next(job.queue)
+        elif not self.queues and not self.running:
+            self.idle.set()
 
     def _record(self, fin: Finished) -> None:
         self.history.append(fin)
@@ -374,17 +159,10 @@ class ScriptRunner:
             return False
         return True
 
-    def kill_all(self) -> None:
-        """Kill every running script's process group and drop what is queued."""
+    async def stop(self, grace: float) -> None:
+        """Drop what is queued; end what runs (SIGTERM, then SIGKILL after ``grace``)."""
         self.queues.clear()
-        for run in list(self.running.values()):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(run.proc.pid, signal.SIGKILL)
-        for queue in list(self.running):
-            run = self.running[queue]
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                run.proc.wait(1.0)
-            self._exited(queue)
+        await self.runner.stop_all(grace)
         self.idle.set()
 
 
@@ -392,11 +170,25 @@ class ScriptRunner:
 
 
 @dataclass
+class _FifoScript:
+    run: Any = None  # the scripts.Run
+    closing: bool = False
+
+    @property
+    def pid(self) -> int:
+        return int(self.run.pid) if self.run is not None else 0
+
+    @property
+    def returncode(self) -> int | None:
+        return self.run.proc.returncode if self.run is not None else None
+
+
+@dataclass
 class _Fifo:
     path: str
     fd: int
     created: bool
-    script: subprocess.Popen[bytes] | None = None
+    script: _FifoScript | None = None
 
 
 @dataclass
@@ -405,11 +197,10 @@ class FifoSet:
 
     log: logging.Logger
     counters: Counter[str]
+    runner: ScriptRunner | None = None  # runs the FIFO scripts
     fifos: dict[str, _Fifo] = field(default_factory=dict)  # path → fifo
     roles: dict[str, str] = field(default_factory=dict)  # role → path
     umask: int = DEFAULT_UMASK
-    loop: asyncio.AbstractEventLoop | None = None
-    _watch: dict[int, int] = field(default_factory=dict)  # script pid → pidfd
 
     def open(
         self,
@@ -455,53 +246,32 @@ class FifoSet:
             if created:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
-            if proc is not None:
-                _stop_process_group(proc)
+            if proc is not None and self.runner is not None:
+                proc.closing = True
+                self.runner.terminate(proc.run, FIFO_STOP_GRACE)
             return False
         self.fifos[path] = _Fifo(path, fd, created, proc)
         self.roles[role] = path
-        if proc is not None:
-            self._watch_script(role, proc)
         return True
 
-    def _watch_script(self, role: str, proc: subprocess.Popen[bytes]) -> None:
-        """Log (as keepalived) and reap a FIFO script that ends on its own."""
-        if self.loop is None:
-            return
-        try:
-            pidfd = os.pidfd_open(proc.pid)
-        except OSError:  # pragma: no cover - kernels before 5.3
-            return
-        self._watch[proc.pid] = pidfd
-
-        def exited() -> None:
-            if proc.poll() is None:
-                return
-            self._unwatch(proc.pid)
-            self.counters["fifo.script_exits"] += 1
-            self.log.info("%snotify fifo script terminated", _prefix(role))
-
-        self.loop.add_reader(pidfd, exited)
-
-    def _unwatch(self, pid: int) -> None:
-        pidfd = self._watch.pop(pid, None)
-        if pidfd is not None and self.loop is not None:
-            self.loop.remove_reader(pidfd)
-            os.close(pidfd)
-
-    def _start_script(self, role: str, path: str, v: Vetted) -> subprocess.Popen[bytes] | None:
-        if v.refused is not None:
-            self.counters["scripts.refused"] += 1
-            self.log.warning("not running %snotify_fifo_script: %s", _prefix(role), v.refused)
+    def _start_script(self, role: str, path: str, v: Vetted) -> _FifoScript | None:
+        """Start the FIFO's reader with the FIFO's name appended. It runs as long as the
+        notifier does, and no longer (keepalived's PR_SET_PDEATHSIG)."""
+        if self.runner is None:
             return None
-        try:
-            # a FIFO reader lives as long as we do, and no longer (keepalived's
-            # PR_SET_PDEATHSIG): a crashed notifier leaves no reader behind
-            return spawn((*v.argv, path), v)
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            self.counters["scripts.exec_errors"] += 1
-            self.log.error("Error exec-ing command '%s': %s", v.argv[0], exc)
+        holder = _FifoScript()
+
+        def exited(r: Result) -> None:
+            if r.pid and not holder.closing:  # it ended on its own: log it, as keepalived
+                self.counters["fifo.script_exits"] += 1
+                self.log.info("%snotify fifo script terminated", _prefix(role))
+
+        name = f"{_prefix(role)}notify_fifo_script"
+        run = self.runner.start(name, "fifo", v, (path,), None, exited)
+        if run is None:
             return None
+        holder.run = run
+        return holder
 
     def write(self, line: str, family: str) -> None:
         """Write ``line`` to the global FIFO and the ``family`` one (each path once)."""
@@ -528,9 +298,9 @@ class FifoSet:
                     os.unlink(path)
             with contextlib.suppress(OSError):
                 os.close(fifo.fd)
-            if fifo.script is not None:
-                self._unwatch(fifo.script.pid)
-                _stop_process_group(fifo.script)
+            if fifo.script is not None and self.runner is not None:
+                fifo.script.closing = True
+                self.runner.terminate(fifo.script.run, FIFO_STOP_GRACE)
             for role in [r for r, p in self.roles.items() if p == path]:
                 del self.roles[role]
 
@@ -538,28 +308,8 @@ class FifoSet:
         return dict(self.roles)
 
 
-_LIBC = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent() -> None:
-    """In the forked child, before exec: SIGTERM when the notifier process dies."""
-    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
 def _prefix(role: str) -> str:
     return "" if role == "notify" else f"{role} "
-
-
-def _stop_process_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(1.0)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(1.0)
 
 
 # ----------------------------------------------------------------------------------- SMTP

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pykeepalived.actors import scripts as script_io
 from pykeepalived.actors.base import ACTOR_CLASSES, EXIT_CONFIG, EXIT_OK, Options, child_main
 from pykeepalived.actors.parent import policy
 from pykeepalived.actors.parent.broker import Broker, CommandFailed
@@ -239,6 +240,8 @@ class Parent:
         self.last_reload: dict[str, Any] = {}
         #: tracemalloc snapshot taken at start with --mem-check (data dumps report growth)
         self.mem_baseline: Any = None
+        #: runs startup_script and shutdown_script (created in run(), in the loop)
+        self.scripts: script_io.ScriptRunner | None = None
 
     # ---- life cycle --------------------------------------------------------------------
     async def run(self) -> int:
@@ -263,17 +266,23 @@ class Parent:
         ]
         for started in self.on_started:
             started(self.broker)
+        self.scripts = script_io.ScriptRunner(
+            loop, log, self.counters, script_io.umask_of(self.config.global_defs)
+        )
         try:
-            await self._start_children()
-            await self._wait_ready()
-            for hook in self.on_ready:
-                hook()
-            if not self.children:
-                log.warning("Warning - pykeepalived has no configuration to run")
+            await self._global_script("startup")
+            if not self.stopping:  # a stop asked for during the startup script: none
+                await self._start_children()
+                await self._wait_ready()
+                for hook in self.on_ready:
+                    hook()
+                if not self.children:
+                    log.warning("Warning - pykeepalived has no configuration to run")
             await self._stop_event.wait()
             for hook in self.on_stopping:
                 hook()
             await self._stop_children()
+            await self._global_script("shutdown")
         finally:
             for stopped in self.on_stopped:
                 try:
@@ -304,6 +313,27 @@ class Parent:
         if self.stopping:
             return
         asyncio.get_running_loop().create_task(self.reload())
+
+    async def _global_script(self, which: str) -> None:
+        """Run ``startup_script`` (before any child starts) or ``shutdown_script`` (after
+        the last one stopped) and wait for it, at most its timeout plus the kill grace,
+        as keepalived's parent does. Its outcome never stops the daemon."""
+        gd = self.config.global_defs
+        script = getattr(gd, f"{which}_script")
+        if script is None or not script.argv or self.scripts is None:
+            return
+        timeout = float(getattr(gd, f"{which}_script_timeout"))
+        vetted = script_io.vet(script.argv, script.user, script.group, script_io.Defaults.of(gd))
+        for msg in vetted.messages:
+            log.warning("%s", msg)
+        log.info("Running %s script %s", which, vetted.argv[0])
+        r = await self.scripts.run(f"{which}_script", which, vetted, timeout=timeout)
+        if r.outcome == "ok":
+            log.info("%s script succeeded", which)
+        elif r.outcome == "failed":
+            log.warning("%s script failed, status %s", which, r.returncode)
+        elif r.outcome != "refused":
+            log.warning("%s script %s", which, (r.error or r.outcome.replace("_", " ")))
 
     # ---- children ----------------------------------------------------------------------
     def _wanted_children(self, config: Config) -> tuple[str, ...]:
@@ -586,6 +616,7 @@ class Parent:
                 "pid": os.getpid(), "uptime": time.time() - self.started_at,
                 "generation": self.generation, "counters": dict(self.counters),
                 "host": self.options.host,
+                "script_runs": self.scripts.status() if self.scripts is not None else {},
             },
             "children": {},
         }  # fmt: skip

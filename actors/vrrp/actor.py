@@ -45,6 +45,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pykeepalived.actors import scripts as script_io
 from pykeepalived.actors.base import Actor
 from pykeepalived.actors.vrrp import arp, fsm, sync, track
 from pykeepalived.actors.vrrp import auth as ah_auth
@@ -201,6 +202,10 @@ class VrrpActor(Actor):
         self._state_path = Path(self.options.runtime_dir) / STATE_FILE
         self._state_dirty = False
         self.scripts: dict[str, track.ScriptState] = {}
+        self.script_runner = script_io.ScriptRunner(
+            self.loop, self.log, self.counters, script_io.umask_of(self.config.global_defs)
+        )
+        self.vetted: dict[str, script_io.Vetted] = {}
         self.files: dict[str, int] = {}
         self.tracker_tasks: dict[str, asyncio.Task[None]] = {}
         self._scheduling()
@@ -243,6 +248,7 @@ class VrrpActor(Actor):
     async def shutdown(self) -> None:
         for task in self.tracker_tasks.values():
             task.cancel()
+        await self.script_runner.stop_all()
         now = self.loop.time()
         for runner in list(self.runners.values()):
             self._stop_runner(runner, now)
@@ -274,12 +280,14 @@ class VrrpActor(Actor):
         for task in self.tracker_tasks.values():
             task.cancel()
         self.tracker_tasks.clear()
+        self.vetted.clear()  # vetted again: users, files and script security may change
+        self.script_runner.umask = script_io.umask_of(new.global_defs)
         fresh = [inst for name, inst in wanted.items() if name not in self.runners]
         for inst in fresh:
             self.runners[inst.name] = Runner(self, inst)
         self._build_groups()
         kept = {ref.name for r in self.runners.values() for ref in self._refs(r, "track_script")}
-        self.scripts = {k: v for k, v in self.scripts.items() if k in kept}
+        self.scripts = {k: v for k, v in self.scripts.items() if k in kept and self._vet(k)}
         for name in list(self.scripts):
             self.tracker_tasks[name] = self.spawn(self._script_loop(name), f"script-{name}")
         self._start_trackers()
@@ -342,6 +350,7 @@ class VrrpActor(Actor):
             },
             "scripts": {name: ("good" if st.good else "bad") for name, st in self.scripts.items()},
             "groups": {name: g.status() for name, g in self.groups.items()},
+            "script_runs": self.script_runner.status(),
             "track_files": dict(self.files),
             "vip_latency_p99": _p99(self.vip_latency),
             "garp_latency_p99": _p99(self.garp_latency),
@@ -681,6 +690,8 @@ class VrrpActor(Actor):
             if script is None:
                 self.log.warning("track_script %s: no such vrrp_script", name)
                 continue
+            if not self._vet(name):
+                continue
             self.scripts[name] = track.ScriptState.initial(
                 script.rise, script.fall, script.init_fail
             )
@@ -713,7 +724,14 @@ class VrrpActor(Actor):
             if script is None:
                 return
             started = self.loop.time()
-            ok = await self._run_script(script.script.argv, script.timeout or script.interval)
+            vetted = self.vetted.get(name)
+            if vetted is None:
+                return
+            result = await self.script_runner.run(
+                f"vrrp_script {name}", "vrrp_script", vetted,
+                timeout=script.timeout or script.interval,
+            )  # fmt: skip
+            ok = result.ok
             state = self.scripts[name]
             if state.result(ok):
                 self.log.info("VRRP_Script(%s) %s", name, "succeeded" if ok else "failed")
@@ -721,26 +739,25 @@ class VrrpActor(Actor):
                 self._retrack("script", name)
             await asyncio.sleep(max(0.0, script.interval - (self.loop.time() - started)))
 
-    async def _run_script(self, argv: tuple[str, ...], timeout: float) -> bool:
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-        except OSError as exc:
-            self.count("scripts.exec_error")
-            self.log.warning("cannot run %s: %s", argv[0] if argv else "?", exc)
+    def _vet(self, name: str) -> bool:
+        """Vet ``name``'s script once per configuration. A script that may not run is
+        dropped, and the instances tracking it no longer track it, as keepalived does
+        ("Disabling track script ...")."""
+        if name in self.vetted:
+            return self.vetted[name].refused is None
+        script = self.config.vrrp_script(name)
+        if script is None:
             return False
-        try:
-            return await asyncio.wait_for(proc.wait(), timeout) == 0
-        except TimeoutError:
-            self.count("scripts.timeout")
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        defaults = script_io.Defaults.of(self.config.global_defs)
+        v = script_io.vet(script.script.argv, script.script.user, script.script.group, defaults)
+        self.vetted[name] = v
+        for msg in v.messages:
+            self.log.warning("%s", msg)
+        if v.refused is not None:
+            self.script_runner.refuse(f"vrrp_script {name}", v)
+            self.log.error("Disabling track script %s: %s", name, v.refused)
             return False
+        return True
 
     async def _file_loop(self) -> None:
         while True:

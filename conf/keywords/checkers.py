@@ -539,6 +539,12 @@ def build_checkers(
                     c.get("_close", st),
                 )
                 continue
+            if "_user_bad" in c:
+                ctx.error(
+                    f"Failed to set uid/gid for misc checker script {C.cmd_str(path.argv)}"
+                    " - removing", "reference", c["_user_bad"],
+                )  # fmt: skip
+                continue
             path = path.__class__(
                 argv=path.argv,
                 raw=path.raw,

@@ -242,8 +242,31 @@ def script_field(field: str) -> Handler:
     return h
 
 
+def account_exists(user: str, group: str | None) -> bool:
+    """keepalived resolves a script's user and group when it reads them; so do we
+    (numeric ids pass)."""
+    import grp
+    import pwd
+
+    try:
+        if not user.isdigit():
+            pwd.getpwnam(user)
+        if group is not None and not group.isdigit():
+            grp.getgrnam(group)
+    except KeyError:
+        return False
+    return True
+
+
+def cmd_str(argv: tuple[str, ...]) -> str:
+    """A script as keepalived quotes it in messages: each word in single quotes."""
+    return " ".join(w if i == 0 and w[:1] in "<>" and w else f"'{w}'" for i, w in enumerate(argv))
+
+
 def script_user(ctx: Ctx, d: Draft, st: Stmt) -> None:
-    """``user USER[:GROUP] [GROUP]`` of a MISC_CHECK or vrrp_script."""
+    """``user USER[:GROUP] [GROUP]`` of a MISC_CHECK or vrrp_script. An account that does
+    not exist is remembered (``_user_bad``): the block's closer removes the script or the
+    checker, with keepalived's message at this line."""
     w = arg(ctx, st)
     if w is None:
         return
@@ -253,3 +276,7 @@ def script_user(ctx: Ctx, d: Draft, st: Stmt) -> None:
         d["_group"] = group
     if len(st.words) > 2:
         d["_group"] = st.words[2].lstrip(":")
+    if account_exists(user, d.get("_group")):
+        d.pop("_user_bad", None)
+    else:
+        d["_user_bad"] = st

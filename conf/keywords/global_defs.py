@@ -47,27 +47,12 @@ def _script_user(ctx: Ctx, d: Draft, st: Stmt) -> None:
     if len(st.words) > 2:
         group = st.words[2].lstrip(":")
     C.extra(ctx, st, 2)
-    if not _account_exists(user, group or None):
+    if not C.account_exists(user, group or None):
         ctx.error("Error setting global script uid/gid", "reference", st)
         return
     d["script_user"] = user
     if group:
         d["script_group"] = group
-
-
-def _account_exists(user: str, group: str | None) -> bool:
-    """keepalived resolves script_user when it reads it; so do we (numeric ids pass)."""
-    import grp
-    import pwd
-
-    try:
-        if not user.isdigit():
-            pwd.getpwnam(user)
-        if group is not None and not group.isdigit():
-            grp.getgrnam(group)
-    except KeyError:
-        return False
-    return True
 
 
 def _timed_script(field: str) -> C.Handler:

@@ -97,6 +97,10 @@ def _close_script(ctx: Ctx, d: Draft, root: Draft) -> None:
         ctx.error(f"No script set for vrrp_script {name} - removing", "missing")
         return
     s = d["script"]
+    if "_user_bad" in d:  # keepalived drops it; instances tracking it then do not
+        ctx.error(f"Unable to set uid/gid for script {C.cmd_str(s.argv)}", "reference",
+                  d["_user_bad"])  # fmt: skip
+        return
     interval = d.get("interval", 1.0)
     s = s.__class__(
         argv=s.argv,

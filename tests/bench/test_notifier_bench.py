@@ -120,7 +120,7 @@ def test_script_latency_and_rate(tmp_path: Path) -> None:
                     await actor.deliver_event(vrrp_state(n, "MASTER"))
             assert await actor.runner.drain(60)
             rate.append(100 / (time.perf_counter() - t0))
-        assert actor.counters["scripts.timeouts"] == 0
+        assert actor.counters["scripts.timed_out"] == 0
         await actor.shutdown()
 
     asyncio.run(main())

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import logging
 import os
 import socket
 import sys
 import time
+from collections import Counter
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from pykeepalived.actors.checker.probes_stream import (
     UrlCheck,
     tls_context,
 )
+from pykeepalived.actors.scripts import Defaults, ScriptRunner, vet
 from tests.integration.checker import servers
 from tests.integration.checker.servers import Certs, HttpServer, outcome_of
 
@@ -343,6 +346,15 @@ def test_udp_cases() -> None:
 
 
 # ---- MISC_CHECK -----------------------------------------------------------------------------
+def misc_probe(
+    argv: tuple[str, ...], timeout: float, dynamic: bool = False, user: str | None = None
+) -> tuple[MiscProbe, ScriptRunner]:
+    """A MiscProbe on its own script runner, its script vetted as the checker vets it."""
+    runner = ScriptRunner(asyncio.get_running_loop(), logging.getLogger("test"), Counter())
+    vetted = vet(argv, user, None, Defaults())
+    return MiscProbe(runner, "MISC_CHECK test", vetted, timeout, dynamic), runner
+
+
 @pytest.mark.parametrize(
     ("script", "dynamic", "ok", "reason", "weight"),
     [
@@ -356,15 +368,10 @@ def test_udp_cases() -> None:
 )
 def test_misc(script: str, dynamic: bool, ok: bool, reason: str, weight: int | None) -> None:
     async def main() -> Any:
-        loop = asyncio.get_running_loop()
-        probe = MiscProbe(loop, ("/bin/sh", "-c", script), 0.5, dynamic)
+        probe, runner = misc_probe(("/bin/sh", "-c", script), 0.5, dynamic)
         out = await outcome_of(probe)
-        # a timed-out program is killed and reaped shortly after
-        for _ in range(50):
-            if probe.proc is not None and probe.proc.returncode is not None:
-                break
-            await asyncio.sleep(0.05)
-        assert probe.proc is not None and probe.proc.returncode is not None
+        # the verdict comes once the program has been reaped: nothing is left running
+        assert not runner.running
         return out
 
     t0 = time.monotonic()
@@ -375,15 +382,15 @@ def test_misc(script: str, dynamic: bool, ok: bool, reason: str, weight: int | N
 
 def test_misc_missing_program_and_user() -> None:
     async def main() -> Any:
-        loop = asyncio.get_running_loop()
-        a = await outcome_of(MiscProbe(loop, ("/nonexistent/check",), 1.0))
-        b = await outcome_of(MiscProbe(loop, (sys.executable, "-c", "0"), 1.0,
-                                       user="no-such-user-pk"))  # fmt: skip
-        return a, b
+        a = await outcome_of(misc_probe(("/nonexistent/check",), 1.0)[0])
+        probe, runner = misc_probe((sys.executable, "-c", "0"), 1.0, user="no-such-user-pk")
+        b = await outcome_of(probe)
+        return a, b, runner
 
-    a, b = run(main())
+    a, b, runner = run(main())
     assert not a.ok and "cannot run /nonexistent/check" in a.reason
-    assert not b.ok and "cannot run" in b.reason
+    assert not b.ok and "Script user 'no-such-user-pk' does not exist" in b.reason
+    assert runner.counters["scripts.refused"] == 1 and runner.counters["scripts.started"] == 0
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="running a script as another user needs root")
@@ -391,10 +398,9 @@ def test_misc_runs_as_the_configured_user_and_group() -> None:
     script = '[ "$(id -u)" = 65534 ] && [ "$(id -G)" = "$(id -g)" ] && [ "$(id -g)" != 0 ]'
 
     async def main() -> Any:
-        loop = asyncio.get_running_loop()
         argv = ("/bin/sh", "-c", script)
-        as_nobody = await outcome_of(MiscProbe(loop, argv, 2.0, user="nobody"))
-        as_root = await outcome_of(MiscProbe(loop, argv, 2.0))
+        as_nobody = await outcome_of(misc_probe(argv, 2.0, user="nobody")[0])
+        as_root = await outcome_of(misc_probe(argv, 2.0)[0])
         return as_nobody, as_root
 
     as_nobody, as_root = run(main())

@@ -166,11 +166,14 @@ def test_hanging_script_is_killed_at_its_timeout_without_delaying_others(tmp_pat
             for f in actor.runner.history
             if f.what == "notify_master" and f.queue == "instance/VI_1"
         )
-        assert hung.timed_out and hung.returncode == -9
+        assert hung.timed_out and hung.returncode == -15  # SIGTERM to its group first
         marks["ran"] = hung.ended - hung.started
         # the whole process group went: the script's `sleep 30` child too
         await wait_for(lambda: group_gone(hung.pid), timeout=2)
-        assert actor.counters["scripts.timeouts"] == 1
+        assert actor.counters["scripts.timed_out"] == 1
+        runs = actor.status()["script_runs"]["by_name"]
+        assert runs["notify_master instance/VI_1"]["timed_out"] == 1
+        assert runs["notify_master instance/VI_2"]["ok"] == 1
         await actor.shutdown()
 
     asyncio.run(main())
@@ -334,7 +337,7 @@ def test_malformed_events_are_counted_and_harmless(tmp_path: Path) -> None:
         actor.config = odd_cfg
         await actor.deliver_event(vrrp_state("VI\x00odd", "MASTER"))
         await actor.runner.drain(2)
-        assert actor.counters["scripts.exec_errors"] == 1
+        assert actor.counters["scripts.exec_error"] == 1
         await actor.deliver_event(vrrp_state("VI_1", "MASTER"))
         await wait_for(lambda: lines(log) == ["m"])
         await actor.shutdown()

@@ -6,7 +6,7 @@ import stat as st
 
 import pytest
 
-from pykeepalived.actors.notifier.security import (
+from pykeepalived.actors.script_policy import (
     FileInfo,
     check_script,
     is_executable,

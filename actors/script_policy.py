@@ -1,9 +1,12 @@
-"""Script security: may this script run, as whom, and is it safe (pure).
+"""How every script of the daemon may run, as whom, and how it is ended (pure).
 
-Owns keepalived's rules (``lib/notify.c`` ``check_script_secure``) for every script the
-notifier starts:
+One policy for notify scripts, ``vrrp_script``, MISC_CHECK, the FIFO scripts and the
+startup/shutdown scripts; :mod:`pykeepalived.actors.scripts` is the one I/O module that
+carries it out.
 
-* a command starting ``</`` only tests that a file opens: nothing to check;
+Security (keepalived's ``lib/notify.c`` ``check_script_secure``):
+
+* a command starting ``</`` only tests that a file opens: nothing to check (run by sh);
 * a bare command name is searched in ``PATH`` (as the script's user) and must be found
   executable there; keepalived warns that a full path should be given;
 * the resolved file must be executable by the script's uid/gid, else it is disabled;
@@ -15,14 +18,30 @@ notifier starts:
   - disabling."), without it it runs and the whole configuration counts as a security
   violation (keepalived's ``-t`` exit code 6).
 
+Whom it runs as (:func:`script_identity`): the script's own ``user [group]``, else the
+global ``script_user [group]``, else ``keepalived_script`` when that account exists, else
+the daemon's own ids (root) - refused when ``enable_script_security`` is on, as keepalived
+then fails the default user.
+
+Running (:data:`POLICIES`, :func:`exec_argv`, :func:`script_rlimits`): a script file that
+the kernel cannot exec (no ``#!``) and the ``</file`` test go through ``/bin/sh -c`` with
+keepalived's quoting; anything else is exec'd directly, never through a shell. Checks
+(``vrrp_script``, MISC_CHECK) have their output read into a bounded buffer and whatever
+they leave running in their process group killed when they exit; notify, FIFO and
+startup/shutdown scripts write to /dev/null and may leave daemons behind, as keepalived
+lets them. At the timeout every kind gets SIGTERM to its whole group, then SIGKILL
+``grace`` seconds later (keepalived: 2 s), and a script that dies of our SIGTERM has its
+group killed at once. Limits the daemon raised for itself are put back for scripts.
+
 Design: the file system is an argument (:class:`FileSystem`), so the rules are tested on
-fabricated trees; the shell passes one backed by ``os``. Nothing here changes ids.
+fabricated trees; the I/O module passes one backed by ``os``. Nothing here changes ids or
+starts processes.
 """
 
 from __future__ import annotations
 
 import stat as st
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -263,3 +282,177 @@ def script_identity(
     if script_security:
         return Identity(-1, -1, "Unable to set default user keepalived_script for script")
     return Identity(*our_ids)
+
+
+# --------------------------------------------------------------------------- running
+
+
+#: seconds between the SIGTERM sent at a timeout and the SIGKILL (keepalived: 2 s)
+KILL_GRACE = 2.0
+#: bytes of a check's output kept for status and logs; the rest is read and dropped
+OUTPUT_KEEP = 4096
+#: once past OUTPUT_KEEP, the pipe is drained at most once per this many seconds: a
+#: script writing without end then blocks on the full pipe (costing the daemon nearly
+#: nothing) until its timeout kills it
+DRAIN_PAUSE = 0.1
+#: soft RLIMIT_NOFILE for scripts (the kernel's and systemd's default; select() needs
+#: fds below 1024); the hard limit stays as inherited, so a script may raise its own
+SCRIPT_NOFILE = 1024
+#: how many scripts are counted by name; beyond that they share one ``(other)`` row
+STATS_NAMES = 256
+#: the shell keepalived's ``system()`` uses
+SHELL = "/bin/sh"
+
+
+@dataclass(frozen=True, slots=True)
+class RunPolicy:
+    """How one kind of script is run and ended."""
+
+    capture: bool  # stdout+stderr into a bounded pipe (else /dev/null, as keepalived)
+    kill_leftovers: bool  # kill what it left in its process group when it exits by itself
+    grace: float = KILL_GRACE
+
+
+#: per kind of script. A check runs every few seconds: anything it leaves behind would
+#: pile up. A notify or startup script may legitimately start a service, as in keepalived.
+POLICIES: Mapping[str, RunPolicy] = {
+    "vrrp_script": RunPolicy(capture=True, kill_leftovers=True),
+    "misc_check": RunPolicy(capture=True, kill_leftovers=True),
+    "notify": RunPolicy(capture=False, kill_leftovers=False),
+    "fifo": RunPolicy(capture=False, kill_leftovers=False),
+    "startup": RunPolicy(capture=False, kill_leftovers=False),
+    "shutdown": RunPolicy(capture=False, kill_leftovers=False),
+}
+
+
+def shell_command(argv: tuple[str, ...]) -> str:
+    """keepalived's ``cmd_str``: every word in single quotes, except a leading ``<``/``>``."""
+    words = []
+    for i, w in enumerate(argv):
+        words.append(w if i == 0 and w[:1] in ("<", ">") else f"'{w}'")
+    return " ".join(words)
+
+
+def has_exec_magic(head: bytes) -> bool:
+    """``#!`` or ELF at the start of a file: the kernel can exec it (keepalived asks
+    libmagic, and runs anything else through ``system()``)."""
+    return head[:2] == b"#!" or head[:4] == b"\x7fELF"
+
+
+def exec_argv(argv: tuple[str, ...], extra: tuple[str, ...], via_shell: bool) -> tuple[str, ...]:
+    """What to exec for ``argv`` plus ``extra`` words: directly, or as keepalived's
+    ``system(cmd_str)`` for the ``</file`` test and files without ``#!``."""
+    full = (*argv, *extra)
+    if via_shell:
+        return (SHELL, "-c", shell_command(full))
+    return full
+
+
+def script_rlimits(now: Mapping[str, tuple[int, int]], infinity: int) -> dict[str, tuple[int, int]]:
+    """The (soft, hard) limits a script gets, given the daemon's current ones.
+
+    * ``NOFILE``: soft :data:`SCRIPT_NOFILE` (the checker lifts its own to the hard limit;
+      a script inherits none of that), never above the hard limit;
+    * ``CORE``: soft 0 (``-m`` raises the daemon's; scripts dump no core unless they ask);
+    * ``RTTIME``: no limit (the realtime budget is the VRRP actor's, not its scripts').
+
+    Hard limits are kept (they cannot be raised again, and a script may want its own
+    soft limit up to them). Resources not named here are inherited unchanged.
+    """
+    out: dict[str, tuple[int, int]] = {}
+    for name, wanted in (("NOFILE", SCRIPT_NOFILE), ("CORE", 0), ("RTTIME", infinity)):
+        if name not in now:
+            continue
+        soft, hard = now[name]
+        capped = wanted == infinity or (hard != infinity and wanted > hard)
+        limit = hard if capped else wanted
+        if limit != soft:
+            out[name] = (limit, hard)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One finished (or refused) run of a script."""
+
+    name: str
+    argv: tuple[str, ...]
+    pid: int = 0
+    returncode: int | None = None  # negative: killed by that signal
+    timed_out: bool = False
+    error: str | None = None  # refused or could not be started
+    refused: bool = False
+    output: bytes = b""  # the first OUTPUT_KEEP bytes (checks only)
+    output_bytes: int = 0  # how much it wrote in all
+    leftovers: bool = False  # processes were still in its group when it exited
+    started: float = 0.0
+    ended: float = 0.0
+
+    @property
+    def outcome(self) -> str:
+        """``ok``, ``failed`` (non-zero exit), ``signalled``, ``timed_out``, ``refused``
+        or ``exec_error``."""
+        if self.refused:
+            return "refused"
+        if self.error is not None:
+            return "exec_error"
+        if self.timed_out:
+            return "timed_out"
+        if self.returncode == 0:
+            return "ok"
+        if self.returncode is not None and self.returncode < 0:
+            return "signalled"
+        return "failed"
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+@dataclass(slots=True)
+class ScriptStats:
+    """The counts of one script (by name) for status."""
+
+    started: int = 0
+    ok: int = 0
+    failed: int = 0
+    signalled: int = 0
+    timed_out: int = 0
+    refused: int = 0
+    exec_error: int = 0
+    leftovers_killed: int = 0
+    leftovers_left: int = 0
+    last: dict[str, object] = field(default_factory=dict)
+
+    def record(self, r: Result, leftovers_killed: bool) -> None:
+        outcome = r.outcome
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if r.leftovers:
+            if leftovers_killed:
+                self.leftovers_killed += 1
+            else:
+                self.leftovers_left += 1
+        self.last = {
+            "outcome": outcome,
+            "returncode": r.returncode,
+            "error": r.error,
+            "pid": r.pid,
+            "seconds": round(max(0.0, r.ended - r.started), 3),
+            "output": r.output[-256:].decode("utf-8", "replace"),
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "started": self.started, "ok": self.ok, "failed": self.failed,
+            "signalled": self.signalled, "timed_out": self.timed_out,
+            "refused": self.refused, "exec_error": self.exec_error,
+            "leftovers_killed": self.leftovers_killed,
+            "leftovers_left": self.leftovers_left, "last": dict(self.last),
+        }  # fmt: skip
+
+
+def stats_key(name: str, known: Mapping[str, object]) -> str:
+    """The row a script is counted in: its name, or ``(other)`` once the table is full."""
+    if name in known or len(known) < STATS_NAMES:
+        return name
+    return "(other)"
