@@ -129,7 +129,7 @@ class FakeHost:
     extra_links: dict[str, int] = field(default_factory=dict)  # other interfaces: ifindex
     sockets: list[FakeSocket] = field(default_factory=list)
     frames: list[tuple[float, bytes]] = field(default_factory=list)
-    vips: set[str] = field(default_factory=set)  # "a/len" installed via addresses.set
+    owned: dict[str, set[str]] = field(default_factory=dict)  # addresses.set owner: "a/len"
 
     # ---- the seams -------------------------------------------------------------------
     def install(self, actor: VrrpActor) -> None:
@@ -171,14 +171,20 @@ class FakeHost:
                 "mac": self.mac if ifname == self.ifname else None, "kind": None,
                 "master": None}  # fmt: skip
 
+    @property
+    def vips(self) -> set[str]:
+        """Every address the shell installed through ``addresses.set`` ("a/len")."""
+        return set().union(*self.owned.values())
+
     def addresses_set(self, body: dict[str, Any]) -> dict[str, Any]:
         items = {a["address"] for a in body["addresses"]}
+        mine = self.owned.setdefault(body["owner"], set())
         if body.get("exclusive"):
-            self.vips.clear()
+            mine.clear()  # the owner's other items go (as the netlink actor does)
         if body["present"]:
-            self.vips |= items
+            mine |= items
         else:
-            self.vips -= items
+            mine -= items
         return {"applied": len(items), "errors": []}
 
     # ---- for the segment -------------------------------------------------------------
