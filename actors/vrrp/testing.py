@@ -126,6 +126,7 @@ class FakeHost:
     ifname: str = "eth0"
     ifindex: int = 2
     prefix: int = 24
+    address6: str | None = None  # link-local IPv6 address of ``ifname`` (IPv6 adverts' source)
     extra_links: dict[str, int] = field(default_factory=dict)  # other interfaces: ifindex
     sockets: list[FakeSocket] = field(default_factory=list)
     frames: list[tuple[float, bytes]] = field(default_factory=list)
@@ -157,8 +158,12 @@ class FakeHost:
             {"ifname": self.ifname, "ifindex": self.ifindex, "family": "inet",
              "address": f"{self.address}/{self.prefix}", "present": True},
         ]  # fmt: skip
+        if self.address6:
+            addrs.append({"ifname": self.ifname, "ifindex": self.ifindex, "family": "inet6",
+                          "address": f"{self.address6}/64", "present": True})  # fmt: skip
         addrs += [
-            {"ifname": self.ifname, "ifindex": self.ifindex, "family": "inet",
+            {"ifname": self.ifname, "ifindex": self.ifindex,
+             "family": "inet6" if ":" in vip else "inet",
              "address": vip, "present": True, "secondary": True}
             for vip in sorted(self.vips)
         ]  # fmt: skip
@@ -189,7 +194,8 @@ class FakeHost:
 
     # ---- for the segment -------------------------------------------------------------
     def own_addresses(self) -> set[str]:
-        return {self.address} | {v.split("/")[0] for v in self.vips}
+        own = {self.address, self.address6} - {None}
+        return {str(a) for a in own} | {v.split("/")[0] for v in self.vips}
 
     def inject(self, data: bytes, src: str, *, dst: str = "", hop_limit: int = 0) -> None:
         """Hand ``data`` to every socket of this host as if it came off the wire."""

@@ -31,7 +31,7 @@ from pykeepalived.actors.vrrp.actor import Runner, VrrpActor
 from pykeepalived.actors.vrrp.testing import FakeHost, Segment, Sent
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.bus.testing import InMemoryBus, Peer, wait_until
-from pykeepalived.conf.model import Config, IPAddress, TrackRef, VrrpInstance
+from pykeepalived.conf.model import Config, Family, IPAddress, TrackRef, VrrpInstance
 from tests.seams import ShellRun
 
 Run = Callable[..., Any]
@@ -44,11 +44,14 @@ MDI_200 = 3 + 56 / 256
 # ---- building blocks --------------------------------------------------------------------
 def inst(name: str = "VI_1", vrid: int = 51, priority: int = 100, vip: str = "192.0.2.100/24",
          **kw: Any) -> VrrpInstance:  # fmt: skip
+    fam = Family.INET6 if ":" in vip else Family.INET
     kw.setdefault("garp_master_delay", 0.0)
     kw.setdefault("garp_master_repeat", 1)
+    kw.setdefault("family", fam)
+    kw.setdefault("version", 3 if fam is Family.INET6 else 2)
     return VrrpInstance(
         name=name, interface="eth0", virtual_router_id=vrid, priority=priority,
-        virtual_ipaddress=(IPAddress(address=vip),), **kw,
+        virtual_ipaddress=(IPAddress(address=vip, family=fam),), **kw,
     )  # fmt: skip
 
 
@@ -224,6 +227,32 @@ def test_two_instances_started_together_elect_the_higher_priority(
     # the backup's down timer is always one Master_Down_Interval after the last advert
     last = seg.sent_by("a")[-1].at
     assert rb.fsm.timers == {"master_down": pytest.approx(last + MDI_100)}
+
+
+def test_two_ipv6_instances_elect_over_the_segment(vrun: Run, tmp_path: Path) -> None:
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", address6="fe80::1")
+    b = seg.host("b", "192.0.2.2", address6="fe80::2")
+    vip = "2001:db8::100/64"
+
+    async def main() -> tuple[Node, Node]:
+        na = await start(a, config(inst(priority=200, vip=vip)), tmp_path)
+        nb = await start(b, config(inst(priority=100, vip=vip)), tmp_path)
+        await na.wait_state("MASTER", timeout=5)
+        await elapse(5)
+        return na, nb
+
+    na, nb = vrun(main())
+    assert na.states() == ["BACKUP", "MASTER"] and nb.states() == ["BACKUP"]
+    assert na.entered("MASTER")[0][1]["family"] == "inet6"
+    sent = seg.sent_by("a")
+    assert {(s.family, s.src, s.dst) for s in sent} == {("inet6", "fe80::1", P.MCAST6)}
+    adv, _ = P.decode_vrrp(sent[0].data, "inet6", "fe80::1", P.MCAST6, verify_checksum=False)
+    assert (adv.version, adv.priority, adv.addresses) == (3, 200, ("2001:db8::100",))
+    assert nb.runner().counters["adverts_rx"] == len(sent)
+    assert nb.runner().fsm.master_address == "fe80::1"
+    assert a.vips == {"2001:db8::100/64"} and b.vips == set()
+    assert len(a.frames) == 1 and b.frames == []  # one unsolicited NA (repeat 1)
 
 
 def test_a_higher_priority_joining_later_preempts_the_master(vrun: Run, tmp_path: Path) -> None:
