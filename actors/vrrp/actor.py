@@ -41,7 +41,7 @@ import ipaddress
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +189,11 @@ class VrrpActor(Actor):
     name = "vrrp"
     subscriptions = ("netlink.",)
     config: Config
+    #: seams: what opens the kernel sockets and how early timers wake (a test sets them
+    #: on the instance; actors/vrrp/testing.py puts the shell on an in-process segment)
+    vrrp_socket: Callable[[str, int, str, int], VrrpSocket] = VrrpSocket
+    link_sender: Callable[[str], LinkSender] = LinkSender
+    timer_early: float = TIMER_EARLY
 
     # ---- life cycle ----------------------------------------------------------------------
     async def setup(self) -> None:
@@ -493,7 +498,7 @@ class VrrpActor(Actor):
         key = (runner.ifname, runner.family, runner.protocol)
         entry = self.sockets.get(key)
         if entry is None:
-            sock = VrrpSocket(runner.ifname, link.ifindex, runner.family, runner.protocol)
+            sock = self.vrrp_socket(runner.ifname, link.ifindex, runner.family, runner.protocol)
             entry = self.sockets[key] = (sock, {})
             self.loop.add_reader(sock.fileno(), self._on_readable, sock, entry[1])
         sock, by_vrid = entry
@@ -514,7 +519,7 @@ class VrrpActor(Actor):
         runner.sock = sock
         if runner.link is None and link.mac:
             try:
-                runner.link = LinkSender(runner.ifname)
+                runner.link = self.link_sender(runner.ifname)
             except OSError as exc:
                 self.log.error("(%s) no AF_PACKET socket: %s", runner.name, exc)
 
@@ -781,7 +786,7 @@ class VrrpActor(Actor):
                 if old:
                     old.cancel()
                 runner.handles[cmd.name] = self.loop.call_at(
-                    cmd.at - TIMER_EARLY, self._on_timer, runner, cmd.name, cmd.at
+                    cmd.at - self.timer_early, self._on_timer, runner, cmd.name, cmd.at
                 )
             elif isinstance(cmd, fsm.CancelTimer):
                 handle = runner.handles.pop(cmd.name, None)
@@ -802,7 +807,7 @@ class VrrpActor(Actor):
 
     def _on_timer(self, runner: Runner, name: str, at: float) -> None:
         now = self.loop.time()
-        if 0 < at - now <= TIMER_EARLY:
+        if 0 < at - now <= self.timer_early:
             # woken early on purpose: epoll waits in whole milliseconds (rounded up), so
             # a timer armed for the deadline fires up to 1 ms late; sleep the rest here
             time.sleep(at - now)

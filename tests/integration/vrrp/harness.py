@@ -1,24 +1,22 @@
 """Run the real VRRP actor shell in a lab host without the rest of the daemon.
 
 ``python -m tests.integration.vrrp.harness CONFIG.pickle WORKDIR [--dont-release]`` (run
-inside a namespace with ``Host.popen``). The actor is the production ``VrrpActor``; only
-the bus is replaced: ``publish`` appends each event as a JSON line (with monotonic and
-wall-clock stamps) to ``WORKDIR/events.jsonl``, and the netlink actor's
-``netlink.addresses.set`` is played by pyroute2 in-process (``netlink.snapshot`` is
-answered with the link table read locally, as the actor does when the netlink actor is
-absent);
-a poller stands in for the reflector's ``netlink.link`` events (carrier changes).
-SIGUSR1 writes ``status()`` to ``WORKDIR/status.json``; SIGHUP applies
-``WORKDIR/reload.pickle`` as a reload (``apply_config``); SIGTERM is an orderly stop.
+inside a namespace with ``Host.popen``). The actor is the production ``VrrpActor`` on its
+real sockets; only the bus is the test seams' :class:`InMemoryBus` (as in the shell unit
+tests): a tap subscribed to ``vrrp.`` appends each event as a JSON line (with monotonic and
+wall-clock stamps) to ``WORKDIR/events.jsonl``, and a ``netlink`` peer answers
+``netlink.snapshot`` from the kernel's link table and plays ``netlink.addresses.set`` with pyroute2;
+a poller stands in for the reflector and publishes ``netlink.link`` (carrier changes) on
+the bus. SIGUSR1 writes ``status()`` to ``WORKDIR/status.json``; SIGHUP sends
+``WORKDIR/reload.pickle`` as the parent's ``config.apply``; SIGTERM is an orderly stop.
 
-The python helpers at the bottom (``VrrpProc``) start it from a test and read its output.
+The python helpers in ``support.py`` (``VrrpProc``) start it from a test and read its output.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import gc
 import json
 import logging
 import pickle
@@ -29,33 +27,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pykeepalived.actors.base import CommandError, Options
+from pykeepalived.actors.base import Options
+from pykeepalived.actors.vrrp import fsm
 from pykeepalived.actors.vrrp.actor import VrrpActor
+from pykeepalived.actors.vrrp.io import read_links
 from pykeepalived.bus import messages as M
-from pykeepalived.bus.envelope import Envelope
+from pykeepalived.bus.testing import InMemoryBus, Peer
 from pykeepalived.conf.model import Config
+from tests.seams import ShellRun, start_shell
 
 
-class HarnessActor(VrrpActor):
-    def __init__(self, config: Config, options: Options, workdir: Path) -> None:
-        super().__init__(config, options)
-        self.workdir = workdir
-        self.events = (workdir / "events.jsonl").open("a", buffering=1)
+class KernelAddresses:
+    """The netlink actor's ``netlink.addresses.set``, played with pyroute2 in this process."""
+
+    def __init__(self) -> None:
         self.ipr: Any = None
 
-    def publish(self, type_: str, body: dict[str, Any]) -> None:
-        line = {"type": type_, "mono": time.monotonic(), "ts": time.time(), "body": body}
-        self.events.write(json.dumps(line) + "\n")
-        self.counters[f"events.{type_}"] += 1
-
-    async def request(self, to: str, cmd: M.Command, timeout: float = 2.0) -> M.Reply:
-        if isinstance(cmd, M.NetlinkSnapshotRequest):
-            from pykeepalived.actors.vrrp.io import read_links
-
-            return await read_links()
-        if not isinstance(cmd, M.AddressesSet):
-            raise CommandError(f"harness: no {to} actor for {cmd.name}")
-        body = cmd.to_body()
+    async def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.ipr is None:
             from pyroute2 import AsyncIPRoute
 
@@ -73,14 +61,27 @@ class HarnessActor(VrrpActor):
                 code = getattr(exc, "code", None)
                 if code not in (errno.EEXIST, errno.EADDRNOTAVAIL):
                     errors.append(f"{item['address']}: {exc}")
-        self.publish("harness.addresses", {"present": body["present"], "applied": applied})
-        return M.AddressesSetReply(applied, tuple(errors))
+        return {"applied": applied, "errors": errors}
 
 
-async def _reflect_links(actor: HarnessActor, interval: float = 0.02) -> None:
+async def _snapshot(body: dict[str, Any]) -> dict[str, Any]:
+    return await read_links()
+
+
+async def _write_events(bus: InMemoryBus, path: Path) -> None:
+    """The tap: every ``vrrp.*`` event the actor publishes, as one JSON line."""
+    tap = bus.client("tap", ("vrrp.",))
+    with path.open("a", buffering=1) as out:
+        while True:
+            env = await tap.recv_event()
+            if env is not None:
+                line = {"type": env.type, "mono": time.monotonic(), "ts": env.ts, "body": env.body}
+                out.write(json.dumps(line) + "\n")
+
+
+async def _reflect_links(netlink: Peer, interval: float = 0.02) -> None:
     """Stand in for the netlink reflector: publish ``netlink.link`` on carrier changes."""
     seen: dict[str, tuple[bool, bool]] = {}
-    seq = 0
     while True:
         for name in socket.if_nameindex():
             ifname = name[1]
@@ -93,49 +94,55 @@ async def _reflect_links(actor: HarnessActor, interval: float = 0.02) -> None:
             now = (bool(flags & 1), bool(flags & 1) and carrier)
             if seen.get(ifname) != now:
                 if ifname in seen:
-                    seq += 1
                     body = M.NetlinkLink(
                         ifname=ifname, ifindex=name[0], present=True, up=now[0],
                         running=now[1], operstate="UNKNOWN", mtu=0, mac=None, kind=None,
                         master=None, link=None, flags=flags,
                     ).to_body()  # fmt: skip
-                    env = Envelope("netlink.link", "netlink", "", 0, seq, time.time(), body)
-                    await actor.deliver_event(env)
+                    netlink.publish("netlink.link", body)
                 seen[ifname] = now
         await asyncio.sleep(interval)
+
+
+def _started(actor: VrrpActor, count: int) -> bool:
+    runners = getattr(actor, "runners", {})
+    return len(runners) == count and all(r.fsm.state is not fsm.State.INIT
+                                         for r in runners.values())  # fmt: skip
 
 
 async def _main(config_path: Path, workdir: Path, dont_release: bool) -> None:
     config: Config = pickle.loads(config_path.read_bytes())
     options = Options(runtime_dir=str(workdir / "run"), dont_release_vrrp=dont_release)
-    actor = HarnessActor(config, options, workdir)
+    bus = InMemoryBus()
+    netlink = bus.peer("netlink", {"netlink.snapshot": _snapshot,
+                                   "netlink.addresses.set": KernelAddresses()})  # fmt: skip
+    tap = asyncio.ensure_future(_write_events(bus, workdir / "events.jsonl"))
+    count = len(config.vrrp_instances)
+    run = await start_shell(VrrpActor, config, bus, options, lambda a: _started(a, count))
+    _signals(run, workdir)
+    reflector = asyncio.ensure_future(_reflect_links(netlink))
+    (workdir / "ready").write_text("1")
+    await run.task  # until SIGTERM's request_stop ends the shell
+    reflector.cancel()
+    tap.cancel()
+    bus.close()
+
+
+def _signals(run: ShellRun, workdir: Path) -> None:
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    actor = run.actor
+    loop.add_signal_handler(signal.SIGTERM, actor.request_stop)
     loop.add_signal_handler(
         signal.SIGUSR1,
         lambda: (workdir / "status.json").write_text(json.dumps(actor.status(), default=str)),
     )
 
-    def reload() -> None:
-        new: Config = pickle.loads((workdir / "reload.pickle").read_bytes())
+    async def reload() -> None:
+        blob = (workdir / "reload.pickle").read_bytes()
+        reply = await run.command("config.apply", {"config": blob}, timeout=10)
+        (workdir / "reloaded").write_text(json.dumps(reply, default=str))
 
-        async def apply() -> None:
-            await actor.apply_config(new)
-            actor.config = new
-            (workdir / "reloaded").write_text("1")
-
-        actor.spawn(apply(), "reload")
-
-    loop.add_signal_handler(signal.SIGHUP, reload)
-    await actor.setup()
-    gc.collect()
-    gc.freeze()
-    reflector = asyncio.ensure_future(_reflect_links(actor))
-    (workdir / "ready").write_text("1")
-    await stop.wait()
-    reflector.cancel()
-    await actor.shutdown()
+    loop.add_signal_handler(signal.SIGHUP, lambda: actor.spawn(reload(), "reload"))
 
 
 def main() -> None:
