@@ -21,9 +21,7 @@ from pykeepalived.conf.model import Config
 
 PLAIN = "global_defs {\n router_id r1\n}\n"
 # an instance would need a real interface; global and root keywords do not
-WITH_UNIMPLEMENTED = (
-    "global_defs {\n router_id r1\n vrrp_startup_delay 5\n}\nchild_wait_time 10\n"
-)
+WITH_UNIMPLEMENTED = "global_defs {\n router_id r1\n vrrp_startup_delay 5\n}\nchild_wait_time 10\n"
 STARTUP_DELAY = "'vrrp_startup_delay' is accepted but not implemented by pykeepalived"
 WAIT = "'child_wait_time' is accepted but not implemented by pykeepalived"
 
