@@ -78,6 +78,11 @@ async def first_load(options: Options, notifier: SdNotifier) -> Config | None:
         log.error("configuration %s has errors: not starting", options.config_file)
         notifier.notify(STATUS=f"configuration {options.config_file} unusable", ERRNO=22)
         return None
+    if options.vrrp_only and result.config.global_defs.lvs_sync_daemon is not None:
+        # keepalived drives the sync daemon from its VRRP process; pykeepalived from the
+        # ipvs actor, which only runs with the checker side
+        log.warning("lvs_sync_daemon is not started with -P/--vrrp: pykeepalived runs it "
+                    "with the load balancer (without -P)")  # fmt: skip
     if options.dump_conf:
         from pykeepalived.conf.dump import dump_text
 

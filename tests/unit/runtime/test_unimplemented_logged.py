@@ -76,3 +76,17 @@ def test_a_reload_that_brings_an_unimplemented_keyword_logs_it(
     asyncio.run(body())
     (line,) = _lines(caplog, "'garp_group' is accepted but not implemented by pykeepalived")
     assert line.startswith(f"({conf}: Line 4) ")
+
+
+def test_lvs_sync_daemon_under_vrrp_only_is_said_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ipvs actor runs the sync daemon; -P does not start it, so the start says so."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text("global_defs {\n lvs_sync_daemon lo\n}\n")
+    caplog.set_level(logging.WARNING, logger="pykeepalived.parent")
+    for vrrp_only in (False, True):
+        options = Options(config_file=str(conf), host="h", vrrp_only=vrrp_only)
+        assert asyncio.run(daemon.first_load(options, SdNotifier(None))) is not None
+        said = _lines(caplog, "lvs_sync_daemon is not started with -P")
+        assert len(said) == (1 if vrrp_only else 0)
