@@ -248,8 +248,11 @@ class Actor:
             self.counters["bus.rx_unexpected"] += 1
             return
         if env.command == "hello":
-            # answered right here, by the work loop itself
-            self._reply(env, True, {"generation": self.generation, "ts": time.time()})
+            # answered right here, by the work loop itself; the subscriptions let the parent
+            # tell when this actor's event feed is in place (see parent._start_children)
+            reply = {"generation": self.generation, "ts": time.time(),
+                     "subscriptions": list(self.subscriptions)}  # fmt: skip
+            self._reply(env, True, reply)
             return
         self.spawn(self._run_command(env), f"cmd-{env.command}")
 

@@ -195,15 +195,20 @@ class InMemoryBus:
         env = decode(frames)  # the sender encoded it: a failure here is a codec bug
         self.log.append(env)
         if env.is_event:
-            for port in list(self.ports.values()):
-                if port.wants(env.type):
-                    port.events.put_nowait(frames)
+            for subscriber in list(self.ports.values()):
+                if subscriber.wants(env.type):
+                    subscriber.events.put_nowait(frames)
             return
-        port = self.ports.get(env.to or "")
-        if port is None:
+        addressee = self.ports.get(env.to or "")
+        if addressee is None:
             self.undeliverable.append(env)
             return
-        port.direct.put_nowait(frames)
+        addressee.direct.put_nowait(frames)
+
+    @property
+    def subscribed(self) -> Counter[str]:
+        """Subscriptions per topic prefix over the connected ports (what XPUB reports)."""
+        return Counter(p for port in self.ports.values() for p in port.subscriptions)
 
     # ---- for assertions ---------------------------------------------------------------
     def events(self, prefix: str = "") -> list[Envelope]:

@@ -5,16 +5,23 @@
 network namespace, and subscribes to the event tap at once (before the daemon binds it:
 zmq reconnects), so start-up events are seen. ``wait_event`` returns the first matching
 event, including ones that arrived before the call.
+
+``DaemonBus(runtime_dir)`` is a test's own actor on the daemon's bus: the product's
+``BusClient`` (a DEALER on ``bus.sock`` under its own name, as every child has), so a
+command from a test travels exactly the path a VRRP actor's command takes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,9 +30,22 @@ import zmq
 
 from pykeepalived.bus import topology
 from pykeepalived.bus.envelope import Envelope, MalformedMessage, decode
+from pykeepalived.bus.transport import BusClient
 from tests import lab as lab_mod
 
 Predicate = Callable[[Envelope], bool]
+
+
+def poll_until(cond: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Poll ``cond`` until it is truthy (returned) or ``timeout`` s pass (TimeoutError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {timeout:g} s: {what or cond!r}")
+        time.sleep(0.05)
 
 
 class Daemon:
@@ -164,3 +184,52 @@ class Daemon:
     def __exit__(self, *exc: object) -> None:
         if self.proc.alive() or not self._ctx.closed:
             self.stop()
+
+
+class DaemonBus:
+    """Commands to a running daemon's actors through its broker, as an actor sends them."""
+
+    def __init__(self, runtime_dir: str | Path, name: str = "tester") -> None:
+        self.name = name
+        self.counters: Counter[str] = Counter()
+        self._ids = itertools.count(1)
+        self._loop = asyncio.new_event_loop()
+        self.port = self._loop.run_until_complete(self._connect(str(runtime_dir)))
+
+    async def _connect(self, runtime_dir: str) -> BusClient:
+        return BusClient(self.name, "test", runtime_dir, (), self.counters)
+
+    def reply(
+        self, to: str, command: str, body: dict[str, Any], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """The reply body of one command (``{"ok": ..., "result"/"error": ...}``)."""
+        return self._loop.run_until_complete(self._exchange(to, command, body, timeout))
+
+    def request(
+        self, to: str, command: str, body: dict[str, Any], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """The result of one command that must succeed."""
+        reply = self.reply(to, command, body, timeout)
+        assert reply.get("ok"), reply
+        result = reply["result"]
+        assert isinstance(result, dict)
+        return result
+
+    async def _exchange(
+        self, to: str, command: str, body: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        msg_id = next(self._ids)
+        self.port.send(self.port.envelope(f"cmd.{command}", body, to=to, id_=msg_id))
+        deadline = self._loop.time() + timeout
+        while True:
+            remaining = deadline - self._loop.time()
+            try:
+                env = await asyncio.wait_for(self.port.recv_direct(), max(remaining, 0))
+            except TimeoutError:
+                raise TimeoutError(f"{command} to {to}: no reply within {timeout:g} s") from None
+            if env is not None and env.is_reply and env.id == msg_id:
+                return dict(env.body)
+
+    def close(self) -> None:
+        self.port.close()
+        self._loop.close()

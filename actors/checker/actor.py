@@ -205,6 +205,8 @@ def raise_fd_limit() -> int:
 class CheckerActor(Actor):
     name = "checker"
     subscriptions = ("vrrp.state", "netlink.addr")
+    #: ``ha_suspend``'s "is this address local?" test (tests replace it with a fake table)
+    address_test = staticmethod(address_is_local)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -640,7 +642,7 @@ class CheckerActor(Actor):
 
     def _local(self, address: str) -> bool:
         try:
-            return address_is_local(address)
+            return self.address_test(address)
         except OSError as exc:
             self.count("ha_suspend.errors")
             self.log.warning("ha_suspend: cannot test %s: %s", address, exc)

@@ -61,9 +61,10 @@ import logging
 import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pykeepalived.actors.base import Actor, CommandError
+from pykeepalived.actors.netlink import driver as netlink_driver
 from pykeepalived.actors.netlink import requests as rq
 from pykeepalived.actors.netlink.driver import Kernel, Monitor, NetlinkError, Overflow
 from pykeepalived.actors.netlink.model import (
@@ -139,7 +140,11 @@ class Reflector:
         dont_release_vrrp: bool = False,
         rcvbuf: int | None = None,
         rcvbuf_force: bool = False,
+        driver: Any = None,
     ) -> None:
+        #: what makes the kernel sockets: ``driver.py`` itself, or (tests) an object with
+        #: the same ``Kernel()`` and ``Monitor(rcvbuf=, force=)``, e.g. ``testing.FakeKernelTable``
+        self.driver = driver if driver is not None else netlink_driver
         self.publish = publish
         self.log = log
         self.count = count
@@ -149,7 +154,7 @@ class Reflector:
         self.table = InterfaceTable()
         self.ledger = Ledger()
         self.names = rq.Names()
-        self.monitor = Monitor(rcvbuf=rcvbuf, force=rcvbuf_force)
+        self.monitor: Monitor = self.driver.Monitor(rcvbuf=rcvbuf, force=rcvbuf_force)
         self.kernel: Kernel | None = None
         self.ledger_path = Path(runtime_dir) / LEDGER_FILE
         self.resyncs = 0
@@ -166,7 +171,7 @@ class Reflector:
     # ------------------------------------------------------------------ life cycle
     async def start(self, static: Items | None = None) -> None:
         self._load_names()
-        self.kernel = Kernel()
+        self.kernel = self.driver.Kernel()
         self.monitor.open()
         await self._dump_into_table()
         self._load_ledger()
@@ -868,6 +873,8 @@ class NetlinkActor(Actor):
 
     name = "netlink"
     subscriptions = ()
+    #: the kernel side handed to the Reflector (None: ``driver.py``; tests: a fake table)
+    kernel_driver: ClassVar[Any] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -886,6 +893,7 @@ class NetlinkActor(Actor):
             dont_release_vrrp=self.options.dont_release_vrrp,
             rcvbuf=g.vrrp_netlink_monitor_rcv_bufs,
             rcvbuf_force=g.vrrp_netlink_monitor_rcv_bufs_force,
+            driver=self.kernel_driver,
         )
         await self.reflector.start(static_items(self.config))
         self._ready.set()

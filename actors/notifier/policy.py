@@ -9,7 +9,8 @@ Owns the notifier's decisions, as keepalived 2.2.7 takes them in ``vrrp_notify.c
   INIT has no notifies; DELETED is reported as FAULT unless ``notify_deleted`` is set.
   A restarted vrrp actor taking up the state it had (reason ``resume``) is not announced
   again when this actor already knows that state.
-* ``vrrp.group`` → the group's scripts (``GROUP name STATE 0``), FIFO line, mail.
+* ``vrrp.group`` → the group's scripts (``GROUP name STATE 0``), FIFO line, mail; a
+  ``resume`` group MASTER this actor already knows is not announced again (as instances).
 * ``vrrp.rx_lower_pri`` (``{instance, src, priority}``, the priority being the advert's)
   → ``notify_master_rx_lower_pri`` and a ``MASTER_RX_LOWER_PRI`` FIFO line with the
   instance's own effective priority (no generic notify, no mail, as keepalived).
@@ -478,6 +479,9 @@ class NotifierCore:
             self.unknown += 1
             grp = GroupSettings(name=name)
         key = f"group/{name}"
+        if body.get("reason") == "resume" and self.states.get(key) == state:
+            self.resumed += 1  # a restarted vrrp actor's group, as it was: nothing to say
+            return []
         self.states[key] = state
         if state not in fmt.VRRP_NOTIFY_STATES or state == "DELETED":
             return []

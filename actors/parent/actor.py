@@ -57,6 +57,8 @@ FORKSERVER_PRELOAD = [
 ]
 KILL_GRACE = 2.0
 CHILD_WAIT_TIME = 5.0  # keepalived's child_wait_time default
+START_LISTEN_TIMEOUT = 10.0  # a child that takes longer to listen does not hold up the rest
+START_POLL = 0.01
 PARSE_TIMEOUT = 60.0
 
 
@@ -108,6 +110,28 @@ def _mp_context() -> multiprocessing.context.ForkServerContext:
     return ctx
 
 
+class ForkserverLauncher:
+    """How the parent starts and signals children: from the forkserver, with ``os.kill``.
+
+    The parent's only way to processes; tests hand it a fake that records starts and
+    plays exits and hangs (``tests/unit/runtime/fakes.py``).
+    """
+
+    def __init__(self) -> None:
+        self._mp = _mp_context()
+
+    def start(self, name: str, args: tuple[Any, ...]) -> multiprocessing.process.BaseProcess:
+        """Start ``child_entry(*args)``; the process has ``pid``, ``sentinel``, ``exitcode``."""
+        process = self._mp.Process(
+            target=child_entry, args=args, name=f"pykeepalived: {name}", daemon=False
+        )
+        process.start()
+        return process
+
+    def kill(self, pid: int, sig: int) -> None:
+        os.kill(pid, sig)
+
+
 @dataclass
 class Child:
     name: str
@@ -122,6 +146,8 @@ class Child:
     restart_reason: str = ""
     restart_handle: asyncio.TimerHandle | None = None
     last_exit: int | None = None
+    #: the event prefixes the child subscribes to, from its hello reply
+    subscriptions: tuple[str, ...] = ()
 
     @property
     def pid(self) -> int | None:
@@ -204,7 +230,9 @@ class Parent:
         self._stop_event = asyncio.Event()
         self._reload_lock = asyncio.Lock()
         self._reload_pending = False
-        self._mp = _mp_context()
+        #: the seams tests replace: how children start, and the bus the parent hosts
+        self.launcher = ForkserverLauncher()
+        self.broker_factory: Callable[[str, str, Counter[str]], Broker] = Broker
         self.interval = float(self.options.watchdog_interval or 1.0)
         #: hooks other parent modules attach to (pid files, systemd notify, ...)
         self.on_child_started: list[Callable[[Child], None]] = []
@@ -226,7 +254,8 @@ class Parent:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         Path(self.options.runtime_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.broker = Broker(self.options.runtime_dir, self.options.host, self.counters)
+        self.broker = self.broker_factory(self.options.runtime_dir, self.options.host,
+                                          self.counters)  # fmt: skip
         self.broker.hello_hook = self._on_hello_reply
         self.broker.command_handler = self._on_bus_command
         if self.options.event_tap:
@@ -270,6 +299,10 @@ class Parent:
             self.broker.close()
         return self.exit_code
 
+    def now(self) -> float:
+        """The loop's monotonic clock: what the watchdog and the back-off are measured on."""
+        return asyncio.get_running_loop().time()
+
     def request_stop(self, exit_code: int | None = None) -> None:
         if exit_code is not None and self.exit_code == EXIT_OK:
             self.exit_code = exit_code
@@ -292,24 +325,45 @@ class Parent:
         )  # fmt: skip
 
     async def _start_children(self) -> None:
+        """Start the children one by one in START_ORDER, each once the one before listens.
+
+        Consumers come before producers (notifier before vrrp, ipvs before checker): a
+        producer's first events (the initial BACKUP, the first verdicts) must find their
+        subscribers connected, or they are lost as keepalived never loses them.
+        """
+        assert self.broker is not None
         for name in self._wanted_children(self.config):
-            self.children[name] = Child(name)
-            self._spawn(self.children[name])
+            child = self.children[name] = Child(name)
+            before = Counter(self.broker.subscribed)
+            self._spawn(child)
+            if not await self._wait_listening(child, before):
+                log.warning("%s child: not ready after %.0f s, starting the others anyway",
+                            name, START_LISTEN_TIMEOUT)  # fmt: skip
+
+    async def _wait_listening(self, child: Child, before: Counter[str]) -> bool:
+        """True once ``child`` answered hello and each of its subscriptions reached us."""
+        assert self.broker is not None
+        deadline = self.now() + START_LISTEN_TIMEOUT
+        while self.now() < deadline and not self.stopping and child.alive():
+            self.broker.drain_subscriptions()
+            seen = self.broker.subscribed
+            if child.ready and all(seen[p] > before[p] for p in child.subscriptions):
+                return True
+            if not child.ready:
+                self.broker.send_hello(child.name)
+            await asyncio.sleep(START_POLL)
+        return not child.alive() or self.stopping
 
     def _spawn(self, child: Child) -> None:
         blob = pickle.dumps(self.config, protocol=pickle.HIGHEST_PROTOCOL)
-        process = self._mp.Process(
-            target=child_entry,
-            args=(child.name, ACTOR_OVERRIDES.get(child.name), self.options, blob, os.getpid(),
-                  self.generation),
-            name=f"pykeepalived: {child.name}", daemon=False,
-        )  # fmt: skip
-        process.start()
+        args = (child.name, ACTOR_OVERRIDES.get(child.name), self.options, blob, os.getpid(),
+                self.generation)  # fmt: skip
+        process = self.launcher.start(child.name, args)
         child.process = process
-        child.started_at = time.monotonic()
+        child.started_at = self.now()
         child.ready = False
         child.killing = False
-        child.liveness = policy.Liveness(last_reply=time.monotonic(), interval=self.interval)
+        child.liveness = policy.Liveness(last_reply=self.now(), interval=self.interval)
         loop = asyncio.get_running_loop()
         loop.add_reader(process.sentinel, self._on_child_exit, child)
         log.info("Starting %s child process, pid=%s", child.name, process.pid)
@@ -325,7 +379,7 @@ class Parent:
         process.join(0)
         code = process.exitcode
         child.last_exit = code
-        uptime = time.monotonic() - child.started_at
+        uptime = self.now() - child.started_at
         for hook in self.on_child_exited:
             hook(child)
         if self.stopping or not child.wanted:
@@ -366,10 +420,10 @@ class Parent:
     # ---- watchdog ----------------------------------------------------------------------
     async def _watchdog(self) -> None:
         assert self.broker is not None
-        last_tick = time.monotonic()
+        last_tick = self.now()
         while True:
             await asyncio.sleep(self.interval)
-            now = time.monotonic()
+            now = self.now()
             # if the parent's own loop stalled, the replies are still queued in the broker:
             # judge nobody this round (the hellos still go out)
             stalled = now - last_tick > 2 * self.interval
@@ -392,15 +446,18 @@ class Parent:
         if child is None or child.liveness is None or env.pid != child.pid:
             self.counters["watchdog.stray_replies"] += 1
             return
-        child.liveness.last_reply = time.monotonic()
+        child.liveness.last_reply = self.now()
         child.liveness.answered = True
         child.ready = True
+        subs = env.body.get("result", {}).get("subscriptions") if env.body.get("ok") else None
+        if isinstance(subs, list) and all(isinstance(p, str) for p in subs):
+            child.subscriptions = tuple(subs)
 
     def _handle_silent(self, child: Child, silent: float) -> None:
         pid = child.pid
         assert pid is not None
         try:
-            os.kill(pid, 0)
+            self.launcher.kill(pid, 0)
         except ProcessLookupError:
             # gone without the sentinel firing yet: the exit path restarts it
             return
@@ -410,20 +467,20 @@ class Parent:
         child.restart_reason = f"no hello reply for {silent:.1f} s"
         self.counters["watchdog.kills"] += 1
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-            os.kill(pid, signal.SIGCONT)  # a stopped process must run to die on SIGTERM
+            self.launcher.kill(pid, signal.SIGTERM)
+            self.launcher.kill(pid, signal.SIGCONT)  # a stopped process must run to die on SIGTERM
         asyncio.get_running_loop().call_later(KILL_GRACE, self._force_kill, child, pid)
 
     def _force_kill(self, child: Child, pid: int) -> None:
         if child.pid == pid and child.alive():
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+                self.launcher.kill(pid, signal.SIGKILL)
 
     async def _wait_ready(self, timeout: float = 15.0) -> None:
         """Wait until every child has answered a hello (or the timeout): then READY."""
         assert self.broker is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.stopping:
+        deadline = self.now() + timeout
+        while self.now() < deadline and not self.stopping:
             pending = [c for c in self.children.values() if c.alive() and not c.ready]
             if not pending:
                 return
@@ -449,19 +506,19 @@ class Parent:
             return
         with contextlib.suppress(CommandFailed):
             await self.broker.request(child.name, "stop", {}, timeout=1.0)
-        deadline = time.monotonic() + CHILD_WAIT_TIME
+        deadline = self.now() + CHILD_WAIT_TIME
         sent_term = False
         while process.exitcode is None:
-            if time.monotonic() > deadline:
+            if self.now() > deadline:
                 log.warning("%s child did not stop: killing it", child.name)
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid or 0, signal.SIGKILL)
+                    self.launcher.kill(process.pid or 0, signal.SIGKILL)
                 await asyncio.sleep(0.05)
                 process.join(1)
                 break
-            if not sent_term and time.monotonic() > deadline - CHILD_WAIT_TIME / 2:
+            if not sent_term and self.now() > deadline - CHILD_WAIT_TIME / 2:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid or 0, signal.SIGTERM)
+                    self.launcher.kill(process.pid or 0, signal.SIGTERM)
                 sent_term = True
             await asyncio.sleep(0.02)
             process.join(0)
@@ -534,7 +591,7 @@ class Parent:
     async def gather_status(self) -> dict[str, Any]:
         """Every child's own status plus the parent's view of its processes."""
         assert self.broker is not None
-        now = time.monotonic()
+        now = self.now()
         out: dict[str, Any] = {
             "parent": {
                 "pid": os.getpid(), "uptime": time.time() - self.started_at,

@@ -64,10 +64,13 @@ class Broker:
         self.command_handler: CommandHandler | None = None
         self.event_hooks: list[EventHook] = []
         self.hello_hook: Callable[[str, Envelope], None] | None = None
-        #: actor name -> monotonic time its last valid message reached the broker; the
+        #: actor name -> loop time (monotonic) its last valid message reached the broker; the
         #: watchdog counts a busy child's traffic as a sign of life (its hello reply may
         #: be queued behind its own events)
         self.last_seen: dict[str, float] = {}
+        #: topic prefix -> subscriptions seen on the events socket (one per subscriber,
+        #: XPUB_VERBOSE); only grows, so a caller compares against an earlier copy
+        self.subscribed: Counter[str] = Counter()
 
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
@@ -76,7 +79,10 @@ class Broker:
         self.router.setsockopt(zmq.RCVHWM, EVENTS_HWM)
         self.router.setsockopt(zmq.LINGER, 0)
         self.router.bind(topology.endpoint(runtime_dir, topology.BUS))
-        self.events = self.ctx.socket(zmq.PUB)
+        # XPUB, not PUB: the children's subscriptions come back to us, so the parent can
+        # start a producer only once its consumers listen (no lost start-up events)
+        self.events = self.ctx.socket(zmq.XPUB)
+        self.events.setsockopt(zmq.XPUB_VERBOSE, 1)
         self.events.setsockopt(zmq.SNDHWM, EVENTS_HWM)
         self.events.setsockopt(zmq.LINGER, 0)
         self.events.bind(topology.endpoint(runtime_dir, topology.EVENTS))
@@ -204,9 +210,21 @@ class Broker:
                 except zmq.Again:
                     break
                 self._route_safe(frames)
+            self.drain_subscriptions()
             # an await on a message that is already there does not yield: give the other
             # tasks (watchdog, control, metrics) their turn after every batch
             await asyncio.sleep(0)
+
+    def drain_subscriptions(self) -> None:
+        """Count the (un)subscribe frames the children's SUB sockets sent us so far."""
+        raw: zmq.Socket[bytes] = zmq.Socket.shadow(self.events.underlying)
+        while True:
+            try:
+                frame = raw.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if frame[:1] == b"\x01":
+                self.subscribed[frame[1:].decode(errors="replace")] += 1
 
     def _route_safe(self, frames: list[bytes]) -> None:
         try:
@@ -230,7 +248,7 @@ class Broker:
             self.counters["bus.rx_malformed.spoofed-src"] += 1
             return
         self.counters["bus.rx"] += 1
-        self.last_seen[sender] = time.monotonic()
+        self.last_seen[sender] = asyncio.get_running_loop().time()  # the watchdog's clock
         if env.is_event:
             self._fan_out(payload_frames)
             for hook in self.event_hooks:

@@ -9,8 +9,11 @@ events with keepalived's log wording.
 
 Events published (besides DESIGN's ``vrrp.state``):
 * ``vrrp.rx_lower_pri`` body ``{instance, src, priority}``: a master heard a lower priority.
+* ``vrrp.group`` body ``{group, state, prev}`` (and ``reason: "resume"`` when a restarted
+  actor's members all took up MASTER again): a ``vrrp_sync_group`` changed state (the
+  decisions are :mod:`.sync`'s; published after the members' ``vrrp.state`` events).
 
-Commands answered: ``vrrp.instances`` (the status of every instance).
+Commands answered: ``vrrp.instances`` (the status of every instance and sync group).
 
 Crash recovery: every transition is written to ``<runtime_dir>/vrrp-state.json`` (and a
 clean stop marks it clean). A vrrp actor that starts after an unclean end of its
@@ -41,13 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from pykeepalived.actors.base import Actor, CommandError
-from pykeepalived.actors.vrrp import arp, fsm, track
+from pykeepalived.actors.vrrp import arp, fsm, sync, track
 from pykeepalived.actors.vrrp import auth as ah_auth
 from pykeepalived.actors.vrrp import packet as P
 from pykeepalived.actors.vrrp.io import LinkSender, VrrpSocket, read_links
 from pykeepalived.bus.codec import to_wire
 from pykeepalived.bus.envelope import Envelope
-from pykeepalived.conf.model import Config, IPAddress, VrrpInstance
+from pykeepalived.conf.model import Config, IPAddress, TrackRef, VrrpInstance, VrrpSyncGroup
 
 STATE_FILE = "vrrp-state.json"
 GC_THRESHOLD = (20_000, 20, 50)
@@ -120,6 +123,8 @@ class Runner:
         self.decision_at: float | None = None
         self.peer_form: P.ChecksumForm | None = None
         self._expectation: P.Expectation | None = None
+        self.sync: sync.Group | None = None  # its vrrp_sync_group, when it has one
+        self.pending_resume: bool | None = None  # a member waiting for its group's start
 
     # ---- derived -------------------------------------------------------------------------
     def expectation(self) -> P.Expectation:
@@ -170,6 +175,7 @@ class Runner:
                 "advert_int": self.params.advert_int_cs / 100,
                 "peer_checksum": str(self.peer_form) if self.peer_form else None,
                 "counters": dict(self.counters),
+                "sync_group": self.sync.name if self.sync else None,
             }
         )
         return out
@@ -205,9 +211,12 @@ class VrrpActor(Actor):
         gc.set_threshold(*GC_THRESHOLD)
         for inst in self.config.vrrp_instances:
             self.runners[inst.name] = Runner(self, inst)
+        self.groups: dict[str, sync.Group] = {}
+        self._build_groups()
         self._start_trackers()
         for inst in self.config.vrrp_instances:
             self._start_instance(inst, previous)
+        self._start_groups()
         self._write_state_file(clean=False)
 
     def _scheduling(self) -> None:
@@ -265,13 +274,15 @@ class VrrpActor(Actor):
         fresh = [inst for name, inst in wanted.items() if name not in self.runners]
         for inst in fresh:
             self.runners[inst.name] = Runner(self, inst)
-        kept = {ref.name for r in self.runners.values() for ref in r.inst.track_script}
+        self._build_groups()
+        kept = {ref.name for r in self.runners.values() for ref in self._refs(r, "track_script")}
         self.scripts = {k: v for k, v in self.scripts.items() if k in kept}
         for name in list(self.scripts):
             self.tracker_tasks[name] = self.spawn(self._script_loop(name), f"script-{name}")
         self._start_trackers()
         for inst in fresh:
             self._start_instance(inst, {})
+        self._start_groups()
 
     @staticmethod
     def _identity(runner: Runner) -> tuple[Any, ...]:
@@ -327,6 +338,7 @@ class VrrpActor(Actor):
                 "max": self.late_max,
             },
             "scripts": {name: ("good" if st.good else "bad") for name, st in self.scripts.items()},
+            "groups": {name: g.status() for name, g in self.groups.items()},
             "track_files": dict(self.files),
             "vip_latency_p99": _p99(self.vip_latency),
             "garp_latency_p99": _p99(self.garp_latency),
@@ -337,7 +349,10 @@ class VrrpActor(Actor):
 
     async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         if command == "vrrp.instances":
-            return {"instances": {n: r.status() for n, r in self.runners.items()}}
+            return {
+                "instances": {n: r.status() for n, r in self.runners.items()},
+                "groups": {n: g.status() for n, g in self.groups.items()},
+            }
         raise CommandError(f"unknown command {command!r} for vrrp")
 
     # ---- interfaces ----------------------------------------------------------------------
@@ -427,7 +442,7 @@ class VrrpActor(Actor):
 
     def _links_changed(self, ifname: str) -> None:
         for runner in self.runners.values():
-            tracked = {t.name for t in runner.inst.track_interface}
+            tracked = {t.name for t in self._refs(runner, "track_interface")}
             if runner.ifname == ifname or ifname in tracked:
                 if runner.sock is None and runner.ifname == ifname:
                     self._open_sockets(runner)
@@ -461,6 +476,9 @@ class VrrpActor(Actor):
         if resume:
             self.log.info("(%s) resuming MASTER state after a restart (VIPs in place)", inst.name)
             self.count("resumed_master")
+        if runner.sync is not None and self._all_init(runner.sync):
+            runner.pending_resume = resume  # started with its group (_start_groups)
+            return
         self._run(runner, runner.fsm.start(now, resume_master=resume))
 
     def _vips_present(self, runner: Runner) -> bool:
@@ -530,13 +548,13 @@ class VrrpActor(Actor):
             f"{runner.ifname} down": link is None or not (link.up and link.running)
         }
         effects: list[track.Effect] = []
-        for ref in runner.inst.track_interface:
+        for ref in self._refs(runner, "track_interface"):
             tl = self.links.get(ref.name)
             up = tl is not None and tl.up and tl.running
             eff = track.interface_effect(up, ref.weight or 0, ref.reverse)
             faults[f"tracked {ref.name} down"] = eff.fault
             effects.append(eff)
-        for ref in runner.inst.track_script:
+        for ref in self._refs(runner, "track_script"):
             script = self.config.vrrp_script(ref.name)
             sstate = self.scripts.get(ref.name)
             if script is None or sstate is None:
@@ -545,7 +563,7 @@ class VrrpActor(Actor):
             eff = track.script_effect(sstate.good, weight, ref.reverse or script.reverse)
             faults[f"script {ref.name} failed"] = eff.fault
             effects.append(eff)
-        for ref in runner.inst.track_file:
+        for ref in self._refs(runner, "track_file"):
             tf = next((f for f in self.config.track_files if f.name == ref.name), None)
             if tf is None:
                 continue
@@ -562,13 +580,110 @@ class VrrpActor(Actor):
         prio, _ = track.effective_priority(runner.params.priority, effects)
         if runner.params.priority != fsm.PRIO_OWNER:
             cmds += runner.fsm.set_priority(now, prio)
-        if cmds:
+        if cmds or runner.sync is not None:  # a member's own fault may clear silently
             self._run(runner, cmds)
+
+    # ---- sync groups ---------------------------------------------------------------------
+    def _sync_config(self, runner: Runner) -> VrrpSyncGroup | None:
+        if runner.sync is None:
+            return None
+        return next((g for g in self.config.vrrp_sync_groups if g.name == runner.sync.name), None)
+
+    def _refs(self, runner: Runner, kind: str) -> tuple[TrackRef, ...]:
+        """The instance's ``track_*`` refs of one kind plus its sync group's (keepalived
+        applies a group's tracking, weights included, to every member)."""
+        own: tuple[TrackRef, ...] = getattr(runner.inst, kind)
+        grp = self._sync_config(runner)
+        return own if grp is None else (*own, *getattr(grp, kind))
+
+    def _build_groups(self) -> None:
+        """One :class:`sync.Group` per configured group; a reload keeps an unchanged one."""
+        old, self.groups = self.groups, {}
+        for cfg in self.config.vrrp_sync_groups:
+            members = tuple(m for m in cfg.group if m in self.runners)
+            if not members:
+                continue
+            keep = old.get(cfg.name)
+            if keep is not None and keep.members == members:
+                self.groups[cfg.name] = keep
+                continue
+            self.groups[cfg.name] = sync.Group(cfg.name, members)
+        for runner in self.runners.values():
+            grp = next((g for g in self.groups.values() if runner.name in g.members), None)
+            runner.sync = grp
+            runner.fsm.in_group = grp is not None
+        for grp in self.groups.values():
+            if grp.state is sync.GroupState.INIT and not self._all_init(grp):
+                # a new group over live instances (reload): it settles on their states
+                for m in grp.members:
+                    self._sync_observe(self.runners[m])
+
+    def _all_init(self, grp: sync.Group) -> bool:
+        return all(self.runners[m].fsm.state is fsm.State.INIT for m in grp.members)
+
+    def _own_fault(self, runner: Runner) -> bool:
+        reason = sync.fault_reason(runner.sync.name) if runner.sync else ""
+        return bool(runner.fsm.fault_reasons - {reason})
+
+    def _start_groups(self) -> None:
+        """Start the members of every group still in INIT, after all their checks ran."""
+        for grp in self.groups.values():
+            members = [self.runners[m] for m in grp.members]
+            if grp.state is not sync.GroupState.INIT or not self._all_init(grp):
+                continue
+            if any(r.pending_resume is None and r.fsm.state is fsm.State.INIT for r in members):
+                continue  # a member has not been set up yet
+            resume = all(r.pending_resume for r in members)
+            faults = {r.name: self._own_fault(r) for r in members}
+            self._run_group(grp, grp.start(faults, resume=resume))
+            for r in members:
+                resume, r.pending_resume = bool(r.pending_resume), None
+                self._run(r, r.fsm.start(self.loop.time(), resume_master=resume))
+
+    def _sync_observe(self, runner: Runner) -> None:
+        grp = runner.sync
+        if grp is None:
+            return
+        f = runner.fsm
+        self._run_group(
+            grp, grp.observe(runner.name, str(f.state), self._own_fault(runner), f.wants_master)
+        )
+
+    def _run_group(self, grp: sync.Group, orders: Iterable[sync.Order]) -> None:
+        reason = sync.fault_reason(grp.name)
+        for order in orders:
+            now = self.loop.time()
+            if isinstance(order, sync.GroupTransition):
+                self.count(f"groups.transitions.{order.state}")
+                self._publish_group(grp.name, str(order.state), str(order.prev), order.reason)
+            elif isinstance(order, sync.GroupLog):
+                self.log.info("VRRP_Group(%s) %s", grp.name, order.message)
+            else:
+                r = self.runners[order.member]
+                if isinstance(order, sync.Promote):
+                    self._run(r, r.fsm.sync_master(now))
+                elif isinstance(order, sync.Demote):
+                    self._run(r, r.fsm.sync_backup(now))
+                else:
+                    self._run(r, r.fsm.set_fault(now, reason, order.on))
+
+    def _publish_group(self, name: str, state: str, prev: str, reason: str = "") -> None:
+        """The one place ``vrrp.group`` is published, after the members' events: a member's
+        MASTER event waits two loop steps (see _transition), so a group MASTER does too.
+        ``reason`` (``resume``) is an extra field for the notifier."""
+        body = {"group": name, "state": state, "prev": prev}
+        if reason:
+            body["reason"] = reason
+        self.log.info("VRRP_Group(%s) Entering %s STATE", name, state)
+        if state == "MASTER":
+            self.loop.call_soon(self.loop.call_soon, self.publish, "vrrp.group", body)
+        else:
+            self.publish("vrrp.group", body)
 
     # ---- vrrp_script and track_file ------------------------------------------------------
     def _start_trackers(self) -> None:
         """Run every vrrp_script an instance tracks; poll every tracked file."""
-        wanted = {ref.name for r in self.runners.values() for ref in r.inst.track_script}
+        wanted = {ref.name for r in self.runners.values() for ref in self._refs(r, "track_script")}
         for name in wanted - set(self.scripts):
             script = self.config.vrrp_script(name)
             if script is None:
@@ -578,7 +693,7 @@ class VrrpActor(Actor):
                 script.rise, script.fall, script.init_fail
             )
             self.tracker_tasks[name] = self.spawn(self._script_loop(name), f"script-{name}")
-        files = {ref.name for r in self.runners.values() for ref in r.inst.track_file}
+        files = {ref.name for r in self.runners.values() for ref in self._refs(r, "track_file")}
         for tf in self.config.track_files:
             if tf.name in files:
                 if tf.init_file and (tf.init_overwrite or not os.path.exists(tf.file)):
@@ -596,7 +711,7 @@ class VrrpActor(Actor):
 
     def _retrack(self, kind: str, name: str) -> None:
         for runner in self.runners.values():
-            refs = runner.inst.track_script if kind == "script" else runner.inst.track_file
+            refs = self._refs(runner, "track_script" if kind == "script" else "track_file")
             if any(ref.name == name for ref in refs):
                 self._evaluate_tracking(runner)
 
@@ -676,6 +791,8 @@ class VrrpActor(Actor):
                     "vrrp.rx_lower_pri",
                     {"instance": runner.name, "src": cmd.src, "priority": cmd.priority},
                 )
+        if runner.sync is not None:
+            self._sync_observe(runner)
 
     def _on_timer(self, runner: Runner, name: str, at: float) -> None:
         now = self.loop.time()

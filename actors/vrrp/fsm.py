@@ -25,6 +25,12 @@ Design notes
 * Master adverts are paced from the previous deadline (no drift); after a stall longer
   than one interval the pace restarts from now.
 
+Sync groups (:mod:`.sync`): an instance with ``in_group`` set does not take mastership
+itself when its down timer expires; it records ``wants_master``, re-arms the timer (as
+keepalived does) and waits for the group, which calls :meth:`Instance.sync_master` on
+every member once all of them want it. :meth:`Instance.sync_backup` is the group taking
+a master member back to BACKUP; the group's FAULT is an ordinary fault reason.
+
 Timer names: ``adver`` (Master), ``master_down`` (Backup), ``garp_delay`` (second GARP
 burst), ``garp_refresh``, ``garp_lower`` (second burst after a lower-priority advert).
 """
@@ -206,6 +212,8 @@ class Instance:
     preempt_deadline: float | None = None
     fault_reasons: set[str] = field(default_factory=set)
     transitions: int = 0
+    in_group: bool = False  # a vrrp_sync_group member: the group decides mastership
+    wants_master: bool = False  # down timer expired (or master): ready for the group
 
     def __post_init__(self) -> None:
         if not self.effective_priority:
@@ -265,6 +273,7 @@ class Instance:
         if was_master:
             out.append(Addresses(False))
         self.preempt_deadline = None
+        self.wants_master = False
         self._set(out, "master_down", now + self.master_down)
 
     def _become_master(self, now: float, out: list[Command], reason: str) -> None:
@@ -273,6 +282,7 @@ class Instance:
         # the advert goes first (the old master drops its VIPs on it), then the news
         out.append(SendAdvert(self.effective_priority))
         self._move(out, State.MASTER, reason)
+        self.wants_master = True
         self.master_adver_int_cs = p.advert_int_cs
         self.master_address = self.address or None
         out.append(Addresses(True))
@@ -324,7 +334,11 @@ class Instance:
             return out
         del self.timers[name]
         p = self.params
-        if name == "master_down" and self.state is State.BACKUP:
+        if name == "master_down" and self.state is State.BACKUP and self.in_group:
+            # the group decides (sync.Group.observe); keep the timer running meanwhile
+            self.wants_master = True
+            self._set(out, "master_down", now + self.master_down)
+        elif name == "master_down" and self.state is State.BACKUP:
             self._become_master(now, out, "timeout")
         elif name == "adver" and self.state is State.MASTER:
             out.append(SendAdvert(self.effective_priority))
@@ -381,6 +395,7 @@ class Instance:
 
     def _accept(self, now: float, out: list[Command], src: str, interval: int) -> None:
         self.master_address = src
+        self.wants_master = False  # a master is there: this member holds its group back
         if self.params.version == 3 and interval != self.master_adver_int_cs:
             out.append(
                 Log(
@@ -445,10 +460,25 @@ class Instance:
                 out.append(SendAdvert(PRIO_STOP))
                 out.append(Addresses(False))
             self.preempt_deadline = None
+            self.wants_master = False
             self._move(out, State.FAULT, reason)
         else:
             self.master_adver_int_cs = self.params.advert_int_cs
             self._become_backup(now, out, reason)
+        return out
+
+    def sync_master(self, now: float) -> list[Command]:
+        """The sync group takes this BACKUP member to MASTER (every member wants it)."""
+        out: list[Command] = []
+        if self.state is State.BACKUP:
+            self._become_master(now, out, "sync group")
+        return out
+
+    def sync_backup(self, now: float) -> list[Command]:
+        """The sync group takes this MASTER member to BACKUP (another member lost)."""
+        out: list[Command] = []
+        if self.state is State.MASTER:
+            self._become_backup(now, out, "sync group")
         return out
 
     def set_priority(self, now: float, priority: int) -> list[Command]:
@@ -474,4 +504,5 @@ class Instance:
             "master_address": self.master_address,
             "fault_reasons": sorted(self.fault_reasons),
             "transitions": self.transitions,
+            "wants_master": self.wants_master,
         }

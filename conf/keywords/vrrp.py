@@ -1211,8 +1211,11 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
                 st,
             )
 
-    # tracking (sync groups without sync_group_tracking_weight, and owners, ignore weights)
-    zero_weights = (sg is not None and not sg.get("sync_group_tracking_weight")) or priority == 255
+    # tracking: owners ignore weights; in a sync group without sync_group_tracking_weight a
+    # weighted tracker is dropped altogether (keepalived 2.2.7, seen in the lab: "ignoring
+    # tracked file tf with weight -50 due to SYNC group", and the file changes nothing)
+    drop_weighted = sg is not None and not sg.get("sync_group_tracking_weight")
+    zero_weights = priority == 255 and not drop_weighted
     tracks: dict[str, tuple[TrackRef, ...]] = {}
     for field in ("track_interface", "track_script", "track_file", "track_process", "track_bfd"):
         refs: list[TrackRef] = list(d.get(field, ()))
@@ -1225,9 +1228,17 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
                     st,
                 )
                 refs.remove(r)
+        if drop_weighted:
+            for r in [r for r in refs if r.weight not in (None, 0)]:
+                what = "tracked " + field.removeprefix("track_")
+                ctx.warning(
+                    f"({name}) ignoring {what} {r.name} with weight {r.weight} due to SYNC group",
+                    "semantic",
+                    st,
+                )
+                refs.remove(r)
         if zero_weights and any(r.weight for r in refs):
-            group = sg["name"] if sg is not None else "?"
-            why = "an address owner (priority 255)" if priority == 255 else f"sync group {group}"
+            why = "an address owner (priority 255)"
             ctx.warning(f"({name}) {field} weights are ignored for {why}", "lint", st)
         if zero_weights:
             refs = [

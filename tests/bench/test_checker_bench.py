@@ -9,7 +9,7 @@ Three processes run in the namespace, each started by this file (``python FILE R
 * ``victims``: ten more real servers on their own addresses (127.2.0.k:PORT2); the bench
   kills this process to stop them and measures the time to each down verdict.
 * ``driver``: the checker actor itself (``CheckerActor`` with its real probes, timers
-  and FSMs; the bus replaced by a recorder that timestamps ``check.result`` events).
+  and FSMs; the bus replaced by the in-memory one, whose log keeps every timestamped event).
   It reports, as JSON lines: attempts per second and the CPU seconds per wall second of
   its own process over a steady window, its RSS growth per real server, and the wall
   time of each verdict.
@@ -111,22 +111,11 @@ def _rss() -> int:
 def role_driver(kind: str, n: int) -> None:
     from pykeepalived.actors.base import Options
     from pykeepalived.actors.checker.actor import CheckerActor
+    from pykeepalived.bus.testing import InMemoryBus
     from pykeepalived.conf import model as m
 
     def emit(**kw: Any) -> None:
         print(json.dumps(kw), flush=True)
-
-    class TimestampBus:
-        def __init__(self) -> None:
-            self.results: list[tuple[float, dict[str, Any]]] = []
-
-        def envelope(self, type_: str, body: dict[str, Any], **_: Any) -> Any:
-            return (type_, body)
-
-        def send(self, env: Any) -> bool:
-            if env[0] == "check.result":
-                self.results.append((time.time(), env[1]))
-            return True
 
     def checker() -> Any:
         common = {
@@ -155,8 +144,8 @@ def role_driver(kind: str, n: int) -> None:
         config = m.Config(virtual_servers=(vs,))
         rss_config = _rss()
         actor = CheckerActor(config, Options())
-        bus = TimestampBus()
-        actor.bus = bus  # type: ignore[assignment]
+        bus = InMemoryBus()  # every envelope kept in bus.log, stamped (ts) when published
+        actor.bus = bus.client("checker", CheckerActor.subscriptions, actor.counters)
         await actor.setup()
         await asyncio.sleep(2 * DELAY_LOOP)  # warm-up spread and first rounds
         a0, c0, t0 = actor.attempts, time.process_time(), time.monotonic()
@@ -203,9 +192,9 @@ def role_driver(kind: str, n: int) -> None:
             if line.strip() == b"report":
                 victims = {f"{victim_address(k)}:{VICTIM_PORT}" for k in range(N_VICTIMS)}
                 events = [
-                    (ts, b["real_server"], b["up"])
-                    for ts, b in bus.results
-                    if b["real_server"] in victims
+                    (e.ts, e.body["real_server"], e.body["up"])
+                    for e in bus.events("check.result")
+                    if e.body["real_server"] in victims
                 ]
                 emit(phase="verdicts", events=events)
         await actor.shutdown()

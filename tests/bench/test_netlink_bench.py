@@ -33,8 +33,7 @@ import pytest
 from pykeepalived.actors.netlink.driver import Monitor
 from pykeepalived.bus.codec import to_wire
 from pykeepalived.conf.model import IPAddress
-from tests.daemon import Daemon
-from tests.integration.netlink.busclient import BusClient
+from tests.daemon import Daemon, DaemonBus
 from tests.integration.netlink.harness import Harness, inside, run
 from tests.lab import Lab
 
@@ -118,7 +117,7 @@ def test_vip_add_latency_over_the_bus(lab: Lab) -> None:
     conf = f"static_ipaddress {{\n {lab.vip(9)}/32 dev eth0\n}}\n"
     with Daemon(a, conf) as d:
         d.wait_ready()
-        bus = BusClient(d.runtime_dir, name="nlbench")
+        bus = DaemonBus(d.runtime_dir, name="nlbench")
         try:
             with inside(a.netns):
                 mon = Monitor(groups=RTMGRP_IPV4_IFADDR, rcvbuf=1 << 22)
@@ -129,7 +128,7 @@ def test_vip_add_latency_over_the_bus(lab: Lab) -> None:
                 for i in range(N_VIPS):
                     item = _vip(i)
                     t0 = time.perf_counter()
-                    reply = bus.request(
+                    reply = bus.reply(
                         "netlink",
                         "addresses.set",
                         {"owner": "vrrp/B", "present": True, "addresses": [item]},
@@ -138,7 +137,7 @@ def test_vip_add_latency_over_the_bus(lab: Lab) -> None:
                     assert reply["ok"] and reply["result"]["errors"] == [], reply
                     assert _visible(mon, item["address"]), item
                 rounds.append(times)
-                bus.request(
+                bus.reply(
                     "netlink",
                     "addresses.set",
                     {
@@ -154,7 +153,7 @@ def test_vip_add_latency_over_the_bus(lab: Lab) -> None:
             empty = []
             for _ in range(N_VIPS):
                 t0 = time.perf_counter()
-                assert bus.request("netlink", "owned", {"owner": "nobody"})["ok"]
+                assert bus.reply("netlink", "owned", {"owner": "nobody"})["ok"]
                 empty.append(time.perf_counter() - t0)
         finally:
             bus.close()
@@ -194,11 +193,11 @@ def test_memory_with_10000_addresses(lab: Lab, tmp_path: Path) -> None:
         before = _rss_kib(pid)
         t0 = time.perf_counter()
         a.run(["ip", "-batch", str(batch)], timeout=120)
-        bus = BusClient(d.runtime_dir, name="nlmem")
+        bus = DaemonBus(d.runtime_dir, name="nlmem")
         try:
             deadline = time.monotonic() + 60
             while True:
-                st = bus.request("netlink", "status", {})["result"]
+                st = bus.reply("netlink", "status", {})["result"]
                 if st["state"].get("addresses", 0) >= N_TABLE:
                     break
                 assert time.monotonic() < deadline, st

@@ -31,8 +31,9 @@ from pathlib import Path
 import pytest
 
 from tests import lab as lab_mod
+from tests.daemon import DaemonBus
 from tests.integration.runtime import toys
-from tests.integration.runtime.runner import STATIC_CONF, BusPeer, ToyDaemon
+from tests.integration.runtime.runner import STATIC_CONF, ToyDaemon
 
 pytestmark = pytest.mark.bench
 
@@ -53,7 +54,7 @@ def test_bus_latency_and_throughput() -> None:
     peer = None
     try:
         d.wait_ready(30)
-        peer = BusPeer(d.runtime_dir)
+        peer = DaemonBus(d.runtime_dir)
         p50s: list[float] = []
         p99s: list[float] = []
         rates: list[float] = []
@@ -107,7 +108,7 @@ def test_child_death_to_replacement_answering() -> None:
         peer = None
         try:
             d.wait_ready(30)
-            peer = BusPeer(d.runtime_dir)
+            peer = DaemonBus(d.runtime_dir)
             for name, old in d.children_pids().items():
                 t0 = time.perf_counter()
                 os.kill(old, signal.SIGKILL)

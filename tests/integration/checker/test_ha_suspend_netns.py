@@ -14,17 +14,13 @@ DRIVER = r"""
 import asyncio, json, subprocess, sys
 from pykeepalived.actors.base import Options
 from pykeepalived.actors.checker.actor import CheckerActor
+from pykeepalived.bus.testing import InMemoryBus, wait_until
 from pykeepalived.conf import model as m
 
 vip, port = sys.argv[1], int(sys.argv[2])
 
-class Bus:
-    def __init__(self): self.events = []
-    def envelope(self, t, body, **_): return (t, body)
-    def send(self, env): self.events.append(env); return True
-
-def attempts(actor):
-    return next(iter(actor.runs.values())).fsm.attempts
+def fsm(actor):
+    return next(iter(actor.runs.values())).fsm
 
 async def main():
     srv = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
@@ -32,23 +28,28 @@ async def main():
     rs = m.RealServer(address="127.0.0.1", port=port, checkers=(chk,))
     vs = m.VirtualServer(address=vip, port=80, ha_suspend=True, real_servers=(rs,))
     actor = CheckerActor(m.Config(virtual_servers=(vs,)), Options())
-    actor.bus = Bus()
+    bus = InMemoryBus()
+    actor.bus = bus.client("checker", CheckerActor.subscriptions, actor.counters)
+    vrrp = bus.client("vrrp")
     await actor.setup()
     out = {}
-    await asyncio.sleep(0.6)
-    out["absent"] = attempts(actor)
+    await asyncio.sleep(0.6)  # an observation window: six delay_loops, and a 1 s poll
+    out["absent"] = fsm(actor).attempts
     subprocess.run(["ip", "addr", "add", vip + "/32", "dev", "eth0"], check=True)
     # what the VRRP actor's event would trigger at once; the 1 s poll would find it anyway
-    await actor.on_event(type("E", (), {"type": "vrrp.state"})())
-    await asyncio.sleep(0.6)
-    out["present"] = attempts(actor)
+    state = {"instance": "VI_1", "vrid": 51, "family": "inet", "interface": "eth0",
+             "state": "MASTER", "prev": "BACKUP", "priority": 100, "reason": ""}
+    await actor.on_event(vrrp.envelope("vrrp.state", state))
+    await wait_until(lambda: fsm(actor).attempts >= 3, 0.6, what="checks every 0.1 s")
+    out["present"] = fsm(actor).attempts
     subprocess.run(["ip", "addr", "del", vip + "/32", "dev", "eth0"], check=True)
-    await asyncio.sleep(1.5)  # no event this time: the periodic test notices
-    a = attempts(actor)
-    await asyncio.sleep(0.6)
-    out["removed"] = attempts(actor) - a
-    out["suspended"] = next(iter(actor.runs.values())).fsm.suspended
-    out["events"] = len(actor.bus.events)
+    # no event this time: the periodic test notices within its 1 s period
+    await wait_until(lambda: fsm(actor).suspended, 1.5, what="suspended by the poll")
+    a = fsm(actor).attempts
+    await asyncio.sleep(0.6)  # an observation window: six delay_loops
+    out["removed"] = fsm(actor).attempts - a
+    out["suspended"] = fsm(actor).suspended
+    out["events"] = len(bus.bodies("check.result"))
     await actor.shutdown()
     srv.close()
     print(json.dumps(out))

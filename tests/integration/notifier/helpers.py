@@ -1,5 +1,6 @@
-"""Shared pieces for the notifier shell tests: a recording bus, events, recorder scripts,
-an in-loop SMTP server (aiosmtpd) and a mail server that never answers."""
+"""Shared pieces for the notifier shell tests: events, recorder scripts, an in-loop SMTP
+server (aiosmtpd) and a mail server that never answers. The actor's bus is a port of the
+in-memory bus of ``bus/testing.py``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from pykeepalived.actors.base import Options
 from pykeepalived.actors.notifier.actor import NotifierActor
 from pykeepalived.bus.envelope import Envelope
+from pykeepalived.bus.testing import InMemoryBus
 from pykeepalived.conf import model as m
 
 _seq = itertools.count(1)
@@ -27,20 +29,6 @@ needs_root = pytest.mark.skipif(
     os.geteuid() != 0,
     reason=f"runs scripts as root/other users and chowns FIFOs: needs root (uid {os.geteuid()})",
 )
-
-
-class RecordingBus:
-    """Stands in for the BusClient (the notifier publishes nothing, but replies exist)."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    def envelope(self, type_: str, body: dict[str, Any], **_: Any) -> tuple[str, dict[str, Any]]:
-        return (type_, body)
-
-    def send(self, env: tuple[str, dict[str, Any]]) -> bool:
-        self.sent.append(env)
-        return True
 
 
 def event(type_: str, body: Any, src: str = "vrrp") -> Envelope:
@@ -65,7 +53,7 @@ async def make_actor(
     actor = NotifierActor(config, Options(runtime_dir="/nonexistent", **options))
     if script_timeout is not None:
         actor.script_timeout = script_timeout
-    actor.bus = RecordingBus()  # type: ignore[assignment]
+    actor.bus = InMemoryBus().client(actor.name, actor.subscriptions, actor.counters)
     await actor.setup()
     return actor
 

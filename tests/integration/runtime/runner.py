@@ -17,7 +17,6 @@ from pathlib import Path
 import zmq
 
 from pykeepalived.bus import topology
-from pykeepalived.bus.envelope import Envelope, decode, encode
 from tests import daemon as daemon_mod
 from tests import lab as lab_mod
 from tests.integration.runtime import toys
@@ -112,36 +111,3 @@ def wait_until(pred, timeout: float = 10.0, step: float = 0.05) -> bool:  # type
             return True
         time.sleep(step)
     return bool(pred())
-
-
-class BusPeer:
-    """A test's own DEALER on bus.sock (identity "tester") to command the toy actors."""
-
-    def __init__(self, runtime_dir: Path) -> None:
-        self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.IDENTITY, b"tester")
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(topology.endpoint(runtime_dir, topology.BUS))
-        self.ids = 0
-
-    def request(self, to: str, command: str, body: dict[str, object], timeout: float = 10.0
-                ) -> dict[str, object]:  # fmt: skip
-        self.ids += 1
-        env = Envelope(f"cmd.{command}", "tester", "h", os.getpid(), self.ids, time.time(), body,
-                       to=to, id=self.ids)  # fmt: skip
-        deadline = time.monotonic() + timeout
-        self.sock.send_multipart(encode(env))
-        while time.monotonic() < deadline:
-            if self.sock.poll(100):
-                reply = decode(self.sock.recv_multipart())
-                if reply.id == self.ids:
-                    assert reply.body["ok"], reply.body
-                    result = reply.body["result"]
-                    assert isinstance(result, dict)
-                    return result
-        raise TimeoutError(f"{command} to {to}: no reply")
-
-    def close(self) -> None:
-        self.sock.close(0)
-        self.ctx.term()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -24,16 +25,27 @@ import zmq
 from pykeepalived.actors.parent.broker import TAP_HWM
 from pykeepalived.bus import topology
 from pykeepalived.bus.envelope import decode
+from tests.daemon import DaemonBus
 from tests.integration.runtime.runner import (
     REPO,
     STATIC_CONF,
-    BusPeer,
     ToyDaemon,
     alive,
     wait_until,
 )
 
 WATCHDOG = "0.3"
+
+
+def _wait_subscribed(sub: zmq.Socket[bytes], peer: DaemonBus) -> None:
+    """zmq's slow joiner: ping until ``sub`` hears an event, then drop what it heard."""
+    for seq in range(100):
+        peer.request("vrrp", "ping", {"seq": -seq})
+        if sub.poll(100):
+            while sub.poll(100):
+                sub.recv_multipart()
+            return
+    raise TimeoutError("the subscriber never received an event")
 
 
 def _free_port() -> int:
@@ -190,9 +202,9 @@ def test_slow_tap_subscriber_does_not_slow_the_daemon(shared: ToyDaemon) -> None
     slow.setsockopt(zmq.SUBSCRIBE, b"")
     slow.setsockopt(zmq.LINGER, 0)
     slow.connect(topology.endpoint(daemon.runtime_dir, topology.TAP))
-    peer = BusPeer(daemon.runtime_dir)
+    peer = DaemonBus(daemon.runtime_dir)
     try:
-        time.sleep(0.3)
+        _wait_subscribed(slow, peer)
         n = TAP_HWM + 10_000  # more than one subscriber's queue holds
         peer.request("netlink", "flood_stats", {})
         t0 = time.monotonic()
@@ -264,11 +276,14 @@ def test_random_bytes_on_every_socket_crash_nothing(shared: ToyDaemon) -> None:
         sub.close(0)
     finally:
         ctx.term()
-    time.sleep(0.5)
+
+    def malformed() -> int:
+        counters = daemon.status()["parent"]["counters"]
+        return sum(v for k, v in counters.items() if "malformed" in k)
+
+    assert wait_until(lambda: malformed() > 100, 10, 0.1), malformed()
     assert daemon.proc.alive()
     status = daemon.status()
-    counters = status["parent"]["counters"]
-    assert sum(v for k, v in counters.items() if "malformed" in k) > 100, counters
     assert daemon.children_pids() == pids
     assert all(c["restarts"] == 0 and "status" in c for c in status["children"].values())
 
@@ -394,8 +409,13 @@ def test_dumps_on_signals_and_ctl(shared: ToyDaemon) -> None:
          "tap", "--json", "--count", "1", "--for", "20", "config."],
         stdout=subprocess.PIPE, text=True, cwd=REPO,
     )  # fmt: skip
-    time.sleep(1.0)  # the subscription must reach the daemon before the event
-    assert d.ctl("reload", timeout=60).returncode == 0
+    # zmq's slow joiner: a reload published before the tap's subscription reached the
+    # daemon is not seen, so reload until the tap prints one (it ends after one event)
+    assert tap.stdout is not None
+    for _ in range(10):
+        assert d.ctl("reload", timeout=60).returncode == 0
+        if select.select([tap.stdout], [], [], 2.0)[0]:
+            break
     line = tap.communicate(timeout=30)[0].strip()
     assert json.loads(line)["type"] == "config.reload"
 
@@ -451,9 +471,9 @@ def test_tcp_event_tap_carries_events_not_commands(shared: ToyDaemon) -> None:
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(f"tcp://127.0.0.1:{shared.tap_port}")  # type: ignore[attr-defined]
-    peer = BusPeer(shared.runtime_dir)
+    peer = DaemonBus(shared.runtime_dir)
     try:
-        time.sleep(0.5)
+        _wait_subscribed(sub, peer)
         peer.request("vrrp", "ping", {"seq": 7})
         types = []
         deadline = time.monotonic() + 10
@@ -486,7 +506,7 @@ def test_dont_respawn_and_permanent_exit_codes_stop_the_daemon() -> None:
     peer = None
     try:
         d.wait_ready(30)
-        peer = BusPeer(d.runtime_dir)
+        peer = DaemonBus(d.runtime_dir)
         peer.request("netlink", "exit", {"code": 2})
         assert d.proc.popen.wait(20) == 2
         assert "permanent error 2" in d.proc.output()

@@ -156,12 +156,17 @@ def test_track_references_and_weights() -> None:
     assert i.track_script[0].name == "s" and i.track_script[0].weight is None
 
 
-def test_sync_group_zeroes_weights_unless_tracking_weight() -> None:
-    base = inst_text(" track_interface {\n eth1 weight -20\n }") + inst_text(
+def test_sync_group_drops_weighted_trackers_unless_tracking_weight() -> None:
+    base = inst_text(" track_interface {\n eth1 weight -20\n eth2\n }") + inst_text(
         name="VI_2", vrid=6, vips="10.0.0.2"
     )
-    c = clean(base + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n}\n")
-    assert c.vrrp_instances[0].track_interface[0].weight == 0
+    r = parse(base + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n}\n")
+    assert "(VI_1) ignoring tracked interface eth1 with weight -20 due to SYNC group" in messages(r)
+    c = r.config
+    assert c is not None
+    # keepalived ignores the weighted tracker altogether (a failure changes nothing); the
+    # unweighted one stays (its failure faults the instance, and so the group)
+    assert [(t.name, t.weight) for t in c.vrrp_instances[0].track_interface] == [("eth2", None)]
     c = clean(
         base + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n sync_group_tracking_weight\n}\n"
     )

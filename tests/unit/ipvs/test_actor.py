@@ -1,8 +1,8 @@
-"""The ipvs shell driven directly with the dry-run backend (no bus, no kernel)."""
+"""The ipvs shell driven directly with the dry-run backend (no bus, no kernel), on the
+virtual clock (bus/testing.py): waits are on conditions and cost no real time."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from pykeepalived.actors.base import Options
 from pykeepalived.actors.ipvs import driver, nft
 from pykeepalived.actors.ipvs.actor import IpvsActor
 from pykeepalived.bus.envelope import Envelope
+from pykeepalived.bus.testing import run_virtual, wait_until
 from pykeepalived.conf.loader import load_text
 
 CONF = """
@@ -67,8 +68,8 @@ def test_life_cycle() -> None:
             "weight": None,
         }
         await actor.on_event(event("check.result", body))
-        await asyncio.sleep(0.01)
-        assert applied[-1] == "del_dest tcp:10.0.0.1:80 -> 10.0.0.3:8080"
+        removal = "del_dest tcp:10.0.0.1:80 -> 10.0.0.3:8080"
+        await wait_until(lambda: applied[-1] == removal, 1, what="the spawned flush applied")
         assert published == [
             (
                 "lb.realserver",
@@ -104,7 +105,7 @@ def test_life_cycle() -> None:
         await actor.shutdown()
         assert applied[n:] == ["del_service tcp:10.0.0.1:80"]
 
-    asyncio.run(run())
+    run_virtual(run())
 
 
 def test_dont_release_keeps_the_table() -> None:
@@ -114,7 +115,7 @@ def test_dont_release_keeps_the_table() -> None:
         await actor.shutdown()
         assert len(actor.backend.applied) == n  # type: ignore[attr-defined]
 
-    asyncio.run(run())
+    run_virtual(run())
 
 
 def test_sync_daemon_follows_vrrp() -> None:
@@ -148,7 +149,7 @@ vrrp_instance VI_1 { interface eth0
         await actor.on_event(event("vrrp.state", {**body, "state": "BACKUP"}))
         assert backend.daemon[0] == "backup"  # type: ignore[attr-defined]
 
-    asyncio.run(run())
+    run_virtual(run())
 
 
 def test_refused_service_is_reported_and_the_rest_applied(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,7 +174,7 @@ def test_refused_service_is_reported_and_the_rest_applied(monkeypatch: pytest.Mo
         assert len(errors) == 1 and "needs kernel IPVS" in str(errors[0]["error"])
         assert actor.status()["refused"] == ["tcp:10.0.0.5:443"]
 
-    asyncio.run(run())
+    run_virtual(run())
 
 
 def test_start_up_events_are_paced_in_order() -> None:
@@ -186,12 +187,9 @@ def test_start_up_events_are_paced_in_order() -> None:
     async def run() -> None:
         _actor, published = await start(conf)
         assert len(published) == 500  # the first batch at once, the rest after pauses
-        for _ in range(100):
-            if len(published) == 1201:
-                break
-            await asyncio.sleep(0.01)
-        assert published[0][0] == "lb.quorum" and len(published) == 1201
+        await wait_until(lambda: len(published) == 1201, 1, what="every start-up event")
+        assert published[0][0] == "lb.quorum"
         keys = [b["real_server"] for t, b in published[1:]]
         assert keys == [f"10.2.{i // 250}.{i % 250 + 1}:80" for i in range(1200)]
 
-    asyncio.run(run())
+    run_virtual(run())

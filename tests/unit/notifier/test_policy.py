@@ -420,6 +420,15 @@ def test_a_resumed_state_is_not_announced_twice() -> None:
     assert fresh.on_vrrp_state(resumed)
 
 
+def test_a_resumed_group_is_not_announced_twice() -> None:
+    core = core_for(vrrp_config())
+    assert core.on_vrrp_group({"group": "G1", "state": "MASTER", "prev": "BACKUP"})
+    resumed = {"group": "G1", "state": "MASTER", "prev": "INIT", "reason": "resume"}
+    assert core.on_vrrp_group(resumed) == []
+    assert core.resumed == 1
+    assert core_for(vrrp_config()).on_vrrp_group(resumed)  # unknown here: announced
+
+
 # Debian keepalived 2.2.7, sync group G1 = VI_1 (priority 150) + VI_2 (100), no peer:
 # every member announces its own transitions, the group line comes after its members'
 KEEPALIVED_227_SYNC_GROUP = [

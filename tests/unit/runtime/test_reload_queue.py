@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from pykeepalived.actors.base import Options
 from pykeepalived.actors.parent import actor as parent_actor
+from pykeepalived.bus.testing import InMemoryBus
 from pykeepalived.conf.diagnostics import Diagnostic, LoadResult
 from pykeepalived.conf.model import Config, GlobalDefs
-
-
-class FakeBroker:
-    def __init__(self) -> None:
-        self.published: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, type_: str, body: dict[str, Any]) -> None:
-        self.published.append((type_, body))
+from tests.unit.runtime.fakes import BusBroker
 
 
 def test_reloads_queue_and_bad_config_keeps_the_old(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,8 +32,8 @@ def test_reloads_queue_and_bad_config_keeps_the_old(monkeypatch: pytest.MonkeyPa
         monkeypatch.setattr(parent_actor, "load_config", fake_load)
         original = Config(global_defs=GlobalDefs(router_id="old"))
         parent = parent_actor.Parent(Options(config_file="k.conf", host="h"), original)
-        broker = FakeBroker()
-        parent.broker = broker  # type: ignore[assignment]
+        bus = InMemoryBus()
+        parent.broker = BusBroker(bus)  # type: ignore[assignment]
         hooks: list[bool] = []
         parent.on_reloading.append(hooks.append)
         first = asyncio.ensure_future(parent.reload())
@@ -51,8 +44,8 @@ def test_reloads_queue_and_bad_config_keeps_the_old(monkeypatch: pytest.MonkeyPa
         gate.set()
         assert await first is True  # the queued (good) one ran last
         assert len(loads) == 2
-        assert [b["ok"] for t, b in broker.published if t == "config.reload"] == [False, True]
-        assert "Unknown keyword 'x'" in broker.published[0][1]["errors"][0]
+        assert [b["ok"] for b in bus.bodies("config.reload")] == [False, True]
+        assert "Unknown keyword 'x'" in bus.bodies("config.reload")[0]["errors"][0]
         assert parent.config.global_defs.router_id == "good" and parent.generation == 2
         assert hooks == [True, False, True, False]
         assert parent.last_reload == {"ok": True, "errors": [], "generation": 2}
@@ -68,9 +61,13 @@ def test_a_bad_config_alone_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setattr(parent_actor, "load_config", broken)
         original = Config()
         parent = parent_actor.Parent(Options(host="h"), original)
-        parent.broker = FakeBroker()  # type: ignore[assignment]
+        bus = InMemoryBus()
+        parent.broker = BusBroker(bus)  # type: ignore[assignment]
         assert await parent.reload() is False
         assert parent.config is original and parent.generation == 1
         assert parent.last_reload["errors"] == ["config parser failed (1): boom"]
+        assert bus.bodies("config.reload") == [
+            {"ok": False, "errors": ["config parser failed (1): boom"]}
+        ]
 
     asyncio.run(body())

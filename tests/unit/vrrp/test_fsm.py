@@ -363,3 +363,57 @@ def test_invariants_under_random_events(
             assert "master_down" in inst.timers and "adver" not in inst.timers
         else:
             assert not inst.timers
+
+
+# ---- sync group members (the group's side is tests/unit/vrrp/test_sync.py) -------------
+
+
+def test_group_member_waits_on_timeout_and_is_promoted_by_the_group() -> None:
+    inst = make()
+    inst.in_group = True
+    inst.start(0.0)
+    play(inst, [
+        # the down timer expires: no mastership, the timer runs again, the member is ready
+        (MDI_100, "timer", ("master_down",), [SetTimer("master_down", 2 * MDI_100)]),
+        (MDI_100 + 1, "sync_backup", (), []),  # not master: nothing
+        (MDI_100 + 1, "sync_master", (),
+         [CancelTimer("master_down"), *become_master(MDI_100 + 1, reason="sync group")]),
+        (MDI_100 + 1, "sync_master", (), []),  # already master
+    ])  # fmt: skip
+    assert inst.wants_master
+
+
+def test_group_member_accepting_an_advert_is_no_longer_ready() -> None:
+    inst = make()
+    inst.in_group = True
+    inst.start(0.0)
+    inst.timer(MDI_100, "master_down")
+    assert inst.wants_master
+    inst.advert(4.0, "10.0.0.1", 200, 100)
+    assert not inst.wants_master and inst.state is B
+    # a priority-0 advert shortens the wait to skew time, the member is ready after it
+    inst.advert(5.0, "10.0.0.1", 0, 100)
+    play(inst, [
+        (5.0 + inst.skew, "timer", ("master_down",),
+         [SetTimer("master_down", 5.0 + inst.skew + MDI_100)]),
+    ])  # fmt: skip
+    assert inst.wants_master and inst.state is B
+
+
+def test_group_demotes_a_master_member_without_priority_zero() -> None:
+    inst = make(garp_master_delay=0)
+    inst.in_group = True
+    inst.start(0.0)
+    inst.sync_master(1.0)
+    play(inst, [
+        (2.0, "sync_backup", (), [
+            CancelTimer("adver"), Transition(M, B, "sync group"), Addresses(False),
+            SetTimer("master_down", 2.0 + MDI_100),
+        ]),
+    ])  # fmt: skip
+    assert not inst.wants_master
+    # the group's fault on a master member: priority 0 and the VIPs go, as any fault
+    inst.sync_master(3.0)
+    out = inst.set_fault(4.0, "sync group G", True)
+    assert SendAdvert(0) in out and Addresses(False) in out and inst.state is F
+    assert not inst.wants_master
