@@ -691,10 +691,15 @@ def _open_sg_group(ctx: Ctx, d: Draft, st: Stmt) -> Draft | None:
 
 SYNC.values("group", _sg_member, open=_open_sg_group)
 _track_blocks(SYNC)
+SYNC.keywords["track_process"].unimplemented = TRACK_PROCESS
 for _k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
     SYNC.scalar(_k, C.script(_k))
 SYNC.scalar("smtp_alert", C.boolean("smtp_alert"))
-SYNC.scalar("notify_priority_changes", C.boolean("notify_priority_changes"))
+SYNC.scalar(
+    "notify_priority_changes",
+    C.boolean("notify_priority_changes"),
+    unimplemented=PRIO_CHANGES,
+)
 SYNC.scalar("sync_group_tracking_weight", C.flag("sync_group_tracking_weight"))
 SYNC.scalar(
     "global_tracking",

@@ -87,6 +87,11 @@ NO_READER_NEEDED = {
         "this keyword asks for (the missing check itself is said by vrrp_strict's marker)"
     ),
     ("global_defs", "vrrp_skip_check_adv_addr"): "as skip_check_adv_addr",
+    ("vrrp_sync_group", "sync_group_tracking_weight"): (
+        "parse time: the builder keeps the members' tracking weights instead of zeroing "
+        "them (conf/keywords/vrrp.py), as keepalived"
+    ),
+    ("vrrp_sync_group", "global_tracking"): "as sync_group_tracking_weight (deprecated form)",
     ("global_defs", "dynamic_interfaces"): (
         "parity of effect: interfaces may come and go at any time anyway (the vrrp actor "
         "opens its sockets when the link appears)"
@@ -94,8 +99,10 @@ NO_READER_NEEDED = {
 }
 
 #: being implemented right now by other helpers; the lead removes entries as they land
-PENDING_REASON = "being implemented in h6/h2 (sync groups / script runner)"
-PENDING_BLOCKS = {"vrrp_sync_group": PENDING_REASON}  # the block and everything in it
+PENDING_REASON = "being implemented in h2 (script runner)"
+#: blocks pending as a whole, the block and everything in it ("vrrp_sync_group" left this
+#: list when h6's sync groups landed)
+PENDING_BLOCKS: dict[str, str] = {}
 PENDING = {
     ("global_defs", "startup_script"): PENDING_REASON,
     ("global_defs", "startup_script_timeout"): PENDING_REASON,
@@ -118,22 +125,19 @@ def model_fields() -> frozenset[str]:
     return frozenset(out)
 
 
-def _names_in_tables(tree: ast.AST) -> set[str]:
-    """The strings of a module's tuple/list literals (tables of field names)."""
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Tuple | ast.List):
-            out |= {
-                e.value
-                for e in node.elts
-                if isinstance(e, ast.Constant) and isinstance(e.value, str)
-            }
-    return out
+def _string_constants(tree: ast.AST) -> set[str]:
+    """Every string constant of a module (the names it may hand to ``getattr``)."""
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
 
 
 def _names_read_in(tree: ast.AST) -> set[str]:
     """Attributes loaded, ``getattr(x, "name")``, and, in a module that calls
-    ``getattr(x, variable)``, the names of its tables (``_FIFO_ROLES`` in the notifier)."""
+    ``getattr(x, variable)``, its string constants: the names it may pass (the notifier's
+    ``_FIFO_ROLES`` table, the vrrp actor's ``self._refs(runner, "track_script")``)."""
     out: set[str] = set()
     dynamic = False
     for node in ast.walk(tree):
@@ -151,7 +155,7 @@ def _names_read_in(tree: ast.AST) -> set[str]:
             else:
                 dynamic = True
     if dynamic:
-        out |= _names_in_tables(tree)
+        out |= _string_constants(tree)
     return out
 
 
