@@ -16,7 +16,12 @@ def test_ignored_options_are_said_at_start(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     started: list[Any] = []
-    monkeypatch.setattr(daemon, "run_daemon", lambda options, args: started.append(options) or 0)
+
+    def fake_run(options: Any, args: Any) -> int:
+        started.append(options)
+        return 0
+
+    monkeypatch.setattr(daemon, "run_daemon", fake_run)
     assert cli.main(["-n", "-X", "-e", "--all", "-f", "/nonexistent.conf"]) == 0
     assert started, "the daemon still starts"
     err = capsys.readouterr().err.splitlines()
