@@ -448,12 +448,12 @@ G.scalar(
 G.scalar(
     "use_symlink_paths",
     C.boolean("use_symlink_paths"),
-    unimplemented="script paths are used as written, symlinks are not resolved either way",
+    unimplemented="script paths are resolved through symlinks, as keepalived does by default",
 )
 G.scalar(
     "set_supplementary_groups",
     C.boolean("set_supplementary_groups"),
-    unimplemented="scripts run with the uid/gid of their user only",
+    unimplemented="scripts run with their user's uid and gid, without its supplementary groups",
 )
 G.scalar("script_user", _script_user)
 G.scalar("enable_script_security", C.flag("enable_script_security"))
