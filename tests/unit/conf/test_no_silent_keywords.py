@@ -87,6 +87,10 @@ NO_READER_NEEDED = {
         "this keyword asks for (the missing check itself is said by vrrp_strict's marker)"
     ),
     ("global_defs", "vrrp_skip_check_adv_addr"): "as skip_check_adv_addr",
+    ("vrrp_instance", "accept"): (
+        "parity of effect: pykeepalived installs no firewall, so VIP traffic is accepted, "
+        "which is what accept asks for (the reader found by name is the AH counter)"
+    ),
     ("vrrp_sync_group", "sync_group_tracking_weight"): (
         "parse time: the builder keeps the members' tracking weights instead of zeroing "
         "them (conf/keywords/vrrp.py), as keepalived"
