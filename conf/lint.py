@@ -8,7 +8,8 @@ Rules:
   whose increase cannot lift it above 100);
 * a track_script whose script has weight 0 and no weight override: a failure puts the
   instance in FAULT rather than lowering its priority;
-* ``vrrp_strict`` (or ``strict_mode``) without ``accept``: the VIPs answer no traffic;
+* ``vrrp_strict`` (or ``strict_mode``) without ``accept``: under keepalived the VIPs
+  answer no traffic (pykeepalived installs no firewall, so they do here: said too);
 * unicast instances without peers (keepalived falls back to multicast);
 * the same VRID twice on one interface (also across unicast instances, which keepalived
   does not check).
@@ -107,8 +108,9 @@ def lint(config: Config) -> list[Diagnostic]:
             out.append(
                 _d(
                     inst,
-                    "strict mode without 'accept': the virtual addresses will not answer "
-                    "traffic (add 'accept' if they should)",
+                    "strict mode without 'accept': under keepalived the virtual addresses "
+                    "answer no traffic (add 'accept' if they should); pykeepalived installs "
+                    "no firewall rules, so here they do",
                 )
             )
         if inst.unicast and not inst.unicast_peers and not inst.unicast_fault_no_peer:

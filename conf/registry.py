@@ -89,6 +89,7 @@ class Keyword:
     entry: Handler | None = None
     deprecated: str | None = None
     unimplemented: str | None = None
+    partial: bool = False
     header_args: bool = False
     reported: bool = False
 
@@ -111,10 +112,12 @@ class BlockDef:
         *,
         deprecated: str | None = None,
         unimplemented: str | None = None,
+        partial: bool = False,
         reported: bool = False,
     ) -> Keyword:
         """``deprecated``: the message for an old keyword; ``reported``: keepalived 2.2.7
-        prints it too (and so counts it for -t), else it is advice only."""
+        prints it too (and so counts it for -t), else it is advice only; ``unimplemented``:
+        what pykeepalived does instead (``partial``: the keyword acts, but only in part)."""
         return self._put(
             Keyword(
                 name,
@@ -122,6 +125,7 @@ class BlockDef:
                 handler,
                 deprecated=deprecated,
                 unimplemented=unimplemented,
+                partial=partial,
                 reported=reported,
             )
         )
@@ -135,6 +139,7 @@ class BlockDef:
         *,
         deprecated: str | None = None,
         unimplemented: str | None = None,
+        partial: bool = False,
     ) -> Keyword:
         return self._put(
             Keyword(
@@ -145,6 +150,7 @@ class BlockDef:
                 block=block,
                 deprecated=deprecated,
                 unimplemented=unimplemented,
+                partial=partial,
             )
         )
 
@@ -158,6 +164,7 @@ class BlockDef:
         header_args: bool = False,
         deprecated: str | None = None,
         unimplemented: str | None = None,
+        partial: bool = False,
     ) -> Keyword:
         """A value block: each line inside is one entry. ``header_args``: the keyword
         line itself takes arguments (``virtual_server_group NAME``)."""
@@ -171,6 +178,7 @@ class BlockDef:
                 header_args=header_args,
                 deprecated=deprecated,
                 unimplemented=unimplemented,
+                partial=partial,
             )
         )
 
@@ -203,11 +211,14 @@ def _note(ctx: Ctx, kw: Keyword, st: Stmt) -> None:
     if kw.deprecated is not None:
         ctx.warning(kw.deprecated, "deprecated" if kw.reported else "obsolete", st)
     if kw.unimplemented is not None:
-        ctx.warning(
-            f"'{kw.name}' is accepted but not implemented by pykeepalived ({kw.unimplemented})",
-            "unimplemented",
-            st,
-        )
+        ctx.warning(unimplemented_message(kw), "unimplemented", st)
+
+
+def unimplemented_message(kw: Keyword) -> str:
+    """The advisory printed where a keyword marked ``unimplemented`` is used."""
+    if kw.partial:
+        return f"'{kw.name}' is only partly implemented by pykeepalived ({kw.unimplemented})"
+    return f"'{kw.name}' is accepted but not implemented by pykeepalived ({kw.unimplemented})"
 
 
 def walk(ctx: Ctx, nodes: list[Node], bdef: BlockDef, draft: Draft) -> None:

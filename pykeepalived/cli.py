@@ -48,6 +48,21 @@ UNSUPPORTED = {
     "config_fd": "--config-fd is internal to keepalived's reload check",
 }
 
+#: keepalived options pykeepalived accepts without acting on them: said at start
+IGNORED = {
+    "release_vips": "-X/--release-vips is accepted but not implemented by pykeepalived "
+    "(VIPs are not dropped on transitions caused by a signal)",
+    "all_config": "-e/--all-config is accepted but not implemented by pykeepalived "
+    "(a missing included file is not an error; write includet for that)",
+    "all": "--all is accepted but not implemented by pykeepalived "
+    "(a child starts only when the configuration has work for it)",
+}
+
+
+def ignored_options(args: argparse.Namespace) -> list[str]:
+    """The warnings for options given on the command line that pykeepalived ignores."""
+    return [message for key, message in IGNORED.items() if getattr(args, key, False)]
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -84,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     a("-s", "--namespace", metavar="NAME", help="run in this network namespace")
     a("-m", "--core-dump", action="store_true", help="raise RLIMIT_CORE")
     a("-M", "--core-dump-pattern", nargs="?", const="core", default=None, help=argparse.SUPPRESS)
-    a("-e", "--all-config", action="store_true", help="enable every include check")
+    a(
+        "-e",
+        "--all-config",
+        action="store_true",
+        help="error if a configuration file is missing (not implemented)",
+    )
     a("-i", "--config-id", metavar="ID", help="id for @ conditional config lines")
     a("--signum", metavar="SIGFUNC", help="print the signal number of SIGFUNC and exit")
     a("-t", "--config-test", nargs="?", const="", default=None, metavar="FILE",
@@ -173,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.config_test is not None:
         from pykeepalived.conf.cli import config_test
 
+        for message in ignored_options(args):
+            print(f"pykeepalived: {message}", file=sys.stderr)
+
         return config_test(args.use_file, config_id, args.config_test or None)
     if args.umask:
         try:
@@ -191,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pykeepalived.actors.parent.netns import enter_namespace
 
         enter_namespace(args.namespace)
+    for message in ignored_options(args):
+        print(f"pykeepalived: {message}", file=sys.stderr)
     options = dataclasses.replace(options_from_args(args), config_id=config_id)
     from pykeepalived.actors.parent.daemon import run_daemon
 

@@ -42,6 +42,7 @@ from pykeepalived.bus.envelope import Envelope
 
 if TYPE_CHECKING:
     from pykeepalived.conf import LoadResult
+    from pykeepalived.conf.diagnostics import Diagnostic
     from pykeepalived.conf.model import Config
 
 log = logging.getLogger("pykeepalived.parent")
@@ -156,6 +157,16 @@ class Child:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.exitcode is None
+
+
+def log_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    """Log each diagnostic of a load once, as keepalived does: ``(file: Line N) message``.
+
+    Used at start and on every successful reload, so a keyword pykeepalived accepts
+    without implementing it is reported in the daemon's log too, not only by ``-t``.
+    """
+    for diag in diagnostics:
+        (log.error if diag.severity == "error" else log.warning)("%s", diag)
 
 
 async def load_config(path: str, config_id: str | None) -> LoadResult:
@@ -579,6 +590,7 @@ class Parent:
             for hook in self.on_reloading:
                 hook(False)
             return False
+        log_diagnostics(result.diagnostics)
         self.config = new
         self.generation += 1
         blob = pickle.dumps(new, protocol=pickle.HIGHEST_PROTOCOL)

@@ -13,13 +13,17 @@ import logging
 import os
 import sys
 import tracemalloc
+from typing import TYPE_CHECKING
 
 from pykeepalived.actors.base import EXIT_CONFIG, EXIT_FATAL, Options, set_process_title
 from pykeepalived.actors.logs import setup_logging
-from pykeepalived.actors.parent.actor import Parent, load_config
+from pykeepalived.actors.parent.actor import Parent, load_config, log_diagnostics
 from pykeepalived.actors.parent.pidfile import PidFileLocked
 from pykeepalived.actors.parent.sdnotify import SdNotifier
 from pykeepalived.actors.parent.services import DaemonPidFiles, Services
+
+if TYPE_CHECKING:
+    from pykeepalived.conf.model import Config
 
 log = logging.getLogger("pykeepalived.parent")
 
@@ -60,25 +64,38 @@ def run_daemon(options: Options, args: argparse.Namespace | None = None) -> int:
         pid_files.release_all()
 
 
-async def _main(options: Options, pid_files: DaemonPidFiles, notifier: SdNotifier) -> int:
+async def first_load(options: Options, notifier: SdNotifier) -> Config | None:
+    """Parse the configuration at start and log what the parse reported (every
+    diagnostic once, with file and line); None when there is nothing to run."""
     try:
         result = await load_config(options.config_file, options.config_id)
     except Exception as exc:
         log.error("cannot load %s: %s", options.config_file, exc)
         notifier.notify(STATUS=f"cannot load {options.config_file}", ERRNO=22)
-        return EXIT_CONFIG
-    for diag in result.diagnostics:
-        (log.error if diag.severity == "error" else log.warning)("%s", diag)
+        return None
+    log_diagnostics(result.diagnostics)
     if result.config is None:
         log.error("configuration %s has errors: not starting", options.config_file)
         notifier.notify(STATUS=f"configuration {options.config_file} unusable", ERRNO=22)
-        return EXIT_CONFIG
+        return None
+    if options.vrrp_only and result.config.global_defs.lvs_sync_daemon is not None:
+        # keepalived drives the sync daemon from its VRRP process; pykeepalived from the
+        # ipvs actor, which only runs with the checker side
+        log.warning("lvs_sync_daemon is not started with -P/--vrrp: pykeepalived runs it "
+                    "with the load balancer (without -P)")  # fmt: skip
     if options.dump_conf:
         from pykeepalived.conf.dump import dump_text
 
         for line in dump_text(result.config).splitlines():
             log.info("%s", line)
-    parent = Parent(options, result.config)
+    return result.config
+
+
+async def _main(options: Options, pid_files: DaemonPidFiles, notifier: SdNotifier) -> int:
+    config = await first_load(options, notifier)
+    if config is None:
+        return EXIT_CONFIG
+    parent = Parent(options, config)
     if options.mem_check:
         # started after the first load: tracing slows imports and unpickling severalfold
         tracemalloc.start(1)

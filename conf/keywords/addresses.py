@@ -79,6 +79,12 @@ def parse_address(ctx: Ctx, st: Stmt, *, static: bool) -> IPAddress | None:
             i += 1
         elif k == "use_vmac" and not static:
             out["use_vmac"] = True
+            ctx.warning(
+                "'use_vmac' (address option) is accepted but not implemented by pykeepalived "
+                "(no macvlan is created: the address goes on its own interface)",
+                "unimplemented",
+                st,
+            )
             i += 1
         elif k == "track_group" and static and nxt is not None:
             out["track_group"] = nxt
@@ -487,7 +493,13 @@ def register_root(root: BlockDef) -> None:
     root.values("static_ipaddress", address_entry("static_ipaddress", static=True))
     root.values("static_routes", route_entry("static_routes", static=True))
     root.values("static_rules", rule_entry("static_rules", static=True))
-    root.sub("track_group", TRACK_GROUP, _open_track_group, _close_track_group)
+    root.sub(
+        "track_group",
+        TRACK_GROUP,
+        _open_track_group,
+        _close_track_group,
+        unimplemented="a lost static address, route or rule is put back; instances do not fault",
+    )
 
 
 def is_link_local6(addr: str) -> bool:

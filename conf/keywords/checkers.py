@@ -260,7 +260,11 @@ for _b in (HTTP, SSL):
     _b.sub("url", URL if _b is HTTP else SSL_URL, _open_url, _close_url)
     _b.scalar("http_protocol", _http_protocol)
     _b.scalar("virtualhost", C.string("virtualhost"))
-    _b.scalar("fast_recovery", C.boolean("fast_recovery"))
+    _b.scalar(
+        "fast_recovery",
+        C.boolean("fast_recovery"),
+        unimplemented="the URLs of a recovering server are checked at the normal pace",
+    )
     _b.scalar("enable_sni", C.boolean("enable_sni"))
     _b.scalar("sni_name", _sni_name)
     _b.scalar(

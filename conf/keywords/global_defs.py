@@ -20,6 +20,16 @@ SCHED = "process scheduling and memory locking"
 FW = "firewall rules for accept mode (no_accept)"
 NAMES = "process renaming"
 HOUSE = "configuration housekeeping of keepalived's parent"
+GARP_PACE = "GARP/NA frames are sent back to back, without pacing"
+EXTRA_IF = "no periodic GARP/NA on the interfaces of addresses on other interfaces"
+STRICT = (
+    "its derived settings apply, but unicast is not refused, the VIP list of adverts is "
+    "not checked and no firewall rules are installed"
+)
+NO_DELAY = "VRRP starts at once"
+NO_VMAC = "no VMAC interfaces are created"
+BUFS = "the kernel's default socket buffer size is used"
+IPROUTE = "iproute2 tables are read from /usr/share/iproute2, /usr/lib/iproute2, /etc/iproute2"
 
 
 def _open_global(ctx: Ctx, root: Draft, st: Stmt) -> Draft | None:
@@ -420,8 +430,16 @@ G.scalar(
     deprecated="lvs_process_name is deprecated - please use checker_process_name",
     unimplemented=NAMES,
 )
-G.scalar("use_symlink_paths", C.boolean("use_symlink_paths"))
-G.scalar("set_supplementary_groups", C.boolean("set_supplementary_groups"))
+G.scalar(
+    "use_symlink_paths",
+    C.boolean("use_symlink_paths"),
+    unimplemented="script paths are resolved through symlinks, as keepalived does by default",
+)
+G.scalar(
+    "set_supplementary_groups",
+    C.boolean("set_supplementary_groups"),
+    unimplemented="scripts run with their user's uid and gid, without its supplementary groups",
+)
 G.scalar("script_user", _script_user)
 G.scalar("enable_script_security", C.flag("enable_script_security"))
 G.scalar("startup_script", C.script("startup_script"))
@@ -433,9 +451,11 @@ G.scalar(
     "min_auto_priority_delay", C.uint("min_auto_priority_delay", 1, 10000000), unimplemented=SCHED
 )
 for _p in ("vrrp", "checker", "bfd"):
-    G.scalar(f"{_p}_priority", C.integer(f"{_p}_priority", -20, 19), unimplemented=SCHED)
+    # vrrp_priority / vrrp_rt_priority are applied by the vrrp actor (actors/vrrp/actor.py)
+    sched = None if _p == "vrrp" else SCHED
+    G.scalar(f"{_p}_priority", C.integer(f"{_p}_priority", -20, 19), unimplemented=sched)
     G.scalar(f"{_p}_no_swap", C.flag(f"{_p}_no_swap"), unimplemented=SCHED)
-    G.scalar(f"{_p}_rt_priority", C.integer(f"{_p}_rt_priority", 1, 99), unimplemented=SCHED)
+    G.scalar(f"{_p}_rt_priority", C.integer(f"{_p}_rt_priority", 1, 99), unimplemented=sched)
     G.scalar(f"{_p}_cpu_affinity", _cpu_affinity(f"{_p}_cpu_affinity"), unimplemented=SCHED)
     G.scalar(f"{_p}_rlimit_rttime", _rlimit(f"{_p}_rlimit_rttime"), unimplemented=SCHED)
     G.scalar(
@@ -445,7 +465,11 @@ for _p in ("vrrp", "checker", "bfd"):
         unimplemented=SCHED,
     )
 G.scalar("umask", _umask)
-G.scalar("random_seed", C.uint("random_seed"))
+G.scalar(
+    "random_seed",
+    C.uint("random_seed"),
+    unimplemented="${_RANDOM} is not seeded from it",
+)
 # mail / notification
 G.scalar("router_id", C.string("router_id"))
 G.values("notification_email", _notification_email)
@@ -462,7 +486,11 @@ G.scalar("rs_init_notifies", C.boolean("rs_init_notifies"))
 for _k in ("notify_fifo", "vrrp_notify_fifo", "lvs_notify_fifo"):
     G.scalar(_k, _fifo(_k))
     G.scalar(f"{_k}_script", C.script(f"{_k}_script"))
-G.scalar("vrrp_notify_priority_changes", C.boolean("vrrp_notify_priority_changes"))
+G.scalar(
+    "vrrp_notify_priority_changes",
+    C.boolean("vrrp_notify_priority_changes"),
+    unimplemented="no MASTER_PRIORITY/BACKUP_PRIORITY notifications are sent",
+)
 G.scalar("fifo_write_vrrp_states_on_reload", C.flag("fifo_write_vrrp_states_on_reload"))
 # VRRP defaults
 G.scalar("vrrp_version", _vrrp_version)
@@ -478,38 +506,61 @@ G.scalar(
 )
 G.scalar("vrrp_garp_lower_prio_delay", C.uint("vrrp_garp_lower_prio_delay", 0, 86400))
 G.scalar("vrrp_garp_lower_prio_repeat", C.uint("vrrp_garp_lower_prio_repeat", 0, V.INT_MAX))
-G.scalar("vrrp_garp_interval", _garp_interval("vrrp_garp_interval"))
-G.scalar("vrrp_gna_interval", _garp_interval("vrrp_gna_interval"))
+G.scalar("vrrp_garp_interval", _garp_interval("vrrp_garp_interval"), unimplemented=GARP_PACE)
+G.scalar("vrrp_gna_interval", _garp_interval("vrrp_gna_interval"), unimplemented=GARP_PACE)
 G.scalar("vrrp_min_garp", C.boolean("vrrp_min_garp"))
-G.scalar("vrrp_garp_extra_if", _garp_extra_if("vrrp_garp_extra_if"))
+G.scalar("vrrp_garp_extra_if", _garp_extra_if("vrrp_garp_extra_if"), unimplemented=EXTRA_IF)
 G.scalar(
     "vrrp_vmac_garp_intvl",
     _garp_extra_if("vrrp_garp_extra_if"),
     deprecated="vrrp_vmac_garp_intvl is deprecated - please use vrrp_garp_extra_if",
+    unimplemented=EXTRA_IF,
 )
 G.scalar("vrrp_down_timer_adverts", C.uint("vrrp_down_timer_adverts", 1, 100))
 G.scalar("vrrp_lower_prio_no_advert", C.boolean("vrrp_lower_prio_no_advert"))
-G.scalar("vrrp_higher_prio_send_advert", C.boolean("vrrp_higher_prio_send_advert"))
+G.scalar(
+    "vrrp_higher_prio_send_advert",
+    C.boolean("vrrp_higher_prio_send_advert"),
+    unimplemented="a master that sees a higher priority steps down without sending an advert first",
+)
 G.scalar("v3_checksum_as_v2", C.flag("v3_checksum_as_v2"))
 G.scalar("vrrp_check_unicast_src", C.flag("vrrp_check_unicast_src"))
 G.scalar("vrrp_skip_check_adv_addr", C.boolean("vrrp_skip_check_adv_addr"))
-G.scalar("vrrp_strict", _strict)
+G.scalar("vrrp_strict", _strict, unimplemented=STRICT, partial=True)
 G.scalar("vrrp_owner_ignore_adverts", C.boolean("vrrp_owner_ignore_adverts"))
-G.scalar("vrrp_startup_delay", C.decimal("vrrp_startup_delay", 0.001, 4294.967295))
-G.scalar("vrrp_delay_after_boot", C.decimal("vrrp_delay_after_boot", 0, 4294.967295))
+G.scalar(
+    "vrrp_startup_delay",
+    C.decimal("vrrp_startup_delay", 0.001, 4294.967295),
+    unimplemented=NO_DELAY,
+)
+G.scalar(
+    "vrrp_delay_after_boot",
+    C.decimal("vrrp_delay_after_boot", 0, 4294.967295),
+    unimplemented=NO_DELAY,
+)
 G.scalar("dynamic_interfaces", _dynamic_interfaces)
-G.scalar("disable_local_igmp", C.flag("disable_local_igmp"))
-G.scalar("log_unknown_vrids", C.flag("log_unknown_vrids"))
-G.scalar("vmac_prefix", C.string("vmac_prefix"))
-G.scalar("vmac_addr_prefix", C.string("vmac_addr_prefix"))
-G.scalar("vrrp_rx_bufs_policy", _rx_bufs_policy)
-G.scalar("vrrp_rx_bufs_multiplier", C.uint("vrrp_rx_bufs_multiplier", 1))
+G.scalar(
+    "disable_local_igmp",
+    C.flag("disable_local_igmp"),
+    unimplemented="igmp_link_local_mcast_reports is left as it is",
+)
+G.scalar(
+    "log_unknown_vrids",
+    C.flag("log_unknown_vrids"),
+    unimplemented="adverts for unknown VRIDs are dropped without a log line",
+)
+G.scalar("vmac_prefix", C.string("vmac_prefix"), unimplemented=NO_VMAC)
+G.scalar("vmac_addr_prefix", C.string("vmac_addr_prefix"), unimplemented=NO_VMAC)
+G.scalar("vrrp_rx_bufs_policy", _rx_bufs_policy, unimplemented=BUFS)
+G.scalar("vrrp_rx_bufs_multiplier", C.uint("vrrp_rx_bufs_multiplier", 1), unimplemented=BUFS)
 for _k in ("vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs", "process_monitor_rcv_bufs",
            "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_monitor_rcv_bufs"):  # fmt: skip
-    G.scalar(_k, C.uint(_k))
-    G.scalar(f"{_k}_force", C.boolean(f"{_k}_force"))
-G.scalar("iproute_usr_dir", C.string("iproute_usr_dir"))
-G.scalar("iproute_etc_dir", C.string("iproute_etc_dir"))
+    # only the vrrp netlink monitor socket takes its size from the config
+    bufs = None if _k == "vrrp_netlink_monitor_rcv_bufs" else BUFS
+    G.scalar(_k, C.uint(_k), unimplemented=bufs)
+    G.scalar(f"{_k}_force", C.boolean(f"{_k}_force"), unimplemented=bufs)
+G.scalar("iproute_usr_dir", C.string("iproute_usr_dir"), unimplemented=IPROUTE)
+G.scalar("iproute_etc_dir", C.string("iproute_etc_dir"), unimplemented=IPROUTE)
 # firewall
 G.scalar("vrrp_iptables", _words("vrrp_iptables", maxn=2), unimplemented=FW)
 G.scalar("vrrp_ipsets", _words("vrrp_ipsets", maxn=6), unimplemented=FW)
@@ -543,7 +594,8 @@ G.scalar(
     _lvs_flush_on_stop,
     deprecated="lvs_flush_onstop is deprecated - please use lvs_flush_on_stop",
 )
-G.scalar("lvs_sync_daemon", _lvs_sync_daemon, unimplemented="IPVS sync daemon")
+# run by the ipvs actor (actors/ipvs/actor.py); the nftables backend says at run time that it cannot
+G.scalar("lvs_sync_daemon", _lvs_sync_daemon)
 # SNMP / D-Bus / JSON
 G.scalar("snmp_socket", C.string("snmp_socket"), unimplemented=SNMP)
 for _k in ("enable_traps", "enable_snmp_vrrp", "enable_snmp_checker", "enable_snmp_rfc",
@@ -568,12 +620,17 @@ G.scalar(
 G.scalar("enable_dbus", C.flag("enable_dbus"), unimplemented=DBUS)
 G.scalar("dbus_service_name", C.string("dbus_service_name"), unimplemented=DBUS)
 G.scalar("dbus_no_interface_name", C.string("dbus_no_interface_name"), unimplemented=DBUS)
-G.scalar("json_version", _json_version)
+G.scalar("json_version", _json_version, unimplemented="the JSON dump is always version 1")
 # housekeeping
 G.scalar("tmp_config_directory", C.string("tmp_config_directory"), unimplemented=HOUSE)
 G.scalar("config_save_dir", C.string("config_save_dir"), unimplemented=HOUSE)
 G.scalar("include_check", _include_check)
-G.scalar("reload_check_config", _reload_check_config)
+G.scalar(
+    "reload_check_config",
+    _reload_check_config,
+    unimplemented="every reload is checked first anyway; no log file is written",
+    partial=True,
+)
 G.scalar("reload_time_file", C.string("reload_time_file"), unimplemented="scheduled reloads")
 G.scalar("reload_repeat", C.flag("reload_repeat"), unimplemented="scheduled reloads")
 G.scalar("reload_file", C.string("reload_file"), unimplemented=HOUSE)
@@ -634,9 +691,22 @@ def register_root(root: BlockDef) -> None:
         unimplemented="IPVS in another namespace",
     )
     root.scalar("namespace_with_ipsets", C.flag("namespace_with_ipsets"), unimplemented=FW)
-    root.scalar("use_pid_dir", C.flag("use_pid_dir"))
-    root.scalar("instance", C.string("instance"))
-    root.scalar("child_wait_time", C.uint("child_wait_time", 0))
+    root.scalar(
+        "use_pid_dir",
+        C.flag("use_pid_dir"),
+        unimplemented="pid files keep their -p/-r/-c (or default) paths",
+    )
+    root.scalar(
+        "instance",
+        C.string("instance"),
+        unimplemented="it names dump files (data_use_instance), not pid files",
+        partial=True,
+    )
+    root.scalar(
+        "child_wait_time",
+        C.uint("child_wait_time", 0),
+        unimplemented="children get 5 seconds to stop",
+    )
     root.scalar(
         "linkbeat_use_polling",
         C.flag("linkbeat_use_polling"),

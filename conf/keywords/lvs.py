@@ -30,6 +30,8 @@ from pykeepalived.conf.model import (
 from pykeepalived.conf.preprocess import Stmt
 from pykeepalived.conf.registry import BlockDef, Ctx, Draft
 
+THRESHOLD = "no connection limits are set on the real server"
+
 SSL_BLOCK = BlockDef("SSL")
 VS = BlockDef("virtual_server")
 RS = BlockDef("real_server")
@@ -311,6 +313,13 @@ def _sorry_method(ctx: Ctx, d: Draft, st: Stmt) -> None:
         d["_sorry"]["lvs_method"] = tmp["m"]
         if "m_tunnel" in tmp:
             d["_sorry"]["tunnel"] = tmp["m_tunnel"]
+            if tmp["m_tunnel"] != Tunnel():
+                ctx.warning(
+                    "'sorry_server_lvs_method' tunnel options are accepted but not implemented "
+                    "by pykeepalived (the sorry server gets a plain ipip tunnel)",
+                    "unimplemented",
+                    st,
+                )
 
 
 def _delay_loop(ctx: Ctx, d: Draft, st: Stmt) -> None:
@@ -394,8 +403,8 @@ RS.scalar("weight", _rs_weight)
 RS.scalar("lvs_method", _method("lvs_method"))
 RS.scalar("notify_up", C.script("notify_up"))
 RS.scalar("notify_down", C.script("notify_down"))
-RS.scalar("uthreshold", C.uint("uthreshold"))
-RS.scalar("lthreshold", C.uint("lthreshold"))
+RS.scalar("uthreshold", C.uint("uthreshold"), unimplemented=THRESHOLD)
+RS.scalar("lthreshold", C.uint("lthreshold"), unimplemented=THRESHOLD)
 RS.scalar("delay_loop", K._timer("delay_loop", 0.000001))
 _vs_defaults(RS)
 K.register_real_server(RS)

@@ -352,6 +352,7 @@ def register_root(root: BlockDef) -> None:
         PROCESS,
         _named_open("vrrp_track_process", "processes"),
         _close_process,
+        unimplemented="processes are not tracked: priority and state ignore them",
     )
     root.sub(
         "bfd_instance",

@@ -42,6 +42,19 @@ AUTH = BlockDef("authentication")
 HMAC = BlockDef("auth_hmac")
 GARP = BlockDef("garp_group")
 
+#: what pykeepalived does instead, for keywords it accepts without their effect
+STRICT = (
+    "its derived settings apply, but unicast is not refused, the VIP list of adverts is "
+    "not checked and no firewall rules are installed"
+)
+HIGHER_PRIO = "a master that sees a higher priority steps down without sending an advert first"
+EXTRA_IF = "no periodic GARP/NA on the interfaces of addresses on other interfaces"
+TIMER_EXPIRED = "a master that ran late stays master; no drop to BACKUP"
+VMAC = "no macvlan is created: adverts and GARPs use the interface and its own MAC"
+PRIO_CHANGES = "no MASTER_PRIORITY/BACKUP_PRIORITY notifications are sent"
+TRACK_PROCESS = "processes are not tracked: priority and state ignore them"
+GARP_PACING = "GARP/NA frames are sent back to back, without pacing"
+
 
 def _name(d: Draft) -> str:
     return str(d.get("name", "?"))
@@ -526,22 +539,42 @@ I.scalar(
 I.scalar("mcast_src_ip", _ip("mcast_src_ip", "mcast_src_ip address"))
 I.scalar("unicast_src_ip", _ip("unicast_src_ip", "unicast_src_ip address"))
 I.scalar("mcast_dst_ip", _mcast_dst)
-I.scalar("track_src_ip", C.flag("track_src_ip"))
+I.scalar(
+    "track_src_ip",
+    C.flag("track_src_ip"),
+    unimplemented="losing the source address does not send the instance to FAULT",
+)
 I.scalar("unicast_ttl", _unicast_ttl)
 I.scalar("unicast_fault_no_peer", C.flag("unicast_fault_no_peer"))
 I.scalar("check_unicast_src", C.flag("check_unicast_src"))
 I.scalar("old_unicast_checksum", _old_checksum)
-I.scalar("v3_checksum_as_v2", C.boolean("v3_checksum_as_v2"))
-I.scalar("dont_track_primary", C.flag("dont_track_primary"))
+I.scalar(
+    "v3_checksum_as_v2",
+    C.boolean("v3_checksum_as_v2"),
+    unimplemented="only the global_defs form sets the checksum form",
+)
+I.scalar(
+    "dont_track_primary",
+    C.flag("dont_track_primary"),
+    unimplemented="the instance still goes to FAULT when its own interface goes down",
+)
 I.scalar("nopreempt", C.flag("nopreempt"))
 I.scalar("preempt", _preempt)
 I.scalar("preempt_delay", _preempt_delay)
 I.scalar("accept", _accept(True))
-I.scalar("no_accept", _accept(False))
+I.scalar(
+    "no_accept",
+    _accept(False),
+    unimplemented="no firewall rules are installed: the VIPs accept traffic in every state",
+)
 I.scalar("skip_check_adv_addr", _skip_check)
-I.scalar("strict_mode", _strict)
+I.scalar("strict_mode", _strict, unimplemented=STRICT, partial=True)
 I.scalar("lower_prio_no_advert", C.boolean("lower_prio_no_advert"))
-I.scalar("higher_prio_send_advert", C.boolean("higher_prio_send_advert"))
+I.scalar(
+    "higher_prio_send_advert",
+    C.boolean("higher_prio_send_advert"),
+    unimplemented=HIGHER_PRIO,
+)
 I.scalar("owner_ignore_adverts", _owner_ignore)
 I.scalar("garp_master_delay", C.uint("garp_master_delay", 0, 86400))
 I.scalar("garp_master_repeat", C.repeat("garp_master_repeat", instance=True))
@@ -549,25 +582,31 @@ I.scalar("garp_master_refresh", C.uint("garp_master_refresh", 0, 86400))
 I.scalar("garp_master_refresh_repeat", C.repeat("garp_master_refresh_repeat", instance=True))
 I.scalar("garp_lower_prio_delay", C.uint("garp_lower_prio_delay", 0, 86400))
 I.scalar("garp_lower_prio_repeat", C.uint("garp_lower_prio_repeat", 0, V.INT_MAX))
-I.scalar("garp_extra_if", _garp_extra_if)
+I.scalar("garp_extra_if", _garp_extra_if, unimplemented=EXTRA_IF)
 I.scalar(
     "vmac_garp_intvl",
     _garp_extra_if,
     deprecated='Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"',
+    unimplemented=EXTRA_IF,
     reported=True,
 )
 I.scalar("down_timer_adverts", C.uint("down_timer_adverts", 1, 100))
-I.scalar("timer_expired_backup", _timer_expired_backup)
+I.scalar("timer_expired_backup", _timer_expired_backup, unimplemented=TIMER_EXPIRED)
 I.scalar(
     "thread_timer_expired",
     _timer_expired_backup,
     deprecated="thread_timer_expired is deprecated - please use timer_expired_backup",
+    unimplemented=TIMER_EXPIRED,
 )
-I.scalar("use_vmac", _use_vmac)
-I.scalar("use_vmac_addr", C.flag("use_vmac_addr"))
-I.scalar("vmac_xmit_base", C.flag("vmac_xmit_base"))
+I.scalar("use_vmac", _use_vmac, unimplemented=VMAC)
+I.scalar("use_vmac_addr", C.flag("use_vmac_addr"), unimplemented=VMAC)
+I.scalar("vmac_xmit_base", C.flag("vmac_xmit_base"), unimplemented=VMAC)
 I.scalar("use_ipvlan", _use_ipvlan, unimplemented="ipvlan interfaces")
-I.scalar("promote_secondaries", C.flag("promote_secondaries"))
+I.scalar(
+    "promote_secondaries",
+    C.flag("promote_secondaries"),
+    unimplemented="the interface's promote_secondaries setting is left as it is",
+)
 I.scalar("no_virtual_ipaddress", C.flag("no_virtual_ipaddress"))
 for _k in (
     "notify_master",
@@ -578,26 +617,49 @@ for _k in (
     "notify_master_rx_lower_pri",
 ):
     I.scalar(_k, C.script(_k))
-I.scalar("notify_deleted", _notify_deleted)
-I.scalar("notify_priority_changes", C.boolean("notify_priority_changes"))
+I.scalar(
+    "notify_deleted",
+    _notify_deleted,
+    unimplemented="an instance removed by a reload goes to STOP and runs notify_stop",
+)
+I.scalar(
+    "notify_priority_changes",
+    C.boolean("notify_priority_changes"),
+    unimplemented=PRIO_CHANGES,
+)
 I.scalar("smtp_alert", C.boolean("smtp_alert"))
 I.scalar("debug", _debug)
-I.scalar("kernel_rx_buf_size", C.uint("kernel_rx_buf_size", 1))
+I.scalar(
+    "kernel_rx_buf_size",
+    C.uint("kernel_rx_buf_size", 1),
+    unimplemented="the kernel's default socket buffer size is used",
+)
 I.scalar(
     "linkbeat_use_polling",
     _deprecated_error(
         "({name}) linkbeat_use_polling is deprecated - please use linkbeat_interfaces"
     ),
 )
-I.scalar("lvs_sync_daemon_interface", _lvs_sync_if)
+I.scalar(
+    "lvs_sync_daemon_interface",
+    _lvs_sync_if,
+    unimplemented="not turned into a global lvs_sync_daemon; no sync daemon is started",
+)
 I.values("virtual_ipaddress", address_entry("_vips", static=False))
 I.values("virtual_ipaddress_excluded", address_entry("_evips", static=False))
 I.values("virtual_routes", route_entry("_vroutes", static=False))
 I.values("virtual_rules", rule_entry("_vrules", static=False))
 I.values("unicast_peer", _peer, open=_open_unicast_peer)
 I.sub("authentication", AUTH, _open_same, _close_noop, unimplemented=None)
-I.sub("auth_hmac", HMAC, _open_hmac, _close_noop)
+I.sub(
+    "auth_hmac",
+    HMAC,
+    _open_hmac,
+    _close_noop,
+    unimplemented="adverts go out without HMAC and received ones are not verified",
+)
 _track_blocks(INSTANCE)
+INSTANCE.keywords["track_process"].unimplemented = TRACK_PROCESS
 
 
 # ---------------------------------------------------------------- sync group
@@ -629,10 +691,15 @@ def _open_sg_group(ctx: Ctx, d: Draft, st: Stmt) -> Draft | None:
 
 SYNC.values("group", _sg_member, open=_open_sg_group)
 _track_blocks(SYNC)
+SYNC.keywords["track_process"].unimplemented = TRACK_PROCESS
 for _k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
     SYNC.scalar(_k, C.script(_k))
 SYNC.scalar("smtp_alert", C.boolean("smtp_alert"))
-SYNC.scalar("notify_priority_changes", C.boolean("notify_priority_changes"))
+SYNC.scalar(
+    "notify_priority_changes",
+    C.boolean("notify_priority_changes"),
+    unimplemented=PRIO_CHANGES,
+)
 SYNC.scalar("sync_group_tracking_weight", C.flag("sync_group_tracking_weight"))
 SYNC.scalar(
     "global_tracking",
@@ -754,13 +821,17 @@ def _close_sync(ctx: Ctx, d: Draft, root: Draft) -> None:
 def register_root(root: BlockDef) -> None:
     root.sub("vrrp_instance", INSTANCE, _open_instance, _close_instance)
     root.sub("vrrp_sync_group", SYNC, _open_sync, _close_sync)
-    root.sub("garp_group", GARP, _open_garp, _close_garp)
+    root.sub("garp_group", GARP, _open_garp, _close_garp, unimplemented=GARP_PACING)
     root.values(
         "linkbeat_interfaces",
         _linkbeat,
         unimplemented="link state polling (netlink is used)",
     )
-    root.values("interface_up_down_delays", _updown)
+    root.values(
+        "interface_up_down_delays",
+        _updown,
+        unimplemented="interface changes act at once, without delay",
+    )
 
 
 # ---------------------------------------------------------------- completion

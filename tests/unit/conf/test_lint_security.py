@@ -62,6 +62,8 @@ def test_script_weight_zero_means_fault() -> None:
 def test_strict_without_accept() -> None:
     (msg,) = lints("global_defs {\n vrrp_strict\n}\n" + inst(""))
     assert "strict mode without 'accept'" in msg
+    # pykeepalived has no firewall: the lint must not claim the VIPs are dropped here
+    assert "pykeepalived installs no firewall rules, so here they do" in msg
     assert lints("global_defs {\n vrrp_strict\n}\n" + inst(" version 3\n accept")) == []
 
 
