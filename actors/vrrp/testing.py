@@ -11,8 +11,8 @@ unmodified :class:`~pykeepalived.actors.vrrp.actor.VrrpActor` runs without root:
   records every packet with the loop time it was sent at.
 * a :class:`FakeHost` is one machine on the segment: its interface, addresses and MAC,
   the GARP/NA frames its shell sent (``frames``), and a small netlink actor for the bus
-  (:meth:`FakeHost.netlink_handlers`: ``netlink.snapshot`` and ``addresses.set``, which
-  keeps ``vips`` as a kernel would).
+  (:meth:`FakeHost.netlink_handlers`: ``netlink.snapshot`` and ``netlink.addresses.set``,
+  which keeps ``vips`` as a kernel would), its bodies built from the bus catalogue.
 
 Each fake socket has a real eventfd as its ``fileno()``, written once per delivered
 datagram, so the shell's ``loop.add_reader`` works unchanged and a virtual-clock loop sees
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived.actors.vrrp.io import Datagram, LinkSender, VrrpSocket
 from pykeepalived.actors.vrrp.packet import VRRP_TTL
+from pykeepalived.bus import messages as M
 
 if TYPE_CHECKING:
     from pykeepalived.actors.vrrp.actor import VrrpActor
@@ -130,7 +131,7 @@ class FakeHost:
     extra_links: dict[str, int] = field(default_factory=dict)  # other interfaces: ifindex
     sockets: list[FakeSocket] = field(default_factory=list)
     frames: list[tuple[float, bytes]] = field(default_factory=list)
-    owned: dict[str, set[str]] = field(default_factory=dict)  # addresses.set owner: "a/len"
+    owned: dict[str, set[str]] = field(default_factory=dict)  # owner: its "a/len" set
 
     # ---- the seams -------------------------------------------------------------------
     def install(self, actor: VrrpActor) -> None:
@@ -149,48 +150,65 @@ class FakeHost:
 
     # ---- a netlink actor for the bus -------------------------------------------------
     def netlink_handlers(self) -> dict[str, Any]:
-        return {"netlink.snapshot": self.snapshot, "addresses.set": self.addresses_set}
+        """The commands the netlink actor answers, by their catalogue names."""
+        return {
+            M.NetlinkSnapshotRequest.TYPE.removeprefix("cmd."): self.snapshot,
+            M.AddressesSet.TYPE.removeprefix("cmd."): self.addresses_set,
+        }
 
     def snapshot(self, body: dict[str, Any]) -> dict[str, Any]:
-        links = [self.link_body(self.ifname, up=True)]
-        links += [self.link_body(name, up=True) for name in self.extra_links]
-        addrs = [
-            {"ifname": self.ifname, "ifindex": self.ifindex, "family": "inet",
-             "address": f"{self.address}/{self.prefix}", "present": True},
-        ]  # fmt: skip
+        """``netlink.snapshot``: this host's links and addresses, VIPs included."""
+        M.NetlinkSnapshotRequest.from_body(body)
+        links = [self.link(self.ifname, up=True)]
+        links += [self.link(name, up=True) for name in self.extra_links]
+        addrs = [self.addr(f"{self.address}/{self.prefix}")]
         if self.address6:
-            addrs.append({"ifname": self.ifname, "ifindex": self.ifindex, "family": "inet6",
-                          "address": f"{self.address6}/64", "present": True})  # fmt: skip
-        addrs += [
-            {"ifname": self.ifname, "ifindex": self.ifindex,
-             "family": "inet6" if ":" in vip else "inet",
-             "address": vip, "present": True, "secondary": True}
-            for vip in sorted(self.vips)
-        ]  # fmt: skip
-        return {"links": links, "addrs": addrs}
+            addrs.append(self.addr(f"{self.address6}/64", scope="link"))
+        addrs += [self.addr(vip, secondary=True) for vip in sorted(self.vips)]
+        return M.NetlinkSnapshot(tuple(links), tuple(addrs)).to_body()
+
+    def link(self, ifname: str, *, up: bool) -> M.NetlinkLink:
+        """One of this host's interfaces as the netlink actor describes it."""
+        index = self.ifindex if ifname == self.ifname else self.extra_links[ifname]
+        return M.NetlinkLink(
+            ifname=ifname, ifindex=index, present=True, up=up, running=up,
+            operstate="UP" if up else "DOWN", mtu=1500,
+            mac=self.mac if ifname == self.ifname else None, kind=None, master=None,
+            link=None, flags=0x1043 if up else 0x1002,
+        )  # fmt: skip
 
     def link_body(self, ifname: str, *, up: bool) -> dict[str, Any]:
         """A ``netlink.link`` event body for one of this host's interfaces."""
-        index = self.ifindex if ifname == self.ifname else self.extra_links[ifname]
-        return {"ifname": ifname, "ifindex": index, "up": up, "running": up, "mtu": 1500,
-                "mac": self.mac if ifname == self.ifname else None, "kind": None,
-                "master": None}  # fmt: skip
+        return self.link(ifname, up=up).to_body()
+
+    def addr(
+        self, address: str, *, secondary: bool = False, scope: str = "global"
+    ) -> M.NetlinkAddr:
+        """An address ("a/len") of ``ifname`` as the netlink actor describes it."""
+        return M.NetlinkAddr(
+            ifname=self.ifname, ifindex=self.ifindex, address=address,
+            family="inet6" if ":" in address else "inet", present=True, scope=scope,
+            label=None, peer=None, flags=0x01 if secondary else 0, secondary=secondary,
+            tentative=False,
+        )  # fmt: skip
 
     @property
     def vips(self) -> set[str]:
-        """Every address the shell installed through ``addresses.set`` ("a/len")."""
+        """Every address the shell installed through ``netlink.addresses.set`` ("a/len")."""
         return set().union(*self.owned.values())
 
     def addresses_set(self, body: dict[str, Any]) -> dict[str, Any]:
-        items = {a["address"] for a in body["addresses"]}
-        mine = self.owned.setdefault(body["owner"], set())
-        if body.get("exclusive"):
+        """``netlink.addresses.set``: keep ``owned`` as the netlink actor keeps its table."""
+        request = M.AddressesSet.from_body(body)  # a body that does not fit: an error reply
+        items = {a["address"] for a in request.addresses}
+        mine = self.owned.setdefault(request.owner, set())
+        if request.exclusive and request.present:
             mine.clear()  # the owner's other items go (as the netlink actor does)
-        if body["present"]:
+        if request.present:
             mine |= items
         else:
             mine -= items
-        return {"applied": len(items), "errors": []}
+        return M.AddressesSetReply(applied=len(items), errors=()).to_body()
 
     # ---- for the segment -------------------------------------------------------------
     def own_addresses(self) -> set[str]:

@@ -29,6 +29,7 @@ from pykeepalived.actors.vrrp import arp, fsm
 from pykeepalived.actors.vrrp import packet as P
 from pykeepalived.actors.vrrp.actor import Runner, VrrpActor
 from pykeepalived.actors.vrrp.testing import FakeHost, Segment, Sent
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.bus.testing import InMemoryBus, Peer, wait_until
 from pykeepalived.conf.model import Config, Family, IPAddress, TrackRef, VrrpInstance
@@ -177,7 +178,7 @@ def test_alone_a_backup_becomes_master_after_master_down_interval(
                       "reason": "timeout"}  # fmt: skip
     assert backup["prev"] == "INIT" and backup["reason"] == "init"
     # the VIPs reached the netlink peer, before the MASTER event went out
-    first_set = node.netlink.calls_of("addresses.set")[0]
+    first_set = node.netlink.calls_of("netlink.addresses.set")[0]
     assert first_set["owner"] == "vrrp/VI_1" and first_set["present"] is True
     assert [(x["address"], x["dev"]) for x in first_set["addresses"]] == [
         ("192.0.2.100/24", "eth0")
@@ -185,7 +186,7 @@ def test_alone_a_backup_becomes_master_after_master_down_interval(
     log = node.run.bus.log
     first_of = {e.type if e.type != "vrrp.state" else e.body["state"]: i
                 for i, e in reversed(list(enumerate(log)))}  # fmt: skip
-    assert first_of["cmd.addresses.set"] < first_of["MASTER"]
+    assert first_of["cmd.netlink.addresses.set"] < first_of["MASTER"]
     # GARP: garp_master_repeat=2 frames for the VIP, at the transition, on the fake link
     assert a.frames == [(t_master, arp.garp_frame(a.mac, "192.0.2.100"))] * 2
     # adverts: one at the transition, then every advert_int, from our address to the group
@@ -197,7 +198,7 @@ def test_alone_a_backup_becomes_master_after_master_down_interval(
     assert [adv.priority for _, adv in got] == [100, 100, 100, 0]  # the stop: priority 0
     assert {(adv.vrid, adv.addresses) for _, adv in got} == {(51, ("192.0.2.100",))}
     # the stop released the VIPs and said so
-    assert node.netlink.calls_of("addresses.set")[-1]["present"] is False
+    assert node.netlink.calls_of("netlink.addresses.set")[-1]["present"] is False
     assert a.vips == set() and node.states() == ["BACKUP", "MASTER", "STOP"]
     assert a.sockets == []  # the shell closed its socket
 
@@ -278,7 +279,7 @@ def test_a_higher_priority_joining_later_preempts_the_master(vrun: Run, tmp_path
     assert t_a_master - t_join == pytest.approx(MDI_200, abs=1e-9)
     assert t_b_backup == t_a_master and b_backup["reason"] == "higher priority advert"
     assert a.vips == {"192.0.2.100/24"} and b.vips == set()
-    assert nb.netlink.calls_of("addresses.set")[-1]["present"] is False
+    assert nb.netlink.calls_of("netlink.addresses.set")[-1]["present"] is False
     assert all(at <= t_b_backup for at, _ in adverts(seg.sent_by("b")))
 
 
@@ -329,7 +330,9 @@ def test_a_reload_keeps_unchanged_instances_and_applies_a_priority_in_place(
         await elapse(1.5)
         t_reload = asyncio.get_running_loop().time()
         new = config(dataclasses.replace(one, priority=150), two, three)
-        reply = await node.run.command("config.apply", {"config": pickle.dumps(new)})
+        reply = await node.run.command(
+            "config.apply", M.ConfigApply(pickle.dumps(new), 2).to_body()
+        )
         assert reply["ok"] is True, reply
         await node.wait_state("MASTER", "VI_3", timeout=5)
         await elapse(2)
@@ -342,6 +345,7 @@ def test_a_reload_keeps_unchanged_instances_and_applies_a_priority_in_place(
     assert node.states("VI_2") == ["BACKUP", "MASTER"]
     assert node.states("VI_3") == ["BACKUP", "MASTER"]
     assert node.actor.counters["reload.updated_in_place"] == 1
+    assert node.actor.generation == 2
     assert runners["VI_1"].status()["priority"] == 150
     # VI_1's adverts carry the new priority from the first one after the reload
     by_vrid: dict[int, list[tuple[float, int]]] = {}
@@ -362,7 +366,8 @@ def test_a_reload_that_changes_the_vrid_restarts_the_instance(vrun: Run, tmp_pat
         node = await start(a, config(one), tmp_path)
         await node.wait_state("MASTER", timeout=5)
         moved = config(dataclasses.replace(one, virtual_router_id=9))
-        assert (await node.run.command("config.apply", {"config": pickle.dumps(moved)}))["ok"]
+        apply = M.ConfigApply(pickle.dumps(moved), 2).to_body()
+        assert (await node.run.command("config.apply", apply))["ok"]
         await wait_until(lambda: node.states().count("MASTER") == 2, 10, what="master again")
         return node
 
@@ -456,7 +461,7 @@ def test_addresses_set_without_an_answer_times_out_and_the_master_keeps_going(
         return node, t_master
 
     node, t_master = vrun(main())
-    assert [e.command for e in node.netlink.unanswered] == ["addresses.set"]
+    assert [e.command for e in node.netlink.unanswered] == ["netlink.addresses.set"]
     assert node.runner().counters["errors.addresses"] == 1
     assert node.actor.counters["commands.timeout"] == 1
     assert [at - t_master for at, _ in a.frames] == pytest.approx([3.0])
@@ -474,7 +479,7 @@ def test_addresses_set_answered_with_an_error_is_counted(vrun: Run, tmp_path: Pa
         raise RuntimeError("EPERM: operation not permitted")
 
     async def main() -> Node:
-        handlers = {"netlink.snapshot": a.snapshot, "addresses.set": refuse}
+        handlers = {"netlink.snapshot": a.snapshot, "netlink.addresses.set": refuse}
         node = await start(a, config(inst()), tmp_path, handlers)
         await node.wait_state("MASTER", timeout=5)
         await wait_until(lambda: node.runner().counters["errors.addresses"], 1, what="error")
@@ -515,7 +520,7 @@ def test_a_tracked_interface_going_down_is_fault_and_coming_back_recovers(
     sent = adverts(seg.sent_by("a"))
     assert [adv.priority for at, adv in sent if at == t_down] == [0]
     assert not [at for at, _ in sent if t_down < at < t_up + MDI_100]
-    calls = node.netlink.calls_of("addresses.set")
+    calls = node.netlink.calls_of("netlink.addresses.set")
     assert [c["present"] for c in calls] == [True, False, True]
     t_back = node.entered("BACKUP")[-1][0]
     assert t_back == t_up and node.entered("MASTER")[-1][0] - t_up == pytest.approx(MDI_100)
