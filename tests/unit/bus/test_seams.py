@@ -121,15 +121,16 @@ class _Echo(Actor):
             await asyncio.sleep(1.0)
             self.ticks.append(self.now())
 
-    async def on_event(self, env: Any) -> None:
+    # ping/pong and slow are not catalogue types: they reach the hooks for unknown ones
+    async def on_unknown_event(self, env: Any) -> None:
         self.seen.append(env.type)
         self.publish("pong", {"n": len(self.seen)})
 
-    async def on_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def on_unknown_command(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         if command == "slow":
             await asyncio.sleep(body["s"])
             return {"slept": body["s"]}
-        return await super().on_command(command, body)
+        return await super().on_unknown_command(command, body)
 
 
 def test_a_shell_runs_on_the_seams(vrun: Callable[..., Any]) -> None:

@@ -454,7 +454,7 @@ def test_verdicts_command_answers_every_current_verdict(vrun: Vrun) -> None:
     async def main() -> tuple[dict[str, Any], dict[str, Any], Timeline]:
         run, tl = await start(probes, cfg(vs(rs("10.0.0.2"), rs("10.0.0.3"))))
         await wait_until(lambda: len(tl.of("check.result")) == 3, 5, what="the down verdict")
-        reply = await run.command("verdicts")
+        reply = await run.command("checker.verdicts")
         bad = await run.command("bogus")
         await run.stop()
         return reply, bad, tl
@@ -467,7 +467,7 @@ def test_verdicts_command_answers_every_current_verdict(vrun: Vrun) -> None:
         latest["10.0.0.3:80"],
     ]
     assert latest["10.0.0.3:80"]["up"] is False
-    assert bad["ok"] is False and "verdicts" in bad["error"]
+    assert bad == {"ok": False, "error": "unknown command 'bogus' for checker"}
 
 
 def test_reload_keeps_unchanged_checks_restarts_changed_ones_and_diffs_the_rest(
