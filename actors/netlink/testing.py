@@ -5,7 +5,7 @@
 Both speak the dict form ``wire.decode`` produces, so the reflector's normalisers read them
 exactly as they read the kernel's messages. Like the kernel, the table
 
-* answers dumps and applies requests (``addr``, ``route``, ``rule``, ``link``), failing
+* answers dumps and applies requests (``addr``, ``route``, ``rule``), failing
   them with the kernel's errno (EEXIST, ENODEV, EADDRNOTAVAIL, ESRCH, ENOENT) as the
   reflector's error handling expects, or with any errno a test plans (:meth:`fail`);
 * sends the RTM_* notifications of every change to each open monitor, for changes the
@@ -74,7 +74,7 @@ class FakeLink:
 
 @dataclass
 class Planned:
-    """A request that will fail: ``what`` (addr, route, rule, link, dump), ``command``."""
+    """A request that will fail: ``what`` (addr, route, rule, dump), ``command``."""
 
     what: str
     command: str
@@ -196,20 +196,6 @@ class FakeKernel:
     async def rule(self, command: str, req: dict[str, Any]) -> None:
         self.table.request("rule", command, req)
 
-    async def link(self, command: str, **req: Any) -> list[Any]:
-        self.table.request("link", command, req)
-        return []
-
-    def get_sysctl(self, family: str, ifname: str, name: str) -> int | None:
-        return self.table.sysctls.get((family, ifname, name), 0)
-
-    def set_sysctls(self, family: str, ifname: str, values: Iterable[tuple[str, int]]) -> list[str]:
-        if self.table.link_by_name(ifname) is None:
-            return [f"sysctl {family}/{ifname}: no such interface"]
-        for name, value in values:
-            self.table.sysctls[(family, ifname, name)] = value
-        return []
-
 
 class FakeKernelTable:
     """The kernel's routing tables, in memory; see the module docstring."""
@@ -226,7 +212,6 @@ class FakeKernelTable:
         self.addrs: dict[tuple[int, str, str], Msg] = {}  # (index, local ip, prefixlen)
         self.routes: dict[str, Msg] = {}  # requests.route_key_of_msg → message
         self.rules: dict[str, Msg] = {}
-        self.sysctls: dict[tuple[str, str, str], int] = {}
         self.monitors: list[FakeMonitor] = []
         self.kernels: list[FakeKernel] = []
         #: every request the reflector made: (what, command, request)
@@ -440,27 +425,6 @@ class FakeKernelTable:
         if key not in self.rules:
             raise self.error(errno.ENOENT)
         self.del_rule(key)
-
-    def _link_add(self, req: dict[str, Any]) -> None:
-        if self.link_by_name(req["ifname"]) is not None:
-            raise self.error(errno.EEXIST)
-        if req.get("link") not in self.links:
-            raise self.error(errno.ENODEV)
-        self.add_link(req["ifname"], up=False, kind=req.get("kind"), mac=req.get("address"),
-                      parent=req.get("link"))  # fmt: skip
-
-    def _link_set(self, req: dict[str, Any]) -> None:
-        link = self.links.get(req["index"])
-        if link is None:
-            raise self.error(errno.ENODEV)
-        link.up = req.get("state", "up" if link.up else "down") == "up"
-        self._notify(link.msg())
-
-    def _link_del(self, req: dict[str, Any]) -> None:
-        link = self.links.get(req["index"])
-        if link is None:
-            raise self.error(errno.ENODEV)
-        self.del_link(link.name)
 
     # ---- helpers -----------------------------------------------------------------------
     def _link(self, name: str) -> FakeLink:

@@ -16,6 +16,7 @@ import pytest
 from pykeepalived.actors.base import Options
 from pykeepalived.actors.netlink.actor import LEDGER_FILE, NetlinkActor, Reflector
 from pykeepalived.actors.netlink.testing import FakeKernelTable
+from pykeepalived.bus import messages as M
 from pykeepalived.bus.codec import to_wire
 from pykeepalived.bus.testing import InMemoryBus, InMemoryPort, wait_until
 from pykeepalived.conf.model import Config, Family, IPAddress, Route, Rule
@@ -30,7 +31,21 @@ def vip(address: str, dev: str = "eth0", **kw: Any) -> IPAddress:
 
 
 def addresses_set(owner: str, present: bool, *addrs: IPAddress, **kw: Any) -> dict[str, Any]:
+    """A ``netlink.addresses.set`` body, as the VRRP actor sends it."""
     return {"owner": owner, "present": present, "addresses": [to_wire(a) for a in addrs], **kw}
+
+
+async def aset(r: Reflector, body: dict[str, Any]) -> dict[str, Any]:
+    """``netlink.addresses.set`` straight on a reflector, body and reply as on the wire."""
+    return (await r.addresses_set(M.AddressesSet.from_body(body))).to_body()
+
+
+def owned(run: ShellRun, owner: str | None = None) -> dict[str, dict[str, list[Any]]]:
+    """What the reflector's ledger holds, ``{owner: {kind: [item, ...]}}``."""
+    reflector = run.actor.reflector  # type: ignore[attr-defined]
+    assert reflector is not None
+    result: dict[str, dict[str, list[Any]]] = reflector.ledger.by_owner(owner)
+    return result
 
 
 async def shell(
@@ -47,14 +62,14 @@ def _ready(actor: Any) -> bool:
 
 
 class Wired:
-    """A bare Reflector whose publish goes to an in-memory bus port (the seams' bus)."""
+    """A bare Reflector whose events go to an in-memory bus port (the seams' bus)."""
 
     def __init__(self, table: FakeKernelTable, runtime_dir: Path, **kw: Any) -> None:
         self.bus = InMemoryBus()
         self.port: InMemoryPort = self.bus.client("netlink")
         self.counters = self.port.counters
         self.reflector = Reflector(
-            publish=lambda t, b: self.port.send(self.port.envelope(t, b)) and None,
+            emit=self._emit,
             log=logging.getLogger("pykeepalived.netlink.test"),
             count=lambda name, n=1: self.counters.update({name: n}),
             spawn=self._spawn,
@@ -62,6 +77,9 @@ class Wired:
             driver=table,
             **kw,
         )
+
+    def _emit(self, msg: M.Event) -> None:
+        self.port.send(self.port.envelope(msg.TYPE, msg.to_body()))
 
     def _spawn(self, coro: Any) -> Any:
         return asyncio.get_running_loop().create_task(coro)
@@ -71,7 +89,7 @@ def of(run: ShellRun | Wired, type_: str) -> list[dict[str, Any]]:
     return run.bus.bodies(type_)
 
 
-# ---- addresses.set and the ledger ----------------------------------------------------------
+# ---- netlink.addresses.set and the ledger --------------------------------------------------
 def test_addresses_set_adds_and_removes_vips_and_answers(
     vrun: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -80,20 +98,19 @@ def test_addresses_set_adds_and_removes_vips_and_answers(
     async def main() -> None:
         run = await shell(table, tmp_path)
         a, b = vip("192.0.2.10/32"), vip("2001:db8::10/128", nodad=True)
-        reply = await run.command("addresses.set", addresses_set(VRRP, True, a, b))
+        reply = await run.command("netlink.addresses.set", addresses_set(VRRP, True, a, b))
         assert reply == {"ok": True, "result": {"applied": 2, "errors": []}}
         assert table.addresses("eth0") == {"192.0.2.10/32", "2001:db8::10/128"}
         # adding what is there (EEXIST in the kernel) is a success too
-        again = await run.command("addresses.set", addresses_set(VRRP, True, a))
+        again = await run.command("netlink.addresses.set", addresses_set(VRRP, True, a))
         assert again["result"] == {"applied": 1, "errors": []}
-        owned = await run.command("owned", {"owner": VRRP})
-        assert owned["result"]["owners"][VRRP]["addresses"] == [to_wire(a), to_wire(b)]
-        gone = await run.command("addresses.set", addresses_set(VRRP, False, a, b))
+        assert owned(run, VRRP)[VRRP]["addresses"] == [to_wire(a), to_wire(b)]
+        gone = await run.command("netlink.addresses.set", addresses_set(VRRP, False, a, b))
         assert gone["result"] == {"applied": 2, "errors": []}
         assert table.addresses("eth0") == set()
-        assert (await run.command("owned", {}))["result"] == {"owners": {}}
+        assert owned(run) == {}
         # removing what is already gone is a success (EADDRNOTAVAIL)
-        twice = await run.command("addresses.set", addresses_set(VRRP, False, a))
+        twice = await run.command("netlink.addresses.set", addresses_set(VRRP, False, a))
         assert twice["result"] == {"applied": 1, "errors": []}
         await run.stop()
 
@@ -108,22 +125,23 @@ def test_failed_requests_answer_errors_and_leave_no_record(
     async def main() -> None:
         run = await shell(table, tmp_path)
         table.fail("addr", "add", errno.EPERM)
-        reply = await run.command("addresses.set", addresses_set(VRRP, True, vip("192.0.2.1/32")))
+        reply = await run.command(
+            "netlink.addresses.set", addresses_set(VRRP, True, vip("192.0.2.1/32"))
+        )
         assert reply["result"]["applied"] == 0
         assert "Operation not permitted" in reply["result"]["errors"][0]
         nodev = await run.command(
-            "addresses.set", addresses_set(VRRP, True, vip("192.0.2.2/32", dev="eth9"))
+            "netlink.addresses.set", addresses_set(VRRP, True, vip("192.0.2.2/32", dev="eth9"))
         )
         assert nodev["result"]["errors"] == ["address 192.0.2.2/32: no interface 'eth9'"]
-        assert (await run.command("owned", {}))["result"] == {"owners": {}}
+        assert owned(run) == {}
         assert run.actor.counters["errors.kernel"] == 1
-        bad = await run.command("addresses.set", {"present": True})
-        assert bad["ok"] is False and "owner" in bad["error"]
-        item = await run.command("addresses.set", {"owner": VRRP, "present": True,
-                                                   "addresses": [{"address": 5}]})  # fmt: skip
+        bad = await run.command("netlink.addresses.set", {"present": True})
+        assert bad["ok"] is False and "missing-field owner" in bad["error"]
+        assert run.actor.counters["bus.rx_invalid.cmd.netlink.addresses.set.missing-field"] == 1
+        bad_item = {"owner": VRRP, "present": True, "addresses": [{"address": 5}]}
+        item = await run.command("netlink.addresses.set", bad_item)
         assert item["ok"] and item["result"]["errors"] and run.actor.counters["errors.bad_item"]
-        vmac = await run.command("link.vmac", {"owner": "x", "present": True, "name": ""})
-        assert vmac["ok"] is False and "name" in vmac["error"]
         unknown = await run.command("no.such", {})
         assert unknown["ok"] is False and "unknown command" in unknown["error"]
         await run.stop()
@@ -142,17 +160,17 @@ def test_ledger_keeps_vrrp_and_static_owners_apart(
         run = await shell(table, tmp_path, config)
         assert table.addresses("eth0") == {"192.0.2.20/32", "192.0.2.21/32"}
         # a VIP that is also a static address: both own it, the kernel gets it once
-        reply = await run.command("addresses.set", addresses_set(VRRP, True, shared))
+        reply = await run.command("netlink.addresses.set", addresses_set(VRRP, True, shared))
         assert reply["result"] == {"applied": 1, "errors": []}
-        owners = (await run.command("owned", {}))["result"]["owners"]
+        owners = owned(run)
         assert sorted(owners) == ["static", VRRP]
         assert len(owners["static"]["addresses"]) == 2
         # VRRP lets go: the static address stays in the kernel
         before = len(table.requests("addr", "del"))
-        await run.command("addresses.set", addresses_set(VRRP, False, shared))
+        await run.command("netlink.addresses.set", addresses_set(VRRP, False, shared))
         assert len(table.requests("addr", "del")) == before
         assert "192.0.2.20/32" in table.addresses("eth0")
-        owners = (await run.command("owned", {}))["result"]["owners"]
+        owners = owned(run)
         assert sorted(owners) == ["static"]
         await run.stop()  # an orderly stop removes what the daemon installed
         assert table.addresses("eth0") == set()
@@ -169,7 +187,7 @@ def test_dont_release_vrrp_keeps_vips_at_stop_but_not_statics(
 
     async def main() -> None:
         run = await shell(table, tmp_path, config, dont_release_vrrp=True)
-        await run.command("addresses.set", addresses_set(VRRP, True, vip("192.0.2.31/32")))
+        await run.command("netlink.addresses.set", addresses_set(VRRP, True, vip("192.0.2.31/32")))
         await run.stop()
         assert table.addresses("eth0") == {"192.0.2.31/32"}
         assert VRRP in (tmp_path / LEDGER_FILE).read_text()
@@ -217,12 +235,10 @@ def test_snapshot_is_the_table_as_event_bodies(vrun: Callable[..., Any], tmp_pat
 
     async def main() -> None:
         run = await shell(table, tmp_path)
-        for command in ("netlink.snapshot", "snapshot"):
-            snap = (await run.command(command, {}))["result"]
-            assert [link["ifname"] for link in snap["links"]] == ["lo", "eth0", "eth1"]
-            assert [(a["ifname"], a["address"]) for a in snap["addrs"]] == [
-                ("eth1", "203.0.113.5/24")
-            ]
+        snap = (await run.command("netlink.snapshot", {}))["result"]
+        assert [link["ifname"] for link in snap["links"]] == ["lo", "eth0", "eth1"]
+        assert [(a["ifname"], a["address"]) for a in snap["addrs"]] == [("eth1", "203.0.113.5/24")]
+        assert snap["links"][1] == of(run, "netlink.link")[1]  # the event bodies, exactly
         status = (await run.command("status", {}))["result"]["state"]
         assert status["links"] == 3 and status["addresses"] == 1
         await run.stop()
@@ -238,7 +254,7 @@ def test_vip_removed_by_another_program_is_reported_lost_not_restored(
 
     async def main() -> None:
         run = await shell(table, tmp_path)
-        await run.command("addresses.set", addresses_set(VRRP, True, v))
+        await run.command("netlink.addresses.set", addresses_set(VRRP, True, v))
         adds = len(table.requests("addr", "add"))
         table.del_addr("eth0", "192.0.2.40/32")
         await wait_until(lambda: of(run, "netlink.lost"), what="netlink.lost")
@@ -324,7 +340,7 @@ def test_enobufs_resyncs_from_a_dump_and_reports_what_was_missed(
 
     async def main() -> None:
         run = await shell(table, tmp_path)
-        await run.command("addresses.set", addresses_set(VRRP, True, vip("192.0.2.70/32")))
+        await run.command("netlink.addresses.set", addresses_set(VRRP, True, vip("192.0.2.70/32")))
         mark = len(of(run, "netlink.addr"))
         opened = table.opened
         table.overflow()  # what was queued is lost, and so is what happens until the read
@@ -399,7 +415,7 @@ def test_a_restarted_reflector_resumes_without_touching_the_kernel(
     async def main() -> None:
         first = Wired(table, tmp_path)
         await first.reflector.start({"addresses": [vip("192.0.2.91/32")]})
-        await first.reflector.addresses_set(addresses_set(VRRP, True, v))
+        await aset(first.reflector, addresses_set(VRRP, True, v))
         first.reflector.close()  # a crash: nothing removed
         mark = len(table.log)
         second = Wired(table, tmp_path)
@@ -407,7 +423,7 @@ def test_a_restarted_reflector_resumes_without_touching_the_kernel(
         # the address requests of the new start found everything in place (EEXIST)
         assert {r["address"] for r in table.requests("addr")[mark:]} <= {"192.0.2.91"}
         assert table.requests("addr", "del")[mark:] == []
-        assert second.reflector.owned(VRRP)["owners"][VRRP]["addresses"] == [to_wire(v)]
+        assert second.reflector.ledger.by_owner(VRRP)[VRRP]["addresses"] == [to_wire(v)]
         assert of(second, "netlink.lost") == []
         second.reflector.close()
 
@@ -422,36 +438,12 @@ def test_a_vip_gone_while_the_reflector_was_down_is_lost_at_start(
     async def main() -> None:
         first = Wired(table, tmp_path)
         await first.reflector.start({})
-        await first.reflector.addresses_set(addresses_set(VRRP, True, vip("192.0.2.95/32")))
+        await aset(first.reflector, addresses_set(VRRP, True, vip("192.0.2.95/32")))
         first.reflector.close()
         table.del_addr("eth0", "192.0.2.95/32")
         second = Wired(table, tmp_path)
         await second.reflector.start({})
         assert [b["owners"] for b in of(second, "netlink.lost")] == [[VRRP]]
         second.reflector.close()
-
-    vrun(main())
-
-
-# ---- VMAC ----------------------------------------------------------------------------------
-def test_vmac_created_with_sysctls_and_removed(vrun: Callable[..., Any], tmp_path: Path) -> None:
-    table = FakeKernelTable()
-    table.sysctls[("inet", "eth0", "arp_ignore")] = 0
-
-    async def main() -> None:
-        run = await shell(table, tmp_path)
-        body = {"owner": VRRP, "present": True, "interface": "eth0", "vrid": 51,
-                "family": "inet", "name": "vrrp.51"}  # fmt: skip
-        reply = (await run.command("link.vmac", body))["result"]
-        link = table.link_by_name("vrrp.51")
-        assert link is not None and link.up and link.kind == "macvlan"
-        assert link.mac == "00:00:5e:00:01:33"
-        assert reply == {"applied": 1, "errors": [], "name": "vrrp.51", "ifindex": link.index}
-        assert table.sysctls[("inet", "vrrp.51", "rp_filter")] == 0
-        assert table.sysctls[("inet", "eth0", "arp_ignore")] == 1
-        gone = (await run.command("link.vmac", {**body, "present": False}))["result"]
-        assert gone["applied"] == 1 and table.link_by_name("vrrp.51") is None
-        assert table.sysctls[("inet", "eth0", "arp_ignore")] == 0  # put back
-        await run.stop()
 
     vrun(main())
