@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,21 +16,15 @@ from pykeepalived.actors.base import Options
 from pykeepalived.actors.parent import actor as parent_actor
 from pykeepalived.actors.parent import daemon
 from pykeepalived.actors.parent.sdnotify import SdNotifier
+from pykeepalived.bus.testing import InMemoryBus
 from pykeepalived.conf.model import Config
+from tests.unit.runtime.fakes import BusBroker
 
 PLAIN = "global_defs {\n router_id r1\n}\n"
 # an instance would need a real interface; global and root keywords do not
 WITH_UNIMPLEMENTED = "global_defs {\n router_id r1\n vrrp_startup_delay 5\n}\nchild_wait_time 10\n"
 STARTUP_DELAY = "'vrrp_startup_delay' is accepted but not implemented by pykeepalived"
 WAIT = "'child_wait_time' is accepted but not implemented by pykeepalived"
-
-
-class FakeBroker:
-    def __init__(self) -> None:
-        self.published: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, type_: str, body: dict[str, Any]) -> None:
-        self.published.append((type_, body))
 
 
 def _lines(caplog: pytest.LogCaptureFixture, needle: str) -> list[str]:
@@ -64,7 +57,7 @@ def test_a_reload_that_brings_an_unimplemented_keyword_logs_it(
 
     async def body() -> None:
         parent = parent_actor.Parent(Options(config_file=str(conf), host="h"), Config())
-        parent.broker = FakeBroker()  # type: ignore[assignment]
+        parent.broker = BusBroker(InMemoryBus())  # type: ignore[assignment]
         # nothing to run in either file, so no child is started
         parent._wanted_children = lambda config: set()  # type: ignore[method-assign]
         assert await parent.reload() is True
