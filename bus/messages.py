@@ -173,10 +173,17 @@ def _plan(cls: type) -> list[tuple[str, bool, Callable[[Any], Any]]]:
     return plan
 
 
+#: the integers msgpack can carry: a body built in process with a larger one could not be
+#: sent, so it is refused here like any other value the wire cannot hold
+WIRE_INT_MIN, WIRE_INT_MAX = -(2**63), 2**64 - 1
+
+
 def _exact(kind: type) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if type(value) is not kind:  # msgpack gives exact types; a bool is not an int
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        if kind is int and not WIRE_INT_MIN <= value <= WIRE_INT_MAX:
+            raise ValueError(f"{value} does not fit in 64 bits")
         return value
 
     return check
