@@ -65,7 +65,7 @@ class KernelAddresses:
 
 
 async def _snapshot(body: dict[str, Any]) -> dict[str, Any]:
-    return await read_links()
+    return (await read_links()).to_body()
 
 
 async def _write_events(bus: InMemoryBus, path: Path) -> None:
@@ -139,7 +139,8 @@ def _signals(run: ShellRun, workdir: Path) -> None:
 
     async def reload() -> None:
         blob = (workdir / "reload.pickle").read_bytes()
-        reply = await run.command("config.apply", {"config": blob}, timeout=10)
+        apply = M.ConfigApply(blob, actor.generation + 1)
+        reply = await run.command("config.apply", apply.to_body(), timeout=10)
         (workdir / "reloaded").write_text(json.dumps(reply, default=str))
 
     loop.add_signal_handler(signal.SIGHUP, lambda: actor.spawn(reload(), "reload"))
