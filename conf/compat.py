@@ -85,7 +85,7 @@ def _cell(text: str) -> str:
 
 def rows(root: BlockDef) -> list[tuple[str, str, str, str, str]]:
     """(block path, keyword, kind, status, note) for every keyword, in table order."""
-    out = []
+    out: list[tuple[str, str, str, str, str]] = []
     for path, block, _ in block_paths(root):
         for name in sorted(block.keywords):
             kw = block.keywords[name]
