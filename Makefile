@@ -26,8 +26,10 @@ sysdeps:
 ifeq ($(IS_ROOT),yes)
 	@missing=""; for p in $(SYSPKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		echo "installing:$$missing"; log=$$(mktemp); \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; } >"$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; \
+		rm -f "$$log"; \
 	fi
 else
 	@echo "not root: system packages not checked; namespace and interop tests will be skipped"
