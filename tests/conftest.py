@@ -36,8 +36,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-# Signals whose handlers can be read and set from Python (not SIGKILL/SIGSTOP).
-_SIGNALS = sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP})
+# Signals whose handlers can be read and set from Python (not SIGKILL/SIGSTOP). SIGALRM
+# belongs to pytest-timeout: it installs its handler around each test and resets it to
+# SIG_DFL as soon as a test fails (pytest_exception_interact), before fixtures are torn down.
+_SIGNALS = sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP, signal.SIGALRM})
 
 
 def _process_state() -> dict[str, Any]:
