@@ -57,6 +57,7 @@ FORKSERVER_PRELOAD = [
 KILL_GRACE = 2.0
 CHILD_WAIT_TIME = 5.0  # keepalived's child_wait_time default
 PARSE_TIMEOUT = 60.0
+CHILD_START_WAIT = 5.0  # at most this long for the children started before the next one
 
 
 #: keepalived's dump signals: DATA, STATS, JSON, STATS_CLEAR, TDUMP
@@ -281,7 +282,13 @@ class Parent:
         )  # fmt: skip
 
     async def _start_children(self) -> None:
+        """Start the children in start order, each once the ones before it answer hello.
+
+        A child publishes at once (vrrp its initial state, the checker its first verdicts);
+        a subscriber still starting would miss those events (the notifier, the initial
+        BACKUP notify), so the consumers and netlink come up first."""
         for name in self._wanted_children(self.config):
+            await self._wait_ready(timeout=CHILD_START_WAIT)
             self.children[name] = Child(name)
             self._spawn(self.children[name])
 
