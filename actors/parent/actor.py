@@ -286,11 +286,17 @@ class Parent:
 
         A child publishes at once (vrrp its initial state, the checker its first verdicts);
         a subscriber still starting would miss those events (the notifier, the initial
-        BACKUP notify), so the consumers and netlink come up first."""
-        for name in self._wanted_children(self.config):
-            await self._wait_ready(timeout=CHILD_START_WAIT)
+        BACKUP notify), so the consumers and netlink come up first. Every child is listed
+        from the start, so status shows the ones still waiting (without a pid)."""
+        names = self._wanted_children(self.config)
+        for name in names:
             self.children[name] = Child(name)
-            self._spawn(self.children[name])
+        for name in names:
+            await self._wait_ready(timeout=CHILD_START_WAIT)
+            child = self.children.get(name)
+            if child is None or self.stopping:
+                return
+            self._spawn(child)
 
     def _spawn(self, child: Child) -> None:
         blob = pickle.dumps(self.config, protocol=pickle.HIGHEST_PROTOCOL)
