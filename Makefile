@@ -4,7 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SYSPKGS := keepalived nftables iproute2 iputils-ping tcpdump procps psmisc
+# Every program the tests run: keepalived (peer, -t verdicts, sample configs, genhash), nft,
+# ip/ss, ping, tcpdump, sysctl, openssl (test certificates), curl and ipvsadm (the IPVS VM
+# guest runs the host's binaries through an overlay; tests/ipvs_vm/setup.sh adds qemu).
+SYSPKGS := keepalived nftables iproute2 iputils-ping tcpdump procps psmisc openssl curl ipvsadm
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
 .PHONY: venv sysdeps run test test-unit test-ipvs-vm test-netns bench lint format typecheck wheel clean
@@ -12,7 +15,8 @@ IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	@# the filter hides setuptools' notice that every editable install with a package-dir prints
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -22,8 +26,10 @@ sysdeps:
 ifeq ($(IS_ROOT),yes)
 	@missing=""; for p in $(SYSPKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		echo "installing:$$missing"; log=$$(mktemp); \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; } >"$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; \
+		rm -f "$$log"; \
 	fi
 else
 	@echo "not root: system packages not checked; namespace and interop tests will be skipped"
@@ -41,7 +47,7 @@ test-unit: $(STAMP)
 
 # Real kernel IPVS in a throw-away QEMU VM (root; fetches qemu and Debian's cloud kernel once).
 # `make test` runs the same test as part of the suite; this target runs it alone.
-test-ipvs-vm: $(STAMP)
+test-ipvs-vm: $(STAMP) sysdeps
 	$(PY) -m pytest -m ipvs -p no:cacheprovider tests/ipvs_vm
 
 bench: $(STAMP) sysdeps

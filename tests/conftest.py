@@ -1,9 +1,13 @@
-"""Shared pytest setup: skip rules for root/kernel features, the lab fixture, leak checks."""
+"""Shared pytest setup: skip rules for root/kernel features, the lab fixture, leak checks,
+and the process-state guard around every test."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,6 +35,62 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = _skip_reason(item)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+# Signals whose handlers can be read and set from Python (not SIGKILL/SIGSTOP). SIGALRM
+# belongs to pytest-timeout: it installs its handler around each test and resets it to
+# SIG_DFL as soon as a test fails (pytest_exception_interact), before fixtures are torn down.
+_SIGNALS = sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP, signal.SIGALRM})
+
+
+def _process_state() -> dict[str, Any]:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return {
+        "umask": mask,
+        "cwd": os.getcwd(),
+        "excepthook": sys.excepthook,
+        "signals": {s: signal.getsignal(s) for s in _SIGNALS},
+    }
+
+
+def _restore(before: dict[str, Any]) -> list[str]:
+    """Put back what a test changed; say what it was."""
+    changed = []
+    after = _process_state()
+    if after["umask"] != before["umask"]:
+        os.umask(before["umask"])
+        changed.append(f"umask {before['umask']:04o} -> {after['umask']:04o}")
+    if after["cwd"] != before["cwd"]:
+        os.chdir(before["cwd"])
+        changed.append(f"cwd {before['cwd']} -> {after['cwd']}")
+    if after["excepthook"] is not before["excepthook"]:
+        sys.excepthook = before["excepthook"]
+        changed.append(f"sys.excepthook -> {after['excepthook']!r}")
+    for sig, old in before["signals"].items():
+        new = after["signals"][sig]
+        if new != old and old is not None:  # None: set outside Python, cannot be put back
+            signal.signal(sig, old)
+            changed.append(f"{signal.Signals(sig).name} handler -> {new!r}")
+    return changed
+
+
+@pytest.fixture(autouse=True)
+def _process_hygiene() -> Iterator[None]:
+    """Every test leaves umask, cwd, signal handlers and sys.excepthook as it found them.
+
+    Product code changes them (the notifier sets the umask, actors install signal
+    handlers), and tests run that code in-process: a leak here would make later tests
+    depend on the order they run in. The guard restores the state and fails the test that
+    leaked it, so the leak is fixed where it happens."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = _process_state()
+    yield
+    changed = _restore(before)
+    if changed:
+        pytest.fail("the test left process state changed: " + "; ".join(changed))
 
 
 @pytest.fixture

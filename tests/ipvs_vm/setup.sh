@@ -1,6 +1,7 @@
 #!/bin/bash
 # Prepare the throw-away IPVS VM (Debian 12, root; idempotent):
-# qemu + busybox-static + cpio + kmod installed when missing, Debian's cloud kernel
+# qemu + busybox-static + cpio + kmod, and the guest checks' tools (ipvsadm, curl, iproute2:
+# the guest runs the host's binaries), installed when missing, Debian's cloud kernel
 # downloaded and unpacked (never installed) under $IPVS_VM_DIR, a tiny initramfs built.
 # Exit 0 when ready; on failure the last line of output says why.
 set -euo pipefail
@@ -10,7 +11,7 @@ mkdir -p "$VMDIR"
 VMDIR=$(cd "$VMDIR" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 missing=()
-for p in qemu-system-x86 busybox-static cpio kmod; do
+for p in qemu-system-x86 busybox-static cpio kmod ipvsadm curl iproute2; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -17,15 +17,9 @@ import pytest
 
 from pykeepalived.conf import load
 from tests.integration.conf.conftest import Namespace
-from tests.paths import SAMPLES
+from tests.paths import sample_file, sample_names, sample_path
 
 pytestmark = [pytest.mark.netns]
-
-
-def _samples() -> list[Path]:
-    if not SAMPLES.is_dir():
-        return []
-    return sorted(p for p in SAMPLES.glob("keepalived.conf.*") if p.is_file())
 
 
 _LINE = re.compile(r"\((?P<file>[^:()]+): Line (?P<line>\d+)\)")
@@ -47,20 +41,22 @@ def _compare(ns: Namespace, sample: Path, config_id: str) -> None:
         assert ours, output
 
 
-@pytest.mark.parametrize("sample", _samples(), ids=lambda p: p.name)
+@pytest.mark.parametrize("sample", sample_names())
 @pytest.mark.parametrize("where", ["bare", "eth"])
 def test_same_verdict_as_keepalived(
-    namespaces: dict[str, Namespace], where: str, sample: Path
+    namespaces: dict[str, Namespace], where: str, sample: str, tmp_path: Path
 ) -> None:
-    _compare(namespaces[where], sample, "pyk")
+    _compare(namespaces[where], sample_file(sample, tmp_path), "pyk")
 
 
 @pytest.mark.parametrize("config_id", ["high", "low"])
-def test_conditional_sample_per_config_id(namespaces: dict[str, Namespace], config_id: str) -> None:
-    sample = SAMPLES / "keepalived.conf.conditional_conf"
-    if not sample.exists():
-        pytest.skip("sample not present")
-    _compare(namespaces["eth"], sample, config_id)
+def test_conditional_sample_per_config_id(
+    namespaces: dict[str, Namespace], config_id: str, tmp_path: Path
+) -> None:
+    name = "keepalived.conf.conditional_conf"
+    if sample_path(name) is None:
+        pytest.skip(f"keepalived's sample {name} is not installed")
+    _compare(namespaces["eth"], sample_file(name, tmp_path), config_id)
 
 
 def test_security_violation_exit_code_matches(
@@ -83,9 +79,9 @@ def test_command_line_config_test(
     namespaces: dict[str, Namespace], where: str, name: str, tmp_path: Path
 ) -> None:
     """``pykeepalived -t[FILE]`` end to end, run inside the namespace like keepalived."""
-    sample = SAMPLES / name
-    if not sample.exists():
-        pytest.skip("sample not present")
+    if sample_path(name) is None:
+        pytest.skip(f"keepalived's sample {name} is not installed")
+    sample = sample_file(name, tmp_path)
     ns = namespaces[where]
     rc, _ = ns.keepalived_test(sample, "-i", "pyk")
     out = tmp_path / "t.txt"

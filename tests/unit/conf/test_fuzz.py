@@ -14,15 +14,14 @@ from hypothesis import strategies as st
 
 from pykeepalived.conf import LoadResult, load_text
 from pykeepalived.conf.dump import dump_json, dump_text
-from tests.paths import SAMPLES
+from tests.paths import sample_names, sample_text
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "conf"
 
 
 def _seeds() -> list[str]:
     seeds = [p.read_text() for p in sorted(DATA.glob("*.conf"))]
-    if SAMPLES.is_dir():
-        seeds += [p.read_text() for p in sorted(SAMPLES.glob("keepalived.conf.*"))]
+    seeds += [sample_text(name) for name in sample_names()]
     return seeds
 
 

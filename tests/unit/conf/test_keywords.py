@@ -1,11 +1,10 @@
 """One test per keyword: every keyword of every block in the keyword tables is exercised
 with a valid value and its effect on the model is checked. A meta-test fails when a
-registered keyword has no case here, and another checks the reference catalogue's
-keywords are all registered."""
+registered keyword has no case here. (``test_compat_table.py`` checks the registry against
+the project's keyword table, ``docs/compatibility.md``.)"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,6 @@ from pykeepalived.conf.model import (
     VrrpState,
 )
 from pykeepalived.conf.registry import BlockDef
-from tests.paths import REFERENCE
 from tests.unit.conf.helpers import parse
 
 PRELUDE = """
@@ -896,43 +894,3 @@ def test_every_keyword_has_a_case() -> None:
             if kw.block is not None:
                 stack.append((f"{path}/{k}" if path else k, kw.block))
     assert missing == []
-
-
-def test_catalogue_keywords_are_registered() -> None:
-    """Every keyword the reference catalogue lists (§2 to §20) is in some keyword table
-    (address/route/rule line options and VSG entry forms are parsed by line parsers)."""
-    ref = REFERENCE / "keepalived-keywords.md"
-    if not ref.exists():
-        pytest.skip("reference catalogue not present on this machine")
-    text = ref.read_text()
-    body = text[text.index("## 2. Top-level") : text.index("## 21. Deprecated")]
-    from pykeepalived.conf.loader import _keyword_set
-
-    known = _keyword_set()
-    line_options = {
-        "-nodad",
-        "autojoin",
-        "broadcast",
-        "dev",
-        "home",
-        "label",
-        "mngtmpaddr",
-        "no_track",
-        "noprefixroute",
-        "peer",
-        "preferred_lft",
-        "scope",
-        "START-END",
-    }
-    missing = set()
-    for row in body.splitlines():
-        if row.startswith("|") and not row.startswith("|---"):
-            for k in re.findall(r"`([^`]+)`", row.split("|")[1]):
-                word = k.split()[0]
-                if word.startswith("…") or not re.fullmatch(r"[A-Za-z_][\w-]*|-nodad", word):
-                    continue
-                if word.isupper() and word in ("IP",):
-                    continue
-                if word not in known and word not in line_options:
-                    missing.add(word)
-    assert missing == set()
