@@ -282,7 +282,13 @@ def test_fuzz_near_valid_bodies(cls: type[M.Message], value: Any, pick: int, dro
     except M.InvalidBody as exc:
         assert exc.reason in ("missing-field", "bad-type", "bad-value")
         return
-    assert type(msg) is cls and cls.from_body(wire(msg.to_body())) == msg
+    again = cls.from_body(wire(msg.to_body()))
+    # compared as packed bytes: a NaN a free-form field carries is never equal to itself
+    assert type(msg) is cls and _packed(again) == _packed(msg)
+
+
+def _packed(msg: M.Message) -> bytes:
+    return bytes(msgpack.packb(msg.to_body(), use_bin_type=True))
 
 
 # ---- the markdown rendering --------------------------------------------------------------
