@@ -1,8 +1,8 @@
-"""The bus envelope of DESIGN §2, as data, with its msgpack form and validation.
+"""The bus envelope (docs/ARCHITECTURE.md §3), as data, with its msgpack form and validation.
 
 Every message on the bus is a two-frame multipart ``[topic, payload]``. ``topic`` is the
 message type as bytes, so SUB prefix filtering works; ``payload`` is a msgpack map with the
-keys below. Events carry exactly the DESIGN keys. Commands and replies, which never reach the
+keys below. Events carry exactly these keys. Commands and replies, which never reach the
 event tap, add ``to`` (the addressee actor) and ``id`` (the request id the reply echoes).
 
 Message kinds are told apart by type:

@@ -14,7 +14,8 @@ it, so a message's shape is written down once. Each class says:
 
 ``tests/unit/bus/test_drift.py`` checks these declarations against the code.
 
-``to_body()`` is exactly the map on the wire (DESIGN §2's bodies are byte-compatible with
+``to_body()`` is exactly the map on the wire (the event bodies of docs/ARCHITECTURE.md §3
+are byte-compatible with
 what the producers sent before this catalogue existed). ``from_body(d)`` checks every
 field's type strictly (a bool is not an int, addresses are strings), ignores keys it does
 not know (a newer sender may add some), fills optional fields' defaults, and raises
@@ -51,10 +52,11 @@ __all__ = [
     "render_markdown",
 ]
 
-#: the actors of DESIGN §1, plus the control-socket client
+#: the actors of docs/ARCHITECTURE.md §1, plus the control-socket client
 RUNTIME_ACTORS = ("vrrp", "checker", "ipvs", "netlink", "notifier")
-#: DESIGN's states, plus keepalived's DELETED (``notify_deleted``: an instance a reload
-#: removed), which the notifier handles and no producer sends today
+#: the instance states of actors/vrrp/fsm.py, plus keepalived's DELETED
+#: (``notify_deleted``: an instance a reload removed), which the notifier handles and no
+#: producer sends today
 VRRP_STATES = frozenset({"INIT", "BACKUP", "MASTER", "FAULT", "STOP", "DELETED"})
 FAMILIES = frozenset({"inet", "inet6"})
 PROTOCOLS = frozenset({"tcp", "udp", "sctp"})
@@ -230,7 +232,7 @@ class Command(Message):
 # ==================================================================================== VRRP
 @dataclass(frozen=True, slots=True)
 class VrrpState(Event):
-    """An instance changed state (DESIGN §2)."""
+    """An instance changed state."""
 
     TYPE = "vrrp.state"
     PRODUCERS = ("vrrp",)
@@ -250,7 +252,7 @@ class VrrpState(Event):
 
 @dataclass(frozen=True, slots=True)
 class VrrpGroup(Event):
-    """A vrrp_sync_group changed state (DESIGN §2)."""
+    """A vrrp_sync_group changed state."""
 
     TYPE = "vrrp.group"
     PRODUCERS = ("vrrp",)
@@ -300,7 +302,7 @@ class VrrpRxLowerPri(Event):
 # ================================================================================= checker
 @dataclass(frozen=True, slots=True)
 class CheckResult(Event):
-    """One checker's verdict on one real server, on change and once at start (DESIGN §2);
+    """One checker's verdict on one real server, on change and once at start;
     ``weight`` is MISC_CHECK's dynamic weight or None."""
 
     TYPE = "check.result"
@@ -322,7 +324,7 @@ class CheckResult(Event):
 # ==================================================================================== ipvs
 @dataclass(frozen=True, slots=True)
 class LbRealServer(Event):
-    """A real server's weight or activity in the load balancer changed (DESIGN §2)."""
+    """A real server's weight or activity in the load balancer changed."""
 
     TYPE = "lb.realserver"
     PRODUCERS = ("ipvs",)
@@ -338,7 +340,7 @@ class LbRealServer(Event):
 
 @dataclass(frozen=True, slots=True)
 class LbQuorum(Event):
-    """A virtual server gained or lost its quorum (DESIGN §2)."""
+    """A virtual server gained or lost its quorum."""
 
     TYPE = "lb.quorum"
     PRODUCERS = ("ipvs",)
@@ -471,7 +473,7 @@ class NetlinkStaticRestored(Event):
 # ================================================================================== parent
 @dataclass(frozen=True, slots=True)
 class WatchdogRestart(Event):
-    """The parent restarted a child (DESIGN §2); ``pid`` is the new process."""
+    """The parent restarted a child; ``pid`` is the new process."""
 
     TYPE = "watchdog.restart"
     PRODUCERS = ("parent",)
@@ -486,7 +488,7 @@ class WatchdogRestart(Event):
 
 @dataclass(frozen=True, slots=True)
 class ConfigReload(Event):
-    """A reload finished (DESIGN §2)."""
+    """A reload finished."""
 
     TYPE = "config.reload"
     PRODUCERS = ("parent",)

@@ -3,7 +3,7 @@
 Outgoing messages (events, commands, replies) all go up the DEALER, so one actor's messages
 keep their order. Incoming events arrive on the SUB (filtered by topic prefix), incoming
 commands and replies on the DEALER. Sends never block: a full queue (high-water mark) drops
-the message and counts it, which is what DESIGN asks of a bus shared with slow readers.
+the message and counts it, as a bus shared with slow readers must (docs/ARCHITECTURE.md §3).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class VrrpState(enum.StrEnum):
 
 
 class Family(enum.StrEnum):
-    """Address family, spelled as on the bus (DESIGN §2)."""
+    """Address family, spelled as on the bus (docs/messages.md)."""
 
     INET = "inet"
     INET6 = "inet6"
@@ -61,7 +61,7 @@ class Protocol(enum.StrEnum):
 
 
 class LbBackend(enum.StrEnum):
-    """`pykeepalived { lb_backend }` (DESIGN §4)."""
+    """`pykeepalived { lb_backend }` (docs/ARCHITECTURE.md §7)."""
 
     AUTO = "auto"
     IPVS = "ipvs"
@@ -996,7 +996,8 @@ class GlobalDefs:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PyKeepalivedSettings:
-    """The `pykeepalived { lb_backend event_tap metrics watchdog_interval }` block (DESIGN §4)."""
+    """The `pykeepalived { lb_backend event_tap metrics watchdog_interval }` block
+    (docs/ARCHITECTURE.md §7)."""
 
     lb_backend: LbBackend = LbBackend.AUTO
     event_tap: str | None = None

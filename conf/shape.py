@@ -1,7 +1,7 @@
 """The shape of a configuration: statements nested in blocks, parsed by lark's LALR parser.
 
 The grammar (``shape.lark``, package data) knows nothing of keywords. Design, for speed
-on large files (DESIGN §5): the preprocessor's :class:`~pykeepalived.conf.preprocess.Stmt`
+on large files: the preprocessor's :class:`~pykeepalived.conf.preprocess.Stmt`
 objects *are* the tokens (lark's LALR engine only reads ``token.type``), so lark never
 scans characters and no ``Token`` is built per line; and the reductions are plain
 functions installed as the parser's callbacks, building the result as Python lists and

@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("-L", "--mem-check-log", action="store_true", help=argparse.SUPPRESS)
     a("--openssl-mem-check", action="store_true", help=argparse.SUPPRESS)
     a("-v", "--version", action="store_true", help="print the version and exit")
-    # pykeepalived additions (DESIGN §3, §4)
+    # pykeepalived additions (docs/ARCHITECTURE.md §7)
     a("--mem-check", action="store_true", help="per-actor allocation tracking (tracemalloc)")
     a("--runtime-dir", metavar="DIR", default=DEFAULT_RUNTIME_DIR,
       help="bus, tap and control sockets (default %(default)s)")  # fmt: skip

@@ -1,9 +1,10 @@
 """From the configuration model to the set of checks to run, and reloads as a difference (pure).
 
 :func:`plan` walks ``config.virtual_servers`` and yields one :class:`CheckSpec` per checker
-per real server, named on the bus as DESIGN §2 says: ``virtual_server``/``real_server``
-in the bus spelling, ``checker`` the block keyword (``TCP_CHECK``), with ``#2``, ``#3``...
-appended when one real server has several checkers of the same kind.
+per real server, named on the bus as ``check.result`` in docs/messages.md says:
+``virtual_server``/``real_server`` in the bus spelling, ``checker`` the block keyword
+(``TCP_CHECK``), with ``#2``, ``#3``... appended when one real server has several
+checkers of the same kind.
 
 :func:`diff` compares two plans by that identity. A check whose options are the same
 (source file and line aside) is *kept* and its state survives the reload untouched;

@@ -7,7 +7,7 @@ This module owns the reflector's view of the kernel and nothing else:
   ``get(name)``, such as a pyroute2 ``ifinfmsg``/``ifaddrmsg`` (which answer both header
   fields and NLA names) or, in tests, a plain dict, so this module never imports pyroute2;
 * :class:`InterfaceTable`, which applies those records and says what changed, as the
-  bodies of ``netlink.link`` / ``netlink.addr`` events (DESIGN §2). A full dump after a
+  bodies of ``netlink.link`` / ``netlink.addr`` events (docs/messages.md). A full dump after a
   lost notification (ENOBUFS) goes through :meth:`InterfaceTable.resync`, which reports
   exactly the differences, so subscribers see one consistent stream either way;
 * :func:`address_change_line`, keepalived's ``-a`` log wording.

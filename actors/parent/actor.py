@@ -1,6 +1,6 @@
 """The parent: loads the config, hosts the broker, starts and watches the children.
 
-What it owns (DESIGN §1): config load/validate/reload (parsing in a short-lived child
+What it owns (docs/ARCHITECTURE.md §1): config load/validate/reload (parsing in a short-lived child
 process), child start/stop/restart, the watchdog, signals, the broker and the event tap.
 
 The watchdog (keepalived's design overview): every ``watchdog_interval`` the parent sends
@@ -200,7 +200,7 @@ def config_wants(config: Config) -> tuple[bool, bool]:
 
 
 def effective_options(options: Options, config: Config) -> Options:
-    """Command-line options win over the ``pykeepalived { }`` block (DESIGN §4)."""
+    """Command-line options win over the ``pykeepalived { }`` block (docs/ARCHITECTURE.md §7)."""
     settings = getattr(config, "pykeepalived", None)
     router_id = getattr(getattr(config, "global_defs", None), "router_id", None)
     changes: dict[str, Any] = {}

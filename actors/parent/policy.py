@@ -49,7 +49,7 @@ def children_for(
     vrrp_only: bool,
     check_only: bool,
 ) -> tuple[str, ...]:
-    """The children to run, in start order (DESIGN §1: -P and -C as keepalived)."""
+    """The children to run, in start order (docs/ARCHITECTURE.md §1; -P and -C as keepalived)."""
     wanted: set[str] = set()
     if has_vrrp and not check_only:
         wanted |= {"vrrp", "netlink"}

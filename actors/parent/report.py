@@ -386,7 +386,8 @@ def _number(value: Any) -> str | None:
 
 
 def render_metrics(status: dict[str, Any]) -> str:
-    """DESIGN §4 metrics: child restarts/up, bus counters, per-actor counters, VRRP states."""
+    """The metrics text (docs/ARCHITECTURE.md §7): child restarts/up, bus counters,
+    per-actor counters, VRRP states."""
     out: list[str] = []
 
     def family(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:

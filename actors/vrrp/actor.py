@@ -7,7 +7,7 @@ eVIPs and virtual routes/rules through the netlink actor (``addresses.set``), GA
 an AF_PACKET socket once the netlink actor has confirmed the addresses, and ``vrrp.state``
 events with keepalived's log wording.
 
-Events published (bodies in ``bus/messages.py``): DESIGN's ``vrrp.state``, and
+Events published (bodies in ``bus/messages.py``): ``vrrp.state``, and
 * ``vrrp.rx_lower_pri`` ``{instance, src, priority}``: a master heard a lower priority;
 * ``vrrp.priority`` ``{instance, state, priority, prev_priority}``: tracking changed an
   instance's effective priority (the notifier's ``notify_priority_changes`` FIFO lines);

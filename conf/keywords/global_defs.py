@@ -1,5 +1,5 @@
 """Keywords of ``global_defs { }``, the root-level process options, and the
-``pykeepalived { }`` block of DESIGN §4."""
+``pykeepalived { }`` block (docs/ARCHITECTURE.md §7)."""
 
 from __future__ import annotations
 

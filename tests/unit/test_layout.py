@@ -1,4 +1,4 @@
-"""The package shape of DESIGN §5: one import namespace, no bare top-level names."""
+"""The package shape (docs/ARCHITECTURE.md §1-2): one import namespace, no bare top-level names."""
 
 from __future__ import annotations
 

@@ -501,7 +501,8 @@ def test_known_difference_env_definition(namespaces: dict[str, Namespace], tmp_p
 def test_known_difference_pykeepalived_block(
     namespaces: dict[str, Namespace], tmp_path: Path
 ) -> None:
-    """keepalived reports DESIGN section 4's block as unknown keywords; pykeepalived reads it."""
+    """keepalived reports the pykeepalived block (docs/ARCHITECTURE.md §7) as unknown
+    keywords; pykeepalived reads it."""
     path = tmp_path / "pyk.conf"
     path.write_text("pykeepalived {\n lb_backend auto\n}\n")
     rc, _ = namespaces["eth"].keepalived_test(path)

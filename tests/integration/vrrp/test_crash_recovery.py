@@ -1,4 +1,5 @@
-"""A killed VRRP actor of a master comes back as master with no VIP flap (DESIGN §6)."""
+"""A killed VRRP actor of a master comes back as master with no VIP flap (the crash recovery
+of actors/vrrp/actor.py)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pykeepalived.bus.codec import from_wire, to_wire
 from pykeepalived.bus.envelope import Envelope, MalformedMessage, decode, encode
 
-# one body per event type DESIGN §2 fixes, plus a command and a reply
+# one body per event type of docs/messages.md, plus a command and a reply
 BODIES = {
     "vrrp.state": {"instance": "VI_1", "vrid": 51, "family": "inet", "interface": "eth0",
                    "state": "MASTER", "prev": "BACKUP", "priority": 100, "reason": "master-down"},

@@ -1,4 +1,4 @@
-"""The bus message catalogue: every class round-trips, DESIGN §2 bodies are byte-stable,
+"""The bus message catalogue: every class round-trips, the event bodies are byte-stable,
 ``from_body`` refuses anything else with InvalidBody only, docs/messages.md is current."""
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def test_optional_fields_are_left_out_at_their_default() -> None:
     )
 
 
-# ---- DESIGN §2: the bodies tap users read, pinned byte for byte -----------------------
+# ---- the bodies tap users read (docs/messages.md), pinned byte for byte -----------------------
 DESIGN_BODIES: list[tuple[M.Event, dict[str, Any]]] = [
     (
         M.VrrpState("VI_1", 51, "inet6", "eth0", "MASTER", "BACKUP", 150, "master_down"),
