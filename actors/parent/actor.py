@@ -363,6 +363,8 @@ class Parent:
         """
         assert self.broker is not None
         for name in self._wanted_children(self.config):
+            if self.stopping:
+                return  # a stop during start-up: the rest are never started
             child = self.children[name] = Child(name)
             before = Counter(self.broker.subscribed)
             self._spawn(child)

@@ -98,6 +98,24 @@ def test_a_producer_starts_only_once_its_consumers_listen(
     vrun(main())
 
 
+def test_a_stop_during_start_up_starts_no_more_children(
+    vrun: Callable[..., Any], tmp_path: Path
+) -> None:
+    async def main() -> Rig:
+        rig = Rig(tmp_path)
+        rig.launcher.subscriptions["notifier"] = ("vrrp.",)
+        rig.launcher.listen_delay["notifier"] = 3600.0
+        rig.task = asyncio.get_running_loop().create_task(rig.parent.run())
+        await wait_until(lambda: rig.launcher.started("notifier"), 5, what="notifier started")
+        rig.parent.request_stop()
+        assert await asyncio.wait_for(rig.task, 60) == 0
+        rig.launcher.close()
+        return rig
+
+    rig = vrun(main())
+    assert [s[1] for s in rig.launcher.starts] == ["netlink", "notifier"]
+
+
 def test_a_child_that_never_listens_does_not_hold_up_the_rest(
     vrun: Callable[..., Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
