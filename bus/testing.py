@@ -158,7 +158,13 @@ class Peer:
             body = {"ok": True, "result": result}
         except Exception as exc:
             body = {"ok": False, "error": str(exc)}
-        self.port.send(self.port.envelope(REPLY_TYPE, body, to=env.src, id_=env.id))
+        try:
+            self.port.send(self.port.envelope(REPLY_TYPE, body, to=env.src, id_=env.id))
+        except MalformedMessage as exc:
+            # the handler returned something the wire cannot carry: say so to the caller
+            # at once (a silent peer would look like a timeout)
+            error = {"ok": False, "error": f"peer {self.port.name}: unencodable reply: {exc}"}
+            self.port.send(self.port.envelope(REPLY_TYPE, error, to=env.src, id_=env.id))
 
     def publish(self, type_: str, body: dict[str, Any]) -> None:
         self.port.send(self.port.envelope(type_, body))

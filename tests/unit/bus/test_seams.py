@@ -192,3 +192,17 @@ def test_playbook_unconsumed_and_unexpected_commands_fail() -> None:
     pb3 << "timer"
     with pytest.raises(PlaybookError, match="before any input"):
         pb3.run()
+
+
+def test_a_peer_whose_handler_returns_garbage_answers_an_error(vrun: Callable[..., Any]) -> None:
+    async def main() -> dict[str, Any]:
+        bus = InMemoryBus()
+        me = bus.client("vrrp")
+        bus.peer("netlink", {"netlink.snapshot": lambda body: {"when": object()}})
+        me.send(me.envelope("cmd.netlink.snapshot", {}, to="netlink", id_=3))
+        reply = await me.recv_direct()
+        assert reply is not None
+        return dict(reply.body)
+
+    body = vrun(main())
+    assert body["ok"] is False and "unencodable reply" in body["error"]
