@@ -5,20 +5,25 @@ semantics and nothing else: no sockets, no clock (``now`` is an argument, the ra
 warm-up fraction too), no processes. The shell feeds it events and carries out the
 commands it returns.
 
-Semantics (keepalived's, as documented in keepalived.conf(5) and ``check_api.c``):
+Semantics (keepalived 2.2.7's, as observed on the wire in the namespace lab, see
+``tests/integration/checker/test_timing_interop.py``):
 
 * A checker starts **up**, or **down** with ``alpha``; that first verdict is published
   at start ("once at start").
 * The first attempt runs after a random delay in ``[0, warmup]`` (``warmup 0``: at once).
-* A successful attempt makes an up verdict at once (rise is one success) and clears the
-  retry count. The next attempt is ``delay_loop`` after the time this one was due
-  (start to start, so the period does not grow by the check's duration or by a busy
-  loop's lateness; it is never scheduled in the past).
-* A failed attempt while up is retried: up to ``retry`` more attempts, each
-  ``delay_before_retry`` after the previous failure. Only when all ``retry + 1``
-  consecutive attempts failed is the verdict down (fall is ``retry + 1`` failures).
-  The reason of the down verdict is the last failure's reason.
-* A failed attempt while already down just waits for the next ``delay_loop`` slot.
+* The **first** attempt's result is decisive on its own: a failure is a down verdict at
+  once, without retries (keepalived's "has not run yet" rule), a success is up.
+* Every later delay counts from the moment an attempt **ends** (success, failure or
+  timeout), never from when it started: ``delay_loop`` after a success or after the last
+  attempt of a failed cycle, ``delay_before_retry`` after a failure with retries left.
+  So a slow check or a timeout stretches the period by its own duration.
+* A success makes an up verdict at once (rise is one success) and clears the retry
+  count. A failure with fewer than ``retry`` failures counted is retried; the
+  ``retry + 1``-th consecutive failure ends the cycle: the verdict is down (when up) and
+  the next attempt waits ``delay_loop``. The reason of a down verdict is the last
+  failure's reason.
+* The retry cycle runs while **down** too: a down server is tried ``retry + 1`` times,
+  ``delay_before_retry`` apart, then rests ``delay_loop`` (it publishes nothing new).
 * While suspended (``ha_suspend``: the virtual address is not local) no attempt runs
   and the verdict stays as it was; resuming schedules an attempt at once.
 * A weight (MISC_CHECK ``misc_dynamic``, FILE_CHECK) travels with the verdict; a change
@@ -99,11 +104,11 @@ class CheckFsm:
         "attempting",
         "attempts",
         "failures",
+        "has_run",
         "last_attempt_at",
         "last_reason",
         "next_at",
         "reason",
-        "slot",
         "suspended",
         "timing",
         "up",
@@ -121,7 +126,7 @@ class CheckFsm:
         self.next_at: float | None = None
         self.attempts = 0
         self.last_attempt_at: float | None = None
-        self.slot = 0.0
+        self.has_run = False  # no attempt has completed yet: the first one is decisive
         self.last_reason = ""
 
     # ---- inputs ------------------------------------------------------------------------
@@ -138,8 +143,6 @@ class CheckFsm:
         if self.suspended or self.attempting:
             return False
         self.attempting = True
-        # the slot this attempt was scheduled for (it may start late on a busy loop)
-        self.slot = self.next_at if self.next_at is not None and self.next_at <= now else now
         self.next_at = None
         self.attempts += 1
         self.last_attempt_at = now
@@ -151,33 +154,12 @@ class CheckFsm:
             return [Ignored("result with no attempt outstanding")]
         self.attempting = False
         self.last_reason = outcome.reason
-        t = self.timing
         if self.suspended:
             return [Ignored("result while suspended")]
+        first, self.has_run = not self.has_run, True
         if outcome.ok:
-            self.failures = 0
-            cmds: list[Command] = []
-            if not self.up or outcome.weight != self.weight:
-                self.up = True
-                self.reason = outcome.reason
-                self.weight = outcome.weight
-                cmds.append(Verdict(True, outcome.reason, outcome.weight))
-            cmds.append(self._arm(self._next_slot(now)))
-            return cmds
-        if not self.up:
-            self.failures = 0
-            return [LogFailure(outcome.reason, 1, 1), self._arm(self._next_slot(now))]
-        self.failures += 1
-        if self.failures <= t.retry:
-            return [
-                LogFailure(outcome.reason, self.failures, t.retry + 1),
-                self._arm(now + t.delay_before_retry),
-            ]
-        self.failures = 0
-        self.up = False
-        self.reason = outcome.reason
-        self.weight = outcome.weight
-        return [Verdict(False, outcome.reason, outcome.weight), self._arm(self._next_slot(now))]
+            return self._succeeded(now, outcome)
+        return self._failed(now, outcome, first)
 
     def suspend(self) -> list[Command]:
         """ha_suspend: the virtual address went away. Attempts stop; the verdict stays."""
@@ -205,10 +187,36 @@ class CheckFsm:
         return [self._arm(now + min(timing.delay_loop, max(0.0, timing.warmup)))]
 
     # ---- helpers -----------------------------------------------------------------------
-    def _next_slot(self, now: float) -> float:
-        """``delay_loop`` after the slot of the attempt that just ended (start to start),
-        never in the past: a late loop does not stretch the period, nor bunch up attempts."""
-        return max(now, self.slot + self.timing.delay_loop)
+    def _succeeded(self, now: float, outcome: Outcome) -> list[Command]:
+        """Up at once; the next attempt ``delay_loop`` after this one ended."""
+        self.failures = 0
+        cmds: list[Command] = []
+        if not self.up or outcome.weight != self.weight:
+            self.up = True
+            self.reason = outcome.reason
+            self.weight = outcome.weight
+            cmds.append(Verdict(True, outcome.reason, outcome.weight))
+        cmds.append(self._arm(now + self.timing.delay_loop))
+        return cmds
+
+    def _failed(self, now: float, outcome: Outcome, first: bool) -> list[Command]:
+        """Retry ``delay_before_retry`` after the failure while retries are left (up or
+        down alike); else end the cycle: down, and ``delay_loop`` after this failure."""
+        t = self.timing
+        if not first and self.failures < t.retry:
+            self.failures += 1
+            return [
+                LogFailure(outcome.reason, self.failures, t.retry + 1),
+                self._arm(now + t.delay_before_retry),
+            ]
+        self.failures = 0
+        if not self.up:
+            of = 1 if first else t.retry + 1
+            return [LogFailure(outcome.reason, of, of), self._arm(now + t.delay_loop)]
+        self.up = False
+        self.reason = outcome.reason
+        self.weight = outcome.weight
+        return [Verdict(False, outcome.reason, outcome.weight), self._arm(now + t.delay_loop)]
 
     def _arm(self, at: float) -> RunAt:
         self.next_at = at
