@@ -16,14 +16,17 @@ Semantics (keepalived 2.2.7's, as observed on the wire in the namespace lab, see
 * Every later delay counts from the moment an attempt **ends** (success, failure or
   timeout), never from when it started: ``delay_loop`` after a success or after the last
   attempt of a failed cycle, ``delay_before_retry`` after a failure with retries left.
-  So a slow check or a timeout stretches the period by its own duration.
+  So a slow check or a timeout stretches the period by its own duration. The exception
+  is MISC_CHECK (``Timing.from_start``): keepalived counts its delays from the moment
+  the script was launched, and never schedules in the past.
 * A success makes an up verdict at once (rise is one success) and clears the retry
   count. A failure with fewer than ``retry`` failures counted is retried; the
   ``retry + 1``-th consecutive failure ends the cycle: the verdict is down (when up) and
   the next attempt waits ``delay_loop``. The reason of a down verdict is the last
   failure's reason.
-* The retry cycle runs while **down** too: a down server is tried ``retry + 1`` times,
-  ``delay_before_retry`` apart, then rests ``delay_loop`` (it publishes nothing new).
+* While **down**, most checkers do not retry: a failure waits ``delay_loop``. TCP_CHECK
+  (``Timing.retry_while_down``) runs its retry cycle while down too: ``retry + 1``
+  attempts ``delay_before_retry`` apart, then ``delay_loop`` (publishing nothing new).
 * While suspended (``ha_suspend``: the virtual address is not local) no attempt runs
   and the verdict stays as it was; resuming schedules an attempt at once.
 * A weight (MISC_CHECK ``misc_dynamic``, FILE_CHECK) travels with the verdict; a change
@@ -50,6 +53,10 @@ class Timing:
     warmup: float = 60.0
     alpha: bool = False
     log_all_failures: bool = False
+    #: TCP_CHECK: a down server gets the whole retry cycle too (the others: one attempt)
+    retry_while_down: bool = False
+    #: MISC_CHECK: delays count from the attempt's start, not its end
+    from_start: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,7 @@ class CheckFsm:
         "last_reason",
         "next_at",
         "reason",
+        "started_at",
         "suspended",
         "timing",
         "up",
@@ -127,6 +135,7 @@ class CheckFsm:
         self.attempts = 0
         self.last_attempt_at: float | None = None
         self.has_run = False  # no attempt has completed yet: the first one is decisive
+        self.started_at = 0.0  # when the attempt in flight started
         self.last_reason = ""
 
     # ---- inputs ------------------------------------------------------------------------
@@ -143,6 +152,7 @@ class CheckFsm:
         if self.suspended or self.attempting:
             return False
         self.attempting = True
+        self.started_at = now
         self.next_at = None
         self.attempts += 1
         self.last_attempt_at = now
@@ -196,27 +206,36 @@ class CheckFsm:
             self.reason = outcome.reason
             self.weight = outcome.weight
             cmds.append(Verdict(True, outcome.reason, outcome.weight))
-        cmds.append(self._arm(now + self.timing.delay_loop))
+        cmds.append(self._arm(self._after(now, self.timing.delay_loop)))
         return cmds
 
     def _failed(self, now: float, outcome: Outcome, first: bool) -> list[Command]:
-        """Retry ``delay_before_retry`` after the failure while retries are left (up or
-        down alike); else end the cycle: down, and ``delay_loop`` after this failure."""
+        """Retry ``delay_before_retry`` later while retries are left (when up, or down
+        with ``retry_while_down``); else end the cycle: down, next in ``delay_loop``."""
         t = self.timing
-        if not first and self.failures < t.retry:
+        retrying = self.up or t.retry_while_down
+        if not first and retrying and self.failures < t.retry:
             self.failures += 1
             return [
                 LogFailure(outcome.reason, self.failures, t.retry + 1),
-                self._arm(now + t.delay_before_retry),
+                self._arm(self._after(now, t.delay_before_retry)),
             ]
         self.failures = 0
+        nxt = self._arm(self._after(now, t.delay_loop))
         if not self.up:
-            of = 1 if first else t.retry + 1
-            return [LogFailure(outcome.reason, of, of), self._arm(now + t.delay_loop)]
+            of = t.retry + 1 if retrying and not first else 1
+            return [LogFailure(outcome.reason, of, of), nxt]
         self.up = False
         self.reason = outcome.reason
         self.weight = outcome.weight
-        return [Verdict(False, outcome.reason, outcome.weight), self._arm(now + t.delay_loop)]
+        return [Verdict(False, outcome.reason, outcome.weight), nxt]
+
+    def _after(self, now: float, delay: float) -> float:
+        """``delay`` after the attempt ended, or after it started with ``from_start``
+        (then never in the past)."""
+        if self.timing.from_start:
+            return max(now, self.started_at + delay)
+        return now + delay
 
     def _arm(self, at: float) -> RunAt:
         self.next_at = at

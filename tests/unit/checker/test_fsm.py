@@ -85,10 +85,12 @@ def test_retry_then_down_with_the_last_reason() -> None:
     assert run_at(c3) == 12.0
 
 
-def test_the_retry_cycle_runs_while_down_too() -> None:
-    """Down: each cycle is still retry + 1 attempts delay_before_retry apart, then rest
-    delay_loop; nothing new is published, and a success in mid-cycle is up at once."""
-    fsm = CheckFsm(Timing(delay_loop=5, retry=2, delay_before_retry=1, warmup=0))
+def test_tcp_check_runs_the_retry_cycle_while_down_too() -> None:
+    """TCP_CHECK down: each cycle is still retry + 1 attempts delay_before_retry apart,
+    then delay_loop; nothing new is published, and a success in mid-cycle is up at once."""
+    fsm = CheckFsm(
+        Timing(delay_loop=5, retry=2, delay_before_retry=1, warmup=0, retry_while_down=True)
+    )
     fsm.start(0.0, 0.0)
     attempt(fsm, 0.0, FAIL)  # first attempt: down at once, next at 5
     times = []
@@ -103,6 +105,28 @@ def test_the_retry_cycle_runs_while_down_too() -> None:
     attempt(fsm, 19.0, FAIL)
     assert verdicts(attempt(fsm, 20.0, OK)) == [Verdict(True, "ok", None)]
     assert fsm.failures == 0
+
+
+def test_other_checkers_do_not_retry_while_down() -> None:
+    fsm = CheckFsm(Timing(delay_loop=5, retry=2, delay_before_retry=1, warmup=0))
+    fsm.start(0.0, 0.0)
+    attempt(fsm, 0.0, FAIL)
+    cmds = attempt(fsm, 5.0, FAIL)
+    assert not verdicts(cmds) and run_at(cmds) == 10.0
+    assert [c for c in cmds if isinstance(c, LogFailure)] == [
+        LogFailure("connection refused", 1, 1)
+    ]
+
+
+def test_misc_check_counts_its_delays_from_the_start_of_the_attempt() -> None:
+    fsm = CheckFsm(Timing(delay_loop=10, retry=1, delay_before_retry=2, warmup=0, from_start=True))
+    fsm.start(0.0, 0.0)
+    assert fsm.due(0.0)
+    assert run_at(fsm.attempt_done(3.0, OK)) == 10.0  # a 3 s script: still every 10 s
+    assert fsm.due(10.0)
+    assert run_at(fsm.attempt_done(11.0, FAIL)) == 12.0  # retry 2 s after it started
+    assert fsm.due(12.0)
+    assert run_at(fsm.attempt_done(25.0, FAIL)) == 25.0  # overran: at once, not the past
 
 
 def test_success_between_failures_resets_the_retry_count() -> None:
@@ -171,25 +195,29 @@ def test_rs_alive_needs_every_checker() -> None:
     assert rs_alive([])
 
 
-@settings(deadline=None, max_examples=200)
+@settings(deadline=None, max_examples=300)
 @given(
     retry=st.integers(0, 4),
     results=st.lists(st.booleans(), min_size=1, max_size=40),
+    while_down=st.booleans(),
 )
 def test_down_exactly_after_retry_plus_one_consecutive_failures(
-    retry: int, results: list[bool]
+    retry: int, results: list[bool], while_down: bool
 ) -> None:
     """A model of the rule: the first result decides alone; later, a down verdict needs
-    retry + 1 consecutive failures while up; a failed cycle (up or down) is retry + 1
-    attempts, then delay_loop."""
-    fsm = CheckFsm(Timing(delay_loop=10, retry=retry, delay_before_retry=1, warmup=0))
+    retry + 1 consecutive failures while up; a failed cycle is retry + 1 attempts (while
+    down only with retry_while_down, else one), then delay_loop."""
+    timing = Timing(
+        delay_loop=10, retry=retry, delay_before_retry=1, warmup=0, retry_while_down=while_down
+    )
+    fsm = CheckFsm(timing)
     fsm.start(0.0, 0.0)
     up, streak, now, first = True, 0, 0.0, True
     for ok in results:
         cmds = attempt(fsm, now, OK if ok else FAIL)
         if ok:
             expect_change, up, streak, delay = not up, True, 0, 10.0
-        elif first or streak >= retry:
+        elif first or streak >= retry or not (up or while_down):
             expect_change, up, streak, delay = up, False, 0, 10.0
         else:
             expect_change, streak, delay = False, streak + 1, 1.0
