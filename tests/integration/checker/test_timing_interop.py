@@ -19,6 +19,9 @@ Two real servers, connect_timeout 3, delay_loop 10, retry 2, delay_before_retry 
   down at the third consecutive timeout; TCP_CHECK retries while down too.
 * HTTP_GET on a server that answers after 2 s, stopped later (connections refused):
   delay_loop counts from the end of the slow answer; HTTP_GET does not retry once down.
+* TCP_CHECK on a port silent from the start: the first attempt is decisive (down when it
+  times out, no retries first); and the same with ``alpha``: no verdict change at all
+  (it starts down), the same attempts.
 """
 
 from __future__ import annotations
@@ -37,13 +40,16 @@ from tests.lab import KEEPALIVED, Host, Lab, Proc
 pytestmark = [pytest.mark.netns, pytest.mark.interop]
 
 TOLERANCE = 0.3  # seconds, on offsets from the daemon's first attempt
-TCP_PORT, HTTP_PORT = 8090, 8091
+TCP_PORT, HTTP_PORT, SILENT_PORT, ALPHA_PORT = 8090, 8091, 8092, 8093
 #: offsets (s) from the first attempt, keepalived 2.2.7 as measured (see module doc)
 TCP_STARTS = [0, 10, 14, 18, 31, 35]  # 10: silent; 13, 17 ended +1; 21 ended: down, +10
 TCP_DOWN = 21.0
 HTTP_STARTS = [0, 12, 24, 25, 26, 36]  # each answer takes 2 s; stopped at ~20: refused
 HTTP_DOWN = 26.0
-SILENT_AT, STOP_AT, RUN_FOR = 5.0, 20.0, 39.5
+SILENT_STARTS = [0, 13, 17, 21, 34]  # timed out at 3: down at once; 13 = 3 + 10; ...
+SILENT_DOWN = 3.0
+SILENT_AT, STOP_AT, RUN_FOR = 5.0, 20.0, 40.5
+CUTOFF = 37.0  # attempts compared: offsets below this (later ones may fall outside the run)
 
 CONF = """
 global_defs {{
@@ -74,8 +80,27 @@ virtual_server {vip} 80 {{
             warmup 0
         }}
     }}
+    real_server {rs} {silent} {{
+        TCP_CHECK {{
+            connect_timeout 3
+            retry 2
+            delay_before_retry 1
+            warmup 0
+        }}
+    }}
+    real_server {rs} {alpha} {{
+        alpha
+        TCP_CHECK {{
+            connect_timeout 3
+            retry 2
+            delay_before_retry 1
+            warmup 0
+        }}
+    }}
 }}
 """
+
+ALPHA_REASON = "alpha: down until the first successful check"
 
 #: an HTTP server that answers every GET after 2 s
 SLOW_HTTP = """
@@ -124,14 +149,21 @@ def _start_keepalived(lab: Lab, host: Host, conf: str, shim: Path) -> Proc:
     return host.popen(argv, description="keepalived (stamped)")
 
 
-def _silence(host: Host, port: int) -> None:
-    """Drop SYNs to ``port`` in ``host``'s input (tcpdump still sees them arrive)."""
-    rules = (
-        "table inet timing {\n chain in { type filter hook input priority 0; policy accept;\n"
-        f"  tcp dport {port} drop\n }}\n}}\n"
-    )
+def _silence(host: Host, *ports: int) -> None:
+    """Drop SYNs to ``ports`` in ``host``'s input (tcpdump still sees them arrive)."""
+    rules = NFT_DROP.format(ports=", ".join(map(str, ports)), ports_id=ports[0])
     subprocess.run(["ip", "netns", "exec", host.netns, "nft", "-f", "-"],
                    input=rules, text=True, check=True, capture_output=True)  # fmt: skip
+
+
+NFT_DROP = """
+table inet timing {{
+    chain in{ports_id} {{
+        type filter hook input priority 0; policy accept;
+        tcp dport {{ {ports} }} drop
+    }}
+}}
+"""
 
 
 def attempt_starts(capture: str, src: str, port: int) -> list[float]:
@@ -149,7 +181,7 @@ def attempt_starts(capture: str, src: str, port: int) -> list[float]:
 
 
 def offsets(times: list[float]) -> list[float]:
-    return [round(t - times[0], 3) for t in times] if times else []
+    return [round(t - times[0], 3) for t in times if t - times[0] < CUTOFF] if times else []
 
 
 def close_to(got: list[float], want: list[float]) -> bool:
@@ -170,13 +202,15 @@ def _run(lab: Lab) -> tuple[str, str, dict[str, float]]:
     log and pykeepalived's down verdict times by real server."""
     k, p, r = lab["k"], lab["p"], lab["r"]
     shim = _build_shim(lab.workdir)
-    ports = f"port {TCP_PORT} or port {HTTP_PORT}"
+    ports = f"portrange {TCP_PORT}-{ALPHA_PORT}"
     cap = r.popen(["tcpdump", "-tt", "-n", "-l", "-i", "eth0",
                    f"tcp[tcpflags] & tcp-syn != 0 and ({ports})"])  # fmt: skip
     r.popen([sys.executable, "-m", "http.server", str(TCP_PORT), "--bind", r.ipv4])
     slow = r.popen([sys.executable, "-c", SLOW_HTTP, r.ipv4, str(HTTP_PORT)])
+    _silence(r, SILENT_PORT, ALPHA_PORT)
     time.sleep(1.0)  # tcpdump and the servers listening
-    conf = CONF.format(vip=lab.vip(100), rs=r.ipv4, tcp=TCP_PORT, http=HTTP_PORT)
+    conf = CONF.format(vip=lab.vip(100), rs=r.ipv4, tcp=TCP_PORT, http=HTTP_PORT,
+                       silent=SILENT_PORT, alpha=ALPHA_PORT)  # fmt: skip
     ka = _start_keepalived(lab, k, conf, shim)
     with Daemon(p, conf, "-C", "--lb-backend", "dry-run") as py:
         begin = time.time()
@@ -190,7 +224,8 @@ def _run(lab: Lab) -> tuple[str, str, dict[str, float]]:
                 slow.stop()
                 stopped = True
         results = py.events("check.result")
-        py_downs = {e.body["real_server"]: e.ts for e in results if e.body["up"] is False}
+        py_downs = {e.body["real_server"]: e.ts for e in results
+                    if e.body["up"] is False and e.body["reason"] != ALPHA_REASON}  # fmt: skip
     ka.stop()
     time.sleep(0.5)  # the last packets reach tcpdump's output
     cap.stop()
@@ -205,7 +240,12 @@ def test_attempt_schedule_matches_keepalived() -> None:
         capture, ka_log, py_downs = _run(lab)
         sources = {"keepalived": lab["k"].ipv4, "pykeepalived": lab["p"].ipv4}
         rs_addr = lab["r"].ipv4
-    cases = {TCP_PORT: (TCP_STARTS, TCP_DOWN), HTTP_PORT: (HTTP_STARTS, HTTP_DOWN)}
+    cases: dict[int, tuple[list[float], float | None]] = {
+        TCP_PORT: (TCP_STARTS, TCP_DOWN),
+        HTTP_PORT: (HTTP_STARTS, HTTP_DOWN),
+        SILENT_PORT: (SILENT_STARTS, SILENT_DOWN),
+        ALPHA_PORT: (SILENT_STARTS, None),  # never up, so never a down verdict
+    }
     timelines: dict[tuple[str, int], tuple[list[float], float | None]] = {}
     for name, src in sources.items():
         for port in cases:
@@ -224,5 +264,8 @@ def test_attempt_schedule_matches_keepalived() -> None:
         ka, py = timelines[("keepalived", port)], timelines[("pykeepalived", port)]
         for got, down in (ka, py):
             assert close_to(got, want), f"{report}\n--- keepalived ---\n{ka_log[-3000:]}"
-            assert down is not None and abs(down - want_down) <= TOLERANCE, report
+            if want_down is None:
+                assert down is None, report
+            else:
+                assert down is not None and abs(down - want_down) <= TOLERANCE, report
         assert close_to(py[0], ka[0]), report  # and so within tolerance of each other
