@@ -12,7 +12,8 @@ Semantics (keepalived 2.2.7's, as observed on the wire in the namespace lab, see
   at start ("once at start").
 * The first attempt runs after a random delay in ``[0, warmup]`` (``warmup 0``: at once).
 * The **first** attempt's result is decisive on its own: a failure is a down verdict at
-  once, without retries (keepalived's "has not run yet" rule), a success is up.
+  once, without retries (keepalived's "has not run yet" rule), a success is up. Only at
+  daemon start: a check added by a reload (``first_is_decisive=False``) retries as usual.
 * Every later delay counts from the moment an attempt **ends** (success, failure or
   timeout), never from when it started: ``delay_loop`` after a success or after the last
   attempt of a failed cycle, ``delay_before_retry`` after a failure with retries left.
@@ -123,7 +124,7 @@ class CheckFsm:
         "weight",
     )
 
-    def __init__(self, timing: Timing) -> None:
+    def __init__(self, timing: Timing, *, first_is_decisive: bool = True) -> None:
         self.timing = timing
         self.up = not timing.alpha
         self.reason = "alpha: down until the first successful check" if timing.alpha else "start"
@@ -134,7 +135,8 @@ class CheckFsm:
         self.next_at: float | None = None
         self.attempts = 0
         self.last_attempt_at: float | None = None
-        self.has_run = False  # no attempt has completed yet: the first one is decisive
+        # no attempt has completed yet: the first one is decisive (at daemon start only)
+        self.has_run = not first_is_decisive
         self.started_at = 0.0  # when the attempt in flight started
         self.last_reason = ""
 

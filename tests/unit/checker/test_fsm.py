@@ -73,6 +73,15 @@ def test_the_first_attempt_is_decisive_without_retries() -> None:
     assert run_at(cmds) == 13.0  # delay_loop after the attempt ended
 
 
+def test_a_check_added_by_a_reload_retries_its_first_failure() -> None:
+    """keepalived 2.2.7 (measured): the decisive first attempt is a daemon-start rule."""
+    fsm = CheckFsm(Timing(delay_loop=10, retry=1, delay_before_retry=1, warmup=0),
+                   first_is_decisive=False)  # fmt: skip
+    fsm.start(0.0, 0.0)
+    assert not verdicts(attempt(fsm, 0.0, FAIL))
+    assert verdicts(attempt(fsm, 1.0, FAIL)) == [Verdict(False, "connection refused", None)]
+
+
 def test_retry_then_down_with_the_last_reason() -> None:
     fsm = started_up(Timing(delay_loop=5, retry=2, delay_before_retry=1, warmup=0))
     c1 = attempt(fsm, 5.0, Outcome(False, "first"))

@@ -528,6 +528,32 @@ def test_reload_keeps_unchanged_checks_restarts_changed_ones_and_diffs_the_rest(
     assert after == [(at(12), "10.0.0.4:80", "start")]
 
 
+def test_a_check_added_by_a_reload_retries_before_its_down_verdict(vrun: Vrun) -> None:
+    """At daemon start a first failure is decisive; for a check a reload adds, keepalived
+    2.2.7 retries first (measured in the lab: three timeouts, then down)."""
+    probes = Probes()
+    probes.script("10.0.0.2:80", Timeout())
+    probes.script("10.0.0.3:80", Timeout())
+    silent = tcp(retry=2, delay_before_retry=1.0)
+
+    async def main() -> Timeline:
+        run, tl = await start(probes, cfg(vs(rs("10.0.0.2", silent))))
+        await elapse_to(5)
+        await apply(run, cfg(vs(rs("10.0.0.2", silent), rs("10.0.0.3", silent))))
+        await elapse_to(30)
+        await run.stop()
+        return tl
+
+    tl = vrun(main(), clock=clock())
+    assert verdicts(tl, "10.0.0.2:80")[1] == (at(3), False, "connect timed out after 3 s")
+    # added at 5: timeouts end at 8, 12 and 16; the third is the down verdict
+    assert verdicts(tl, "10.0.0.3:80") == [
+        (at(5), True, "start"),
+        (at(16), False, "connect timed out after 3 s"),
+    ]
+    assert probes.starts("10.0.0.3:80")[:4] == [at(5), at(9), at(13), at(26)]
+
+
 def test_reload_turning_ha_suspend_on_and_off(vrun: Vrun) -> None:
     probes = Probes()
 
