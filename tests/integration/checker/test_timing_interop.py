@@ -22,11 +22,19 @@ Two real servers, connect_timeout 3, delay_loop 10, retry 2, delay_before_retry 
 * TCP_CHECK on a port silent from the start: the first attempt is decisive (down when it
   times out, no retries first); and the same with ``alpha``: no verdict change at all
   (it starts down), the same attempts.
+
+A second test adds a silent TCP_CHECK by a reload (SIGHUP to both): keepalived does not
+let its first attempt decide alone (that is a daemon-start rule), it retries as usual.
+
+Not compared here: keepalived's first attempt comes 1 s (its bootstrap delay) plus the
+random warm-up after its checker starts, pykeepalived's after the warm-up alone.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -269,3 +277,79 @@ def test_attempt_schedule_matches_keepalived() -> None:
             else:
                 assert down is not None and abs(down - want_down) <= TOLERANCE, report
         assert close_to(py[0], ka[0]), report  # and so within tolerance of each other
+
+
+# ---- a check added by a reload -------------------------------------------------------------
+OLD_PORT, ADDED_PORT = 8094, 8095
+#: keepalived 2.2.7: the added check is not decided by its first attempt: it retries
+ADDED_STARTS = [0, 4, 8, 21, 25]  # timeouts end at 3, 7, 11 (down), then 21 = 11 + 10
+ADDED_DOWN = 11.0
+RELOAD_AT, RELOAD_RUN_FOR = 3.0, 31.5
+
+RS_BLOCK = """
+    real_server {rs} {port} {{
+        TCP_CHECK {{
+            connect_timeout 3
+            retry 2
+            delay_before_retry 1
+            warmup 0
+        }}
+    }}"""
+
+
+def _reload_conf(lab: Lab, ports: list[int]) -> str:
+    servers = "".join(RS_BLOCK.format(rs=lab["r"].ipv4, port=port) for port in ports)
+    return (f"global_defs {{\n    router_id reload\n}}\nvirtual_server {lab.vip(100)} 80 {{\n"
+            f"    delay_loop 10\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n"
+            f"{servers}\n}}\n")  # fmt: skip
+
+
+def _run_reload(lab: Lab) -> tuple[str, str, dict[str, float]]:
+    """Both daemons start with one real server; a SIGHUP adds a silent one."""
+    k, p, r = lab["k"], lab["p"], lab["r"]
+    shim = _build_shim(lab.workdir)
+    cap = r.popen(["tcpdump", "-tt", "-n", "-l", "-i", "eth0",
+                   f"tcp[tcpflags] & tcp-syn != 0 and port {ADDED_PORT}"])  # fmt: skip
+    _silence(r, ADDED_PORT)
+    time.sleep(1.0)
+    ka = _start_keepalived(lab, k, _reload_conf(lab, [OLD_PORT]), shim)
+    with Daemon(p, _reload_conf(lab, [OLD_PORT]), "-C", "--lb-backend", "dry-run") as py:
+        begin = time.time()
+        time.sleep(RELOAD_AT)
+        both = _reload_conf(lab, [OLD_PORT, ADDED_PORT])
+        (lab.workdir / "k.conf").write_text(both)
+        py.conf_path.write_text(both)
+        os.kill(int((lab.workdir / "k.pid").read_text()), signal.SIGHUP)
+        py.proc.signal(signal.SIGHUP)
+        while time.time() < begin + RELOAD_RUN_FOR:
+            py._drain(100)
+        results = py.events("check.result")
+        py_downs = {e.body["real_server"]: e.ts for e in results if e.body["up"] is False}
+    ka.stop()
+    time.sleep(0.5)
+    cap.stop()
+    return cap.output(), ka.output(), py_downs
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="needs tcpdump")
+@pytest.mark.skipif(shutil.which("nft") is None, reason="needs nft")
+@pytest.mark.timeout(120)
+def test_a_check_added_by_a_reload_retries_like_keepalived() -> None:
+    with Lab(("k", "p", "r"), ipv6=False) as lab:
+        capture, ka_log, py_downs = _run_reload(lab)
+        sources = {"keepalived": lab["k"].ipv4, "pykeepalived": lab["p"].ipv4}
+        rs = f"{lab['r'].ipv4}:{ADDED_PORT}"
+    lines = []
+    timelines = {}
+    for name, src in sources.items():
+        starts = attempt_starts(capture, src, ADDED_PORT)
+        downs = keepalived_removals(ka_log, rs) if name == "keepalived" else (
+            [py_downs[rs]] if rs in py_downs else [])  # fmt: skip
+        down = round(downs[0] - starts[0], 3) if downs and starts else None
+        timelines[name] = (offsets(starts), down)
+        lines.append(f"{name} {rs} (added by reload): attempts {offsets(starts)}, down at {down}")
+    report = "\n".join(lines)
+    print(report)
+    for got, down in timelines.values():
+        assert close_to(got, ADDED_STARTS), f"{report}\n--- keepalived ---\n{ka_log[-3000:]}"
+        assert down is not None and abs(down - ADDED_DOWN) <= TOLERANCE, report
