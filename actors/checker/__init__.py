@@ -3,7 +3,8 @@
 Pure modules (no sockets, clock or processes):
 
 * ``fsm``: the decision machine per check (retry / delay_before_retry, alpha, warm-up,
-  ha_suspend, start-to-start period), events in and commands out;
+  ha_suspend, delays counted from the end of each attempt as keepalived does), events
+  in and commands out;
 * ``plan``: config model → checks named as on the bus, and reloads as a difference;
 * ``http``, ``dns``, ``wire``: the request/response codecs and verdict rules (HTTP/1.x
   with bounds, DNS messages, UDP patterns, ICMP echo, SMTP replies, FILE_CHECK values).

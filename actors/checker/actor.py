@@ -125,11 +125,14 @@ class CheckRun:
         "spec",
     )
 
-    def __init__(self, actor: CheckerActor, spec: CheckSpec, factory: Any) -> None:
+    def __init__(
+        self, actor: CheckerActor, spec: CheckSpec, factory: Any, *, at_start: bool = True
+    ) -> None:
         self.actor = actor
         self.spec = spec
         self.active = True  # False once removed by a reload or at shutdown
-        self.fsm = CheckFsm(spec.timing)
+        # keepalived: only at daemon start is a check's first result decisive alone
+        self.fsm = CheckFsm(spec.timing, first_is_decisive=at_start)
         self.gen = 0  # the scheduler's entry for this check is live only with this number
         self.probe: Any = None
         self.factory = factory
@@ -302,7 +305,7 @@ class CheckerActor(Actor):
         self._refresh_ha_addresses(p.checks.values())
         self._sync_suspension()  # a reload may have turned ha_suspend on or off
         added = [p.checks[key] for key in d.added]
-        await self._start_runs(await self._make_runs(added, new))
+        await self._start_runs(await self._make_runs(added, new, at_start=False))
         self._refresh_file_watch(new)
         self.count("reloads")
         self.log.info(
@@ -313,11 +316,14 @@ class CheckerActor(Actor):
             len(d.removed),
         )
 
-    async def _make_runs(self, specs: list[CheckSpec], config: m.Config) -> list[CheckRun]:
+    async def _make_runs(
+        self, specs: list[CheckSpec], config: m.Config, *, at_start: bool = True
+    ) -> list[CheckRun]:
         """One CheckRun per spec, yielding to the loop now and then (hello stays answered)."""
         runs = []
         for i, spec in enumerate(specs, 1):
-            runs.append(CheckRun(self, spec, self.probe_factory(spec, config)))
+            factory = self.probe_factory(spec, config)
+            runs.append(CheckRun(self, spec, factory, at_start=at_start))
             if i % PUBLISH_BATCH == 0:
                 await asyncio.sleep(0)
         return runs

@@ -5,20 +5,29 @@ semantics and nothing else: no sockets, no clock (``now`` is an argument, the ra
 warm-up fraction too), no processes. The shell feeds it events and carries out the
 commands it returns.
 
-Semantics (keepalived's, as documented in keepalived.conf(5) and ``check_api.c``):
+Semantics (keepalived 2.2.7's, as observed on the wire in the namespace lab, see
+``tests/integration/checker/test_timing_interop.py``):
 
 * A checker starts **up**, or **down** with ``alpha``; that first verdict is published
   at start ("once at start").
 * The first attempt runs after a random delay in ``[0, warmup]`` (``warmup 0``: at once).
-* A successful attempt makes an up verdict at once (rise is one success) and clears the
-  retry count. The next attempt is ``delay_loop`` after the time this one was due
-  (start to start, so the period does not grow by the check's duration or by a busy
-  loop's lateness; it is never scheduled in the past).
-* A failed attempt while up is retried: up to ``retry`` more attempts, each
-  ``delay_before_retry`` after the previous failure. Only when all ``retry + 1``
-  consecutive attempts failed is the verdict down (fall is ``retry + 1`` failures).
-  The reason of the down verdict is the last failure's reason.
-* A failed attempt while already down just waits for the next ``delay_loop`` slot.
+* The **first** attempt's result is decisive on its own: a failure is a down verdict at
+  once, without retries (keepalived's "has not run yet" rule), a success is up. Only at
+  daemon start: a check added by a reload (``first_is_decisive=False``) retries as usual.
+* Every later delay counts from the moment an attempt **ends** (success, failure or
+  timeout), never from when it started: ``delay_loop`` after a success or after the last
+  attempt of a failed cycle, ``delay_before_retry`` after a failure with retries left.
+  So a slow check or a timeout stretches the period by its own duration. The exception
+  is MISC_CHECK (``Timing.from_start``): keepalived counts its delays from the moment
+  the script was launched, and never schedules in the past.
+* A success makes an up verdict at once (rise is one success) and clears the retry
+  count. A failure with fewer than ``retry`` failures counted is retried; the
+  ``retry + 1``-th consecutive failure ends the cycle: the verdict is down (when up) and
+  the next attempt waits ``delay_loop``. The reason of a down verdict is the last
+  failure's reason.
+* While **down**, most checkers do not retry: a failure waits ``delay_loop``. TCP_CHECK
+  (``Timing.retry_while_down``) runs its retry cycle while down too: ``retry + 1``
+  attempts ``delay_before_retry`` apart, then ``delay_loop`` (publishing nothing new).
 * While suspended (``ha_suspend``: the virtual address is not local) no attempt runs
   and the verdict stays as it was; resuming schedules an attempt at once.
 * A weight (MISC_CHECK ``misc_dynamic``, FILE_CHECK) travels with the verdict; a change
@@ -45,6 +54,10 @@ class Timing:
     warmup: float = 60.0
     alpha: bool = False
     log_all_failures: bool = False
+    #: TCP_CHECK: a down server gets the whole retry cycle too (the others: one attempt)
+    retry_while_down: bool = False
+    #: MISC_CHECK: delays count from the attempt's start, not its end
+    from_start: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,18 +112,19 @@ class CheckFsm:
         "attempting",
         "attempts",
         "failures",
+        "has_run",
         "last_attempt_at",
         "last_reason",
         "next_at",
         "reason",
-        "slot",
+        "started_at",
         "suspended",
         "timing",
         "up",
         "weight",
     )
 
-    def __init__(self, timing: Timing) -> None:
+    def __init__(self, timing: Timing, *, first_is_decisive: bool = True) -> None:
         self.timing = timing
         self.up = not timing.alpha
         self.reason = "alpha: down until the first successful check" if timing.alpha else "start"
@@ -121,7 +135,9 @@ class CheckFsm:
         self.next_at: float | None = None
         self.attempts = 0
         self.last_attempt_at: float | None = None
-        self.slot = 0.0
+        # no attempt has completed yet: the first one is decisive (at daemon start only)
+        self.has_run = not first_is_decisive
+        self.started_at = 0.0  # when the attempt in flight started
         self.last_reason = ""
 
     # ---- inputs ------------------------------------------------------------------------
@@ -138,8 +154,7 @@ class CheckFsm:
         if self.suspended or self.attempting:
             return False
         self.attempting = True
-        # the slot this attempt was scheduled for (it may start late on a busy loop)
-        self.slot = self.next_at if self.next_at is not None and self.next_at <= now else now
+        self.started_at = now
         self.next_at = None
         self.attempts += 1
         self.last_attempt_at = now
@@ -151,33 +166,12 @@ class CheckFsm:
             return [Ignored("result with no attempt outstanding")]
         self.attempting = False
         self.last_reason = outcome.reason
-        t = self.timing
         if self.suspended:
             return [Ignored("result while suspended")]
+        first, self.has_run = not self.has_run, True
         if outcome.ok:
-            self.failures = 0
-            cmds: list[Command] = []
-            if not self.up or outcome.weight != self.weight:
-                self.up = True
-                self.reason = outcome.reason
-                self.weight = outcome.weight
-                cmds.append(Verdict(True, outcome.reason, outcome.weight))
-            cmds.append(self._arm(self._next_slot(now)))
-            return cmds
-        if not self.up:
-            self.failures = 0
-            return [LogFailure(outcome.reason, 1, 1), self._arm(self._next_slot(now))]
-        self.failures += 1
-        if self.failures <= t.retry:
-            return [
-                LogFailure(outcome.reason, self.failures, t.retry + 1),
-                self._arm(now + t.delay_before_retry),
-            ]
-        self.failures = 0
-        self.up = False
-        self.reason = outcome.reason
-        self.weight = outcome.weight
-        return [Verdict(False, outcome.reason, outcome.weight), self._arm(self._next_slot(now))]
+            return self._succeeded(now, outcome)
+        return self._failed(now, outcome, first)
 
     def suspend(self) -> list[Command]:
         """ha_suspend: the virtual address went away. Attempts stop; the verdict stays."""
@@ -205,10 +199,45 @@ class CheckFsm:
         return [self._arm(now + min(timing.delay_loop, max(0.0, timing.warmup)))]
 
     # ---- helpers -----------------------------------------------------------------------
-    def _next_slot(self, now: float) -> float:
-        """``delay_loop`` after the slot of the attempt that just ended (start to start),
-        never in the past: a late loop does not stretch the period, nor bunch up attempts."""
-        return max(now, self.slot + self.timing.delay_loop)
+    def _succeeded(self, now: float, outcome: Outcome) -> list[Command]:
+        """Up at once; the next attempt ``delay_loop`` after this one ended."""
+        self.failures = 0
+        cmds: list[Command] = []
+        if not self.up or outcome.weight != self.weight:
+            self.up = True
+            self.reason = outcome.reason
+            self.weight = outcome.weight
+            cmds.append(Verdict(True, outcome.reason, outcome.weight))
+        cmds.append(self._arm(self._after(now, self.timing.delay_loop)))
+        return cmds
+
+    def _failed(self, now: float, outcome: Outcome, first: bool) -> list[Command]:
+        """Retry ``delay_before_retry`` later while retries are left (when up, or down
+        with ``retry_while_down``); else end the cycle: down, next in ``delay_loop``."""
+        t = self.timing
+        retrying = self.up or t.retry_while_down
+        if not first and retrying and self.failures < t.retry:
+            self.failures += 1
+            return [
+                LogFailure(outcome.reason, self.failures, t.retry + 1),
+                self._arm(self._after(now, t.delay_before_retry)),
+            ]
+        self.failures = 0
+        nxt = self._arm(self._after(now, t.delay_loop))
+        if not self.up:
+            of = t.retry + 1 if retrying and not first else 1
+            return [LogFailure(outcome.reason, of, of), nxt]
+        self.up = False
+        self.reason = outcome.reason
+        self.weight = outcome.weight
+        return [Verdict(False, outcome.reason, outcome.weight), nxt]
+
+    def _after(self, now: float, delay: float) -> float:
+        """``delay`` after the attempt ended, or after it started with ``from_start``
+        (then never in the past)."""
+        if self.timing.from_start:
+            return max(now, self.started_at + delay)
+        return now + delay
 
     def _arm(self, at: float) -> RunAt:
         self.next_at = at

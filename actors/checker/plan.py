@@ -90,6 +90,8 @@ def _timing(chk: Any, log_all: bool) -> Timing:
         warmup=chk.warmup,
         alpha=chk.alpha,
         log_all_failures=log_all or chk.log_all_failures,
+        retry_while_down=isinstance(chk, m.TcpCheck),
+        from_start=isinstance(chk, m.MiscCheck),
     )
 
 

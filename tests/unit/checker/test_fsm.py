@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,35 +55,100 @@ def test_alpha_starts_down_and_first_success_brings_it_up() -> None:
     assert run_at(cmds) == 3.0
 
 
+def started_up(timing: Timing) -> CheckFsm:
+    """A machine whose first (decisive) attempt succeeded at 0, next due at delay_loop."""
+    fsm = CheckFsm(timing)
+    fsm.start(0.0, 0.0)
+    attempt(fsm, 0.0, OK)
+    return fsm
+
+
+def test_the_first_attempt_is_decisive_without_retries() -> None:
+    """keepalived 2.2.7: a server failing its very first check is down at once."""
+    fsm = CheckFsm(Timing(delay_loop=10, retry=2, delay_before_retry=1, warmup=0))
+    fsm.start(0.0, 0.0)
+    assert fsm.due(0.0)
+    cmds = fsm.attempt_done(3.0, Outcome(False, "timed out"))
+    assert verdicts(cmds) == [Verdict(False, "timed out", None)]
+    assert run_at(cmds) == 13.0  # delay_loop after the attempt ended
+
+
+def test_a_check_added_by_a_reload_retries_its_first_failure() -> None:
+    """keepalived 2.2.7 (measured): the decisive first attempt is a daemon-start rule."""
+    fsm = CheckFsm(Timing(delay_loop=10, retry=1, delay_before_retry=1, warmup=0),
+                   first_is_decisive=False)  # fmt: skip
+    fsm.start(0.0, 0.0)
+    assert not verdicts(attempt(fsm, 0.0, FAIL))
+    assert verdicts(attempt(fsm, 1.0, FAIL)) == [Verdict(False, "connection refused", None)]
+
+
 def test_retry_then_down_with_the_last_reason() -> None:
+    fsm = started_up(Timing(delay_loop=5, retry=2, delay_before_retry=1, warmup=0))
+    c1 = attempt(fsm, 5.0, Outcome(False, "first"))
+    assert not verdicts(c1) and run_at(c1) == 6.0
+    assert [c for c in c1 if isinstance(c, LogFailure)] == [LogFailure("first", 1, 3)]
+    c2 = attempt(fsm, 6.0, Outcome(False, "second"))
+    assert not verdicts(c2) and run_at(c2) == 7.0
+    c3 = attempt(fsm, 7.0, Outcome(False, "third"))
+    assert verdicts(c3) == [Verdict(False, "third", None)]
+    assert run_at(c3) == 12.0
+
+
+def test_tcp_check_runs_the_retry_cycle_while_down_too() -> None:
+    """TCP_CHECK down: each cycle is still retry + 1 attempts delay_before_retry apart,
+    then delay_loop; nothing new is published, and a success in mid-cycle is up at once."""
+    fsm = CheckFsm(
+        Timing(delay_loop=5, retry=2, delay_before_retry=1, warmup=0, retry_while_down=True)
+    )
+    fsm.start(0.0, 0.0)
+    attempt(fsm, 0.0, FAIL)  # first attempt: down at once, next at 5
+    times = []
+    now = 5.0
+    for _ in range(6):
+        cmds = attempt(fsm, now, FAIL)
+        assert not verdicts(cmds)
+        now = run_at(cmds)
+        times.append(now)
+    assert times == [6.0, 7.0, 12.0, 13.0, 14.0, 19.0]
+    assert fsm.failures == 0
+    attempt(fsm, 19.0, FAIL)
+    assert verdicts(attempt(fsm, 20.0, OK)) == [Verdict(True, "ok", None)]
+    assert fsm.failures == 0
+
+
+def test_other_checkers_do_not_retry_while_down() -> None:
     fsm = CheckFsm(Timing(delay_loop=5, retry=2, delay_before_retry=1, warmup=0))
     fsm.start(0.0, 0.0)
-    c1 = attempt(fsm, 0.0, Outcome(False, "first"))
-    assert not verdicts(c1) and run_at(c1) == 1.0
-    assert [c for c in c1 if isinstance(c, LogFailure)] == [LogFailure("first", 1, 3)]
-    c2 = attempt(fsm, 1.0, Outcome(False, "second"))
-    assert not verdicts(c2) and run_at(c2) == 2.0
-    c3 = attempt(fsm, 2.0, Outcome(False, "third"))
-    assert verdicts(c3) == [Verdict(False, "third", None)]
-    assert run_at(c3) == 7.0
-    # already down: more failures publish nothing and wait delay_loop
-    c4 = attempt(fsm, 7.0, FAIL)
-    assert not verdicts(c4) and run_at(c4) == 12.0
+    attempt(fsm, 0.0, FAIL)
+    cmds = attempt(fsm, 5.0, FAIL)
+    assert not verdicts(cmds) and run_at(cmds) == 10.0
+    assert [c for c in cmds if isinstance(c, LogFailure)] == [
+        LogFailure("connection refused", 1, 1)
+    ]
+
+
+def test_misc_check_counts_its_delays_from_the_start_of_the_attempt() -> None:
+    fsm = CheckFsm(Timing(delay_loop=10, retry=1, delay_before_retry=2, warmup=0, from_start=True))
+    fsm.start(0.0, 0.0)
+    assert fsm.due(0.0)
+    assert run_at(fsm.attempt_done(3.0, OK)) == 10.0  # a 3 s script: still every 10 s
+    assert fsm.due(10.0)
+    assert run_at(fsm.attempt_done(11.0, FAIL)) == 12.0  # retry 2 s after it started
+    assert fsm.due(12.0)
+    assert run_at(fsm.attempt_done(25.0, FAIL)) == 25.0  # overran: at once, not the past
 
 
 def test_success_between_failures_resets_the_retry_count() -> None:
-    fsm = CheckFsm(Timing(delay_loop=5, retry=1, delay_before_retry=1, warmup=0))
-    fsm.start(0.0, 0.0)
-    attempt(fsm, 0.0, FAIL)
-    assert not verdicts(attempt(fsm, 1.0, OK))
-    assert not verdicts(attempt(fsm, 6.0, FAIL))  # first failure of a new cycle
-    assert verdicts(attempt(fsm, 7.0, FAIL))[0].up is False
+    fsm = started_up(Timing(delay_loop=5, retry=1, delay_before_retry=1, warmup=0))
+    attempt(fsm, 5.0, FAIL)
+    assert not verdicts(attempt(fsm, 6.0, OK))
+    assert not verdicts(attempt(fsm, 11.0, FAIL))  # first failure of a new cycle
+    assert verdicts(attempt(fsm, 12.0, FAIL))[0].up is False
 
 
 def test_retry_zero_goes_down_on_the_first_failure() -> None:
-    fsm = CheckFsm(Timing(delay_loop=1, retry=0, warmup=0))
-    fsm.start(0.0, 0.0)
-    assert verdicts(attempt(fsm, 0.0, FAIL)) == [Verdict(False, "connection refused", None)]
+    fsm = started_up(Timing(delay_loop=1, retry=0, warmup=0))
+    assert verdicts(attempt(fsm, 1.0, FAIL)) == [Verdict(False, "connection refused", None)]
 
 
 def test_weight_change_while_up_is_a_new_verdict() -> None:
@@ -140,46 +204,51 @@ def test_rs_alive_needs_every_checker() -> None:
     assert rs_alive([])
 
 
-@settings(deadline=None, max_examples=200)
+@settings(deadline=None, max_examples=300)
 @given(
     retry=st.integers(0, 4),
     results=st.lists(st.booleans(), min_size=1, max_size=40),
+    while_down=st.booleans(),
 )
 def test_down_exactly_after_retry_plus_one_consecutive_failures(
-    retry: int, results: list[bool]
+    retry: int, results: list[bool], while_down: bool
 ) -> None:
-    fsm = CheckFsm(Timing(delay_loop=1, retry=retry, delay_before_retry=0.5, warmup=0))
+    """A model of the rule: the first result decides alone; later, a down verdict needs
+    retry + 1 consecutive failures while up; a failed cycle is retry + 1 attempts (while
+    down only with retry_while_down, else one), then delay_loop."""
+    timing = Timing(
+        delay_loop=10, retry=retry, delay_before_retry=1, warmup=0, retry_while_down=while_down
+    )
+    fsm = CheckFsm(timing)
     fsm.start(0.0, 0.0)
-    up, streak, now = True, 0, 0.0
+    up, streak, now, first = True, 0, 0.0, True
     for ok in results:
-        now += 1
         cmds = attempt(fsm, now, OK if ok else FAIL)
         if ok:
-            streak = 0
-            expect_change = not up
-            up = True
+            expect_change, up, streak, delay = not up, True, 0, 10.0
+        elif first or streak >= retry or not (up or while_down):
+            expect_change, up, streak, delay = up, False, 0, 10.0
         else:
-            streak += 1
-            expect_change = up and streak == retry + 1
-            if expect_change:
-                up = False
-            if not up:
-                streak = 0 if expect_change or streak > retry else streak
+            expect_change, streak, delay = False, streak + 1, 1.0
+        first = False
         assert bool(verdicts(cmds)) == expect_change
         assert fsm.up == up
+        assert run_at(cmds) == now + delay
+        now += delay
 
 
-def test_period_is_start_to_start_and_never_in_the_past() -> None:
-    fsm = CheckFsm(Timing(delay_loop=1, retry=0, warmup=0))
+def test_delays_count_from_the_end_of_the_attempt() -> None:
+    """keepalived 2.2.7 re-arms from the moment an attempt ends, so a slow check or a
+    timeout stretches the period (measured: see test_timing_interop.py)."""
+    fsm = CheckFsm(Timing(delay_loop=10, retry=2, delay_before_retry=1, warmup=0))
     fsm.start(0.0, 0.0)
-    # the loop ran the attempt 0.3 s late and it took 0.05 s: the next slot stays at 1.0
-    assert fsm.due(0.3)
-    assert run_at(fsm.attempt_done(0.35, OK)) == 1.0
-    # an attempt that outlasts the period is followed at once, not in the past
-    assert fsm.due(1.0)
-    assert run_at(fsm.attempt_done(2.5, OK)) == 2.5
-    # retries still wait delay_before_retry after the failure
-    fsm2 = CheckFsm(Timing(delay_loop=1, retry=1, delay_before_retry=0.4, warmup=0))
-    fsm2.start(0.0, 0.0)
-    assert fsm2.due(0.0)
-    assert run_at(fsm2.attempt_done(0.2, FAIL)) == pytest.approx(0.6)
+    assert fsm.due(0.0)
+    assert run_at(fsm.attempt_done(2.0, OK)) == 12.0  # a 2 s success: next at 2 + 10
+    assert fsm.due(12.0)
+    assert run_at(fsm.attempt_done(15.0, FAIL)) == 16.0  # timed out at 15: retry at 16
+    assert fsm.due(16.0)
+    assert run_at(fsm.attempt_done(19.0, FAIL)) == 20.0
+    assert fsm.due(20.0)
+    cmds = fsm.attempt_done(23.0, FAIL)
+    assert verdicts(cmds) == [Verdict(False, "connection refused", None)]
+    assert run_at(cmds) == 33.0  # delay_loop after the last retry ENDED (not 30)

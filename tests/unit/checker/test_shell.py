@@ -122,39 +122,59 @@ virtual_server 10.0.0.1 80 {
       warmup 0
     }
   }
+  real_server 10.0.0.4 80 {
+    TCP_CHECK {
+      connect_timeout 3
+      delay_loop 10
+      retry 2
+      delay_before_retry 1
+      warmup 0
+    }
+  }
 }
 """
 
 
 def test_timeouts_and_retries_give_the_down_verdict_at_keepalived_s_time(vrun: Vrun) -> None:
-    """connect_timeout 3, retry 2, delay_before_retry 1: attempts at 0, 4, 8, each timing
-    out 3 s later; the third failure (fall = retry + 1) is the down verdict, at 11 s."""
+    """connect_timeout 3, delay_loop 10, retry 2, delay_before_retry 1, as keepalived
+    2.2.7 does it on the wire (tests/integration/checker/test_timing_interop.py): every
+    delay counts from the END of the attempt before it."""
     probes = Probes()
-    probes.script("10.0.0.2:80", Timeout())
+    probes.script("10.0.0.2:80", [Up(), Timeout()])  # up at 0, then silent
+    probes.script("10.0.0.3:80", Up(after=2.0))  # healthy but each answer takes 2 s
+    probes.script("10.0.0.4:80", Timeout())  # silent from the start
 
     async def main() -> tuple[Timeline, Probes]:
         run, tl = await start(probes, load_text(TIMING_CONF).config)
-        await elapse_to(30.5)
+        await elapse_to(53.5)
         await run.stop()
         return tl, probes
 
     tl, p = vrun(main(), clock=clock())
+    # up until the third consecutive timeout, which ends at 21
     assert verdicts(tl, "10.0.0.2:80") == [
         (at(0), True, "start"),
-        (at(11), False, "connect timed out after 3 s"),
+        (at(21), False, "connect timed out after 3 s"),
     ]
-    # retries 1 s after each failure; then delay_loop start to start from the last retry
-    # (8 + 10), and the same while down (18 + 10)
-    assert p.starts("10.0.0.2:80") == [at(0), at(4), at(8), at(18), at(28)]
-    assert [a.ended for a in p.of("10.0.0.2:80")][:4] == [at(3), at(7), at(11), at(21)]
-    # the healthy neighbour: one start verdict, an attempt every delay_loop
+    # 10 after the success; retries 1 s after each timeout ended (13, 17); then 10 s
+    # after the last one ended (21 + 10); while down the same retry cycle runs again
+    assert p.starts("10.0.0.2:80") == [at(t) for t in (0, 10, 14, 18, 31, 35, 39, 52)]
+    assert [a.ended for a in p.of("10.0.0.2:80")][:4] == [at(0), at(13), at(17), at(21)]
+    # a slow success: delay_loop after it ended, so the period is 12 s
     assert verdicts(tl, "10.0.0.3:80") == [(at(0), True, "start")]
-    assert p.starts("10.0.0.3:80") == [at(0), at(10), at(20), at(30)]
+    assert p.starts("10.0.0.3:80") == [at(0), at(12), at(24), at(36), at(48)]
+    # the first attempt is decisive: down when it times out, no retries before that
+    assert verdicts(tl, "10.0.0.4:80") == [
+        (at(0), True, "start"),
+        (at(3), False, "connect timed out after 3 s"),
+    ]
+    assert p.starts("10.0.0.4:80") == [at(t) for t in (0, 13, 17, 21, 34, 38, 42)]
 
 
 def test_alpha_rise_and_fall_follow_the_server(vrun: Vrun) -> None:
     """alpha starts down; one success is up (rise 1), at the moment the attempt ends;
-    while down a failure just waits for the next slot; when up, retry 1 = two failures."""
+    while down each failed cycle is retry + 1 attempts; when up, retry 1 = two failures.
+    Every delay counts from the end of the attempt before it."""
     probes = Probes()
     healthy = (25.0, 45.0)  # the server answers from 25 s to 45 s
 
@@ -173,11 +193,13 @@ def test_alpha_rise_and_fall_follow_the_server(vrun: Vrun) -> None:
     tl, p = vrun(main(), clock=clock())
     assert verdicts(tl, "10.0.0.2:80") == [
         (at(0), False, "alpha: down until the first successful check"),
-        (at(30.25), True, "connected"),
-        (at(51), False, "connection refused"),
+        (at(32.25), True, "connected"),
+        (at(53.5), False, "connection refused"),
     ]
-    # after the retry at 51 the next slot is delay_loop after it (start to start)
-    assert p.starts("10.0.0.2:80") == [at(t) for t in (0, 10, 20, 30, 40, 50, 51, 61)]
+    # down: the first attempt decides (0 -> 10), then cycles of two attempts 1 s apart
+    # (10, 11 -> 21, 22 -> 32); 32 is answered at 32.25: up, next at 42.25, done at
+    # 42.5; the server stopped at 45, so 52.5 fails, its retry at 53.5 too: down
+    assert p.starts("10.0.0.2:80") == [at(t) for t in (0, 10, 11, 21, 22, 32, 42.25, 52.5, 53.5)]
 
 
 def test_a_new_weight_while_up_is_a_new_verdict(vrun: Vrun) -> None:
@@ -285,7 +307,7 @@ def test_a_probe_that_never_reports_is_abandoned_by_the_sweep(vrun: Vrun) -> Non
 
     async def main() -> tuple[Timeline, Probes, Counter[str]]:
         run, tl = await start(probes, cfg(vs(rs("10.0.0.2"))))
-        await elapse_to(10.5)
+        await elapse_to(20.5)
         counters = Counter(run.actor.counters)
         await run.stop()
         return tl, probes, counters
@@ -297,7 +319,8 @@ def test_a_probe_that_never_reports_is_abandoned_by_the_sweep(vrun: Vrun) -> Non
     ]
     assert p.of("10.0.0.2:80")[0].cancelled_at == at(10)
     assert counters["checks.stuck_attempts"] == 1
-    assert p.starts("10.0.0.2:80")[:2] == [at(0), at(10)]  # the next slot, 0 + delay_loop
+    # the abandoned attempt ends at 10: the next one is delay_loop after that
+    assert p.starts("10.0.0.2:80")[:2] == [at(0), at(20)]
 
 
 def test_a_probe_that_raises_at_start_fails_only_its_attempt(vrun: Vrun) -> None:
@@ -474,7 +497,8 @@ def test_reload_keeps_unchanged_checks_restarts_changed_ones_and_diffs_the_rest(
     vrun: Vrun,
 ) -> None:
     probes = Probes()
-    probes.script("10.0.0.3:80", Up(after=5.0))  # in flight when the reload removes it
+    # answers in 1.5 s: the attempt at 11.5 (10 after 1.5) is in flight at the reload
+    probes.script("10.0.0.3:80", Up(after=1.5))
     keep, change, drop = rs("10.0.0.1"), rs("10.0.0.2"), rs("10.0.0.3")
     changed = rs("10.0.0.2", tcp(connect_timeout=2.0))
     add = rs("10.0.0.4")
@@ -496,12 +520,38 @@ def test_reload_keeps_unchanged_checks_restarts_changed_ones_and_diffs_the_rest(
     assert p.starts("10.0.0.1:80") == [at(0), at(10), at(20)]  # its rhythm untouched
     assert p.starts("10.0.0.2:80") == [at(0), at(10), at(12), at(22)]  # cycle restarted
     dropped = p.of("10.0.0.3:80")
-    assert [a.started for a in dropped] == [at(0), at(10)]
+    assert [a.started for a in dropped] == [at(0), at(11.5)]
     assert dropped[-1].cancelled_at == at(12)  # its in-flight attempt abandoned
     assert p.starts("10.0.0.4:80") == [at(12), at(22)]
     # only the added check published (its start verdict); the kept and changed stayed quiet
     after = [(t, b["real_server"], b["reason"]) for t, b in tl.of("check.result") if t > T0]
     assert after == [(at(12), "10.0.0.4:80", "start")]
+
+
+def test_a_check_added_by_a_reload_retries_before_its_down_verdict(vrun: Vrun) -> None:
+    """At daemon start a first failure is decisive; for a check a reload adds, keepalived
+    2.2.7 retries first (measured in the lab: three timeouts, then down)."""
+    probes = Probes()
+    probes.script("10.0.0.2:80", Timeout())
+    probes.script("10.0.0.3:80", Timeout())
+    silent = tcp(retry=2, delay_before_retry=1.0)
+
+    async def main() -> Timeline:
+        run, tl = await start(probes, cfg(vs(rs("10.0.0.2", silent))))
+        await elapse_to(5)
+        await apply(run, cfg(vs(rs("10.0.0.2", silent), rs("10.0.0.3", silent))))
+        await elapse_to(30)
+        await run.stop()
+        return tl
+
+    tl = vrun(main(), clock=clock())
+    assert verdicts(tl, "10.0.0.2:80")[1] == (at(3), False, "connect timed out after 3 s")
+    # added at 5: timeouts end at 8, 12 and 16; the third is the down verdict
+    assert verdicts(tl, "10.0.0.3:80") == [
+        (at(5), True, "start"),
+        (at(16), False, "connect timed out after 3 s"),
+    ]
+    assert probes.starts("10.0.0.3:80")[:4] == [at(5), at(9), at(13), at(26)]
 
 
 def test_reload_turning_ha_suspend_on_and_off(vrun: Vrun) -> None:
@@ -538,7 +588,7 @@ def test_omega_publishes_down_at_stop_unless_dont_release_ipvs(
 
     async def main() -> tuple[Timeline, Probes, int]:
         run, tl = await start(probes, config, dont_release_ipvs=dont_release)
-        await elapse_to(12)
+        await elapse_to(17)  # attempts at 0 (done at 5) and 15 (in flight)
         await run.stop()
         n = len(probes.attempts)
         await elapse_to(60)  # nothing runs any more: every timer was cancelled
@@ -551,8 +601,8 @@ def test_omega_publishes_down_at_stop_unless_dont_release_ipvs(
     if dont_release:
         assert final == []
     else:
-        assert final == [(at(12), "10.0.0.2:80", False, "checker stopping (omega)")]
-    assert p.of("10.0.0.2:80")[-1].cancelled_at == at(12)  # the in-flight attempt
+        assert final == [(at(17), "10.0.0.2:80", False, "checker stopping (omega)")]
+    assert p.of("10.0.0.2:80")[-1].cancelled_at == at(17)  # the in-flight attempt
     assert left == 0
 
 
@@ -563,12 +613,12 @@ def test_log_all_failures_and_keepalived_s_wording(
 ) -> None:
     caplog.set_level(logging.INFO, logger="pykeepalived.checker")
     probes = Probes()
-    probes.script("10.0.0.2:80", Down())
+    probes.script("10.0.0.2:80", [Up(), Down()])  # the first attempt is decisive alone
     chk = tcp(retry=1, delay_before_retry=1.0, log_all_failures=log_all)
 
     async def main() -> None:
         run, tl = await start(probes, cfg(vs(rs("10.0.0.2", chk))))
-        await wait_until(lambda: len(tl.of("check.result")) == 2, 5, what="down verdict")
+        await wait_until(lambda: len(tl.of("check.result")) == 2, 15, what="down verdict")
         await run.stop()
 
     vrun(main(), clock=clock())
@@ -654,18 +704,18 @@ def test_real_tcp_and_http_probes_against_loopback_run_in_virtual_time(vrun: Vru
 
     tl, up_rs = vrun(main(), clock=clock(io_grace=0.001))
     refused = f"127.0.0.2:{closed}"
-    # refused at once at 0 and at the retry 1 s later: down at 1 s
-    assert verdicts(tl, refused) == [(at(0), True, "start"), (at(1), False, "connection refused")]
+    # refused at once at 0: the first attempt is decisive, down at 0
+    assert verdicts(tl, refused) == [(at(0), True, "start"), (at(0), False, "connection refused")]
     # stopped at 5.5: the attempt at 6 fails, its retry at 7 too (down); while down the
-    # next slots are 9 (still refused) and 11, after the restart at 10.5: up again
+    # cycle runs again: 9 and its retry 10 refused, 12 (after the restart at 10.5): up
     got = [(t, up) for t, up, _ in verdicts(tl, up_rs)]
-    assert got == [(at(0), True), (at(7), False), (at(11), True)]
+    assert got == [(at(0), True), (at(7), False), (at(12), True)]
     http = {b["real_server"]: (t, b["up"], b["reason"]) for t, b in tl.of("check.result")}
     ok_rs = next(k for k in http if k not in (up_rs, refused) and http[k][1])
     assert http[ok_rs] == (at(0), True, "start")  # answered 200 every time: no new verdict
     hang_rs = next(k for k in http if k not in (up_rs, refused, ok_rs))
     t, up, reason = http[hang_rs]
-    # attempts at 0 and (retry) 1 s after the first timeout time out after 3 s each:
-    # down at 7 s, give or take the probes' deadline sweep (Mux.SWEEP) twice
+    # the first attempt times out after 3 s and is decisive: down at 3 s, give or take
+    # the probes' deadline sweep (Mux.SWEEP)
     assert not up and "timed out after 3 s" in reason
-    assert T0 + 7 <= t <= T0 + 7 + 2 * Mux.SWEEP + 1e-6
+    assert T0 + 3 <= t <= T0 + 3 + Mux.SWEEP + 1e-6
