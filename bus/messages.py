@@ -184,7 +184,7 @@ def _exact(kind: type) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if type(value) is not kind:  # msgpack gives exact types; a bool is not an int
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
-        if kind is int and not WIRE_INT_MIN <= value <= WIRE_INT_MAX:
+        if isinstance(value, int) and not WIRE_INT_MIN <= value <= WIRE_INT_MAX:
             raise ValueError(f"{value} does not fit in 64 bits")
         return value
 
