@@ -518,8 +518,12 @@ class NotifierCore:
         self.priorities[name] = prio
         inst = self.settings.instances.get(name)
         wanted = inst.priority_changes if inst is not None else self.settings.priority_changes
-        if not wanted or state not in ("MASTER", "BACKUP"):
+        if state == "INIT" and f"instance/{name}" in self.states:
+            return []  # a restarted vrrp actor's start: this notifier announced it before
+        if not wanted or state not in ("INIT", "MASTER", "BACKUP"):
             return []
+        # keepalived applies the weights known at start (a track_file's value) while the
+        # instance is in INIT and announces that as a BACKUP_PRIORITY line
         event = fmt.MASTER_PRIORITY if state == "MASTER" else fmt.BACKUP_PRIORITY
         return [WriteFifo(fmt.fifo_vrrp_line(False, name, event, prio), "vrrp")]
 

@@ -584,7 +584,7 @@ class VrrpActor(Actor):
             cmds += runner.fsm.set_priority(now, prio)
         if cmds or runner.sync is not None:  # a member's own fault may clear silently
             self._run(runner, cmds)
-        if started and runner.fsm.effective_priority != old_prio:
+        if runner.fsm.effective_priority != old_prio:  # at start too, state INIT (keepalived)
             self.emit(
                 M.VrrpPriority(
                     runner.name, str(runner.fsm.state), runner.fsm.effective_priority, old_prio

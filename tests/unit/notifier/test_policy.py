@@ -186,6 +186,20 @@ def test_rx_lower_pri_and_priority_changes() -> None:
     assert off.on_vrrp_priority(low) == []
 
 
+def test_a_start_up_priority_is_a_backup_priority_line_once() -> None:
+    """keepalived announces the weights applied in INIT (a track_file's value at start)
+    as BACKUP_PRIORITY; a restarted vrrp actor's start, already announced, is not."""
+    core = core_for(vrrp_config(vrrp_notify_priority_changes=True))
+    init = {"instance": "VI_1", "state": "INIT", "priority": 140, "prev_priority": 150}
+    assert describe(core.on_vrrp_priority(init)) == [
+        ("fifo", "vrrp", 'INSTANCE "VI_1" BACKUP_PRIORITY 140\n')
+    ]
+    core.on_vrrp_state(state("VI_1", "MASTER", 140))
+    assert core.on_vrrp_priority(init) == []
+    fault = {"instance": "VI_1", "state": "FAULT", "priority": 130, "prev_priority": 140}
+    assert core.on_vrrp_priority(fault) == []
+
+
 @pytest.mark.parametrize(
     "body",
     [
