@@ -486,11 +486,7 @@ G.scalar("rs_init_notifies", C.boolean("rs_init_notifies"))
 for _k in ("notify_fifo", "vrrp_notify_fifo", "lvs_notify_fifo"):
     G.scalar(_k, _fifo(_k))
     G.scalar(f"{_k}_script", C.script(f"{_k}_script"))
-G.scalar(
-    "vrrp_notify_priority_changes",
-    C.boolean("vrrp_notify_priority_changes"),
-    unimplemented="no MASTER_PRIORITY/BACKUP_PRIORITY notifications are sent",
-)
+G.scalar("vrrp_notify_priority_changes", C.boolean("vrrp_notify_priority_changes"))
 G.scalar("fifo_write_vrrp_states_on_reload", C.flag("fifo_write_vrrp_states_on_reload"))
 # VRRP defaults
 G.scalar("vrrp_version", _vrrp_version)

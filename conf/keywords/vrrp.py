@@ -51,7 +51,6 @@ HIGHER_PRIO = "a master that sees a higher priority steps down without sending a
 EXTRA_IF = "no periodic GARP/NA on the interfaces of addresses on other interfaces"
 TIMER_EXPIRED = "a master that ran late stays master; no drop to BACKUP"
 VMAC = "no macvlan is created: adverts and GARPs use the interface and its own MAC"
-PRIO_CHANGES = "no MASTER_PRIORITY/BACKUP_PRIORITY notifications are sent"
 TRACK_PROCESS = "processes are not tracked: priority and state ignore them"
 GARP_PACING = "GARP/NA frames are sent back to back, without pacing"
 
@@ -622,11 +621,7 @@ I.scalar(
     _notify_deleted,
     unimplemented="an instance removed by a reload goes to STOP and runs notify_stop",
 )
-I.scalar(
-    "notify_priority_changes",
-    C.boolean("notify_priority_changes"),
-    unimplemented=PRIO_CHANGES,
-)
+I.scalar("notify_priority_changes", C.boolean("notify_priority_changes"))
 I.scalar("smtp_alert", C.boolean("smtp_alert"))
 I.scalar("debug", _debug)
 I.scalar(
@@ -695,11 +690,7 @@ SYNC.keywords["track_process"].unimplemented = TRACK_PROCESS
 for _k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
     SYNC.scalar(_k, C.script(_k))
 SYNC.scalar("smtp_alert", C.boolean("smtp_alert"))
-SYNC.scalar(
-    "notify_priority_changes",
-    C.boolean("notify_priority_changes"),
-    unimplemented=PRIO_CHANGES,
-)
+SYNC.scalar("notify_priority_changes", C.boolean("notify_priority_changes"))
 SYNC.scalar("sync_group_tracking_weight", C.flag("sync_group_tracking_weight"))
 SYNC.scalar(
     "global_tracking",
