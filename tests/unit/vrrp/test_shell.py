@@ -32,7 +32,14 @@ from pykeepalived.actors.vrrp.testing import FakeHost, Segment, Sent
 from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.bus.testing import InMemoryBus, Peer, wait_until
-from pykeepalived.conf.model import Config, Family, IPAddress, TrackRef, VrrpInstance
+from pykeepalived.conf.model import (
+    Config,
+    Family,
+    IPAddress,
+    TrackFile,
+    TrackRef,
+    VrrpInstance,
+)
 from tests.seams import ShellRun
 
 Run = Callable[..., Any]
@@ -525,3 +532,31 @@ def test_a_tracked_interface_going_down_is_fault_and_coming_back_recovers(
     t_back = node.entered("BACKUP")[-1][0]
     assert t_back == t_up and node.entered("MASTER")[-1][0] - t_up == pytest.approx(MDI_100)
     assert a.vips == {"192.0.2.100/24"}
+
+
+def test_a_track_file_weight_at_start_is_announced_in_init_before_the_first_state(
+    vrun: Run, tmp_path: Path
+) -> None:
+    """keepalived applies a track_file's start-up value while the instance is in INIT and
+    announces it (notify_priority_changes' first BACKUP_PRIORITY line): so do we."""
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1")
+    weights = tmp_path / "weights"
+    weights.write_text("1\n")
+    one = inst(priority=150, track_file=(TrackRef(name="TF"),))
+    cfg = dataclasses.replace(
+        config(one), track_files=(TrackFile(name="TF", file=str(weights), weight=-10),)
+    )
+
+    async def main() -> Node:
+        node = await start(a, cfg, tmp_path)
+        await node.wait_state("BACKUP", timeout=1)
+        return node
+
+    node = vrun(main())
+    first = [(e.type, e.body) for _, e in node.seen][:2]
+    assert first[0] == (
+        "vrrp.priority",
+        {"instance": "VI_1", "state": "INIT", "priority": 140, "prev_priority": 150},
+    )
+    assert first[1][0] == "vrrp.state" and first[1][1]["priority"] == 140
