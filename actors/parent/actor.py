@@ -263,13 +263,14 @@ class Parent:
         self.broker.hello_hook = self._on_hello_reply
         if self.options.event_tap:
             self.broker.set_tcp_tap(self.options.event_tap)
-        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
-        if self.options.ignore_sigint:
-            loop.add_signal_handler(signal.SIGINT, lambda: None)
-        else:
-            loop.add_signal_handler(signal.SIGINT, self.request_stop)
-        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        for sig, handler in self.on_signal.items():
+        handlers: dict[int, Callable[[], None]] = {
+            signal.SIGTERM: self.request_stop,
+            signal.SIGINT: (lambda: None) if self.options.ignore_sigint else self.request_stop,
+            signal.SIGHUP: self.request_reload,
+            **self.on_signal,
+        }
+        previous = {sig: signal.getsignal(sig) for sig in handlers}
+        for sig, handler in handlers.items():
             loop.add_signal_handler(sig, handler)
         tasks = [
             loop.create_task(self.broker.run(), name="broker"),
@@ -306,6 +307,12 @@ class Parent:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             self.broker.close()
+            # give the process back its signal dispositions (asyncio would reset SIGINT to
+            # Python's default handler even where it was ignored, e.g. a background job)
+            for sig, before in previous.items():
+                loop.remove_signal_handler(sig)
+                if before is not None:
+                    signal.signal(sig, before)
         return self.exit_code
 
     def now(self) -> float:
