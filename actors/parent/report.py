@@ -18,7 +18,6 @@ Nothing here does I/O; time comes in as an argument where it is shown.
 from __future__ import annotations
 
 import json
-import math
 import os.path
 from typing import Any
 
@@ -368,115 +367,11 @@ def json_dump(status: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # ---- Prometheus text format ------------------------------------------------------------------
-def _label(value: Any) -> str:
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        return repr(value)
-    return None
-
-
 def render_metrics(status: dict[str, Any]) -> str:
-    """The metrics text (docs/ARCHITECTURE.md §7): child restarts/up, bus counters,
-    per-actor counters, VRRP states."""
-    out: list[str] = []
+    """The metrics text (``metrics.py``; docs/ARCHITECTURE.md, "Metrics")."""
+    from pykeepalived.actors.parent import metrics
 
-    def family(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
-        rows = [(labels, _number(v)) for labels, v in samples]
-        rows = [(labels, v) for labels, v in rows if v is not None]
-        out.append(f"# HELP {name} {help_text}")
-        out.append(f"# TYPE {name} {kind}")
-        for labels, value in rows:
-            out.append(f"{name}{{{labels}}} {value}" if labels else f"{name} {value}")
-
-    parent = status.get("parent", {})
-    children = status.get("children", {})
-    family("pykeepalived_up", "gauge", "The parent answers.", [("", 1)])
-    family(
-        "pykeepalived_uptime_seconds",
-        "gauge",
-        "Seconds since the parent started.",
-        [("", float(parent.get("uptime", 0.0)))],
-    )
-    family(
-        "pykeepalived_config_generation",
-        "gauge",
-        "Configuration generation (1 + reloads).",
-        [("", parent.get("generation", 0))],
-    )
-    family(
-        "pykeepalived_child_up",
-        "gauge",
-        "1 when the child runs and answers status.",
-        [
-            (f'child="{_label(n)}"', bool(c.get("alive") and "status" in c))
-            for n, c in children.items()
-        ],
-    )
-    family(
-        "pykeepalived_child_restarts_total",
-        "counter",
-        "Restarts of each child.",
-        [(f'child="{_label(n)}"', int(c.get("restarts", 0))) for n, c in children.items()],
-    )
-    family(
-        "pykeepalived_parent_counter_total",
-        "counter",
-        "The parent's counters (bus.* are the broker's).",
-        [(f'name="{_label(k)}"', v) for k, v in sorted(parent.get("counters", {}).items())],
-    )
-    actor_rows = []
-    for n, c in children.items():
-        for k, v in sorted(((c.get("status") or {}).get("counters") or {}).items()):
-            actor_rows.append((f'actor="{_label(n)}",name="{_label(k)}"', v))
-    family("pykeepalived_actor_counter_total", "counter", "Each actor's own counters.", actor_rows)
-    instances = vrrp_instances(status)
-    if instances:
-        family(
-            "pykeepalived_vrrp_state",
-            "gauge",
-            "VRRP instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 4 STOP.",
-            [
-                (f'instance="{_label(i["instance"])}"', STATE_NUMBERS.get(str(i.get("state")), 0))
-                for i in instances
-            ],
-        )
-        family(
-            "pykeepalived_vrrp_priority",
-            "gauge",
-            "Effective VRRP priority.",
-            [(f'instance="{_label(i["instance"])}"', i.get("priority")) for i in instances],
-        )
-    services = virtual_servers(status)
-    rs_rows = []
-    weight_rows = []
-    for vs in services:
-        for rs in vs["real_servers"]:
-            labels = (
-                f'virtual_server="{_label(vs["virtual_server"])}",'
-                f'protocol="{_label(vs["protocol"])}",'
-                f'real_server="{_label(rs["real_server"])}"'
-            )
-            if "healthy" in rs:
-                rs_rows.append((labels, bool(rs["healthy"])))
-            if "weight" in rs:
-                weight_rows.append((labels, rs["weight"]))
-    if rs_rows:
-        family("pykeepalived_realserver_up", "gauge", "Real server health verdict.", rs_rows)
-    if weight_rows:
-        family(
-            "pykeepalived_realserver_weight", "gauge", "Real server weight in the LB.", weight_rows
-        )
-    return "\n".join(out) + "\n"
+    return metrics.render(status)
 
 
 def to_json(value: Any) -> str:

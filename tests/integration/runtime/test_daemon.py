@@ -432,7 +432,7 @@ def test_metrics_and_mem_check(shared: ToyDaemon) -> None:
     assert head.startswith("HTTP/1.0 200") and "text/plain; version=0.0.4" in head
     assert 'pykeepalived_child_restarts_total{child="vrrp"} 0' in body
     assert 'pykeepalived_vrrp_state{instance="VI_1"} 2' in body
-    assert 'pykeepalived_actor_counter_total{actor="vrrp",name="bus.tx"}' in body
+    assert 'pykeepalived_actor_events_total{actor="vrrp",name="bus.tx"}' in body
     dump = d.ctl("dump").stdout
     for name in ("parent", "vrrp", "netlink", "notifier"):
         assert f"memory check ({name}): traced" in dump, dump[-3000:]

@@ -129,8 +129,8 @@ def test_metrics_text_format() -> None:
     assert m['pykeepalived_child_up{child="vrrp"}'] == 1
     assert m['pykeepalived_vrrp_state{instance="VI_1"}'] == 2
     assert m['pykeepalived_vrrp_priority{instance="VI_2"}'] == 90
-    assert m['pykeepalived_parent_counter_total{name="bus.tap_dropped"}'] == 1
-    assert m['pykeepalived_actor_counter_total{actor="vrrp",name="bus.tx"}'] == 5
+    assert m['pykeepalived_parent_events_total{name="bus.tap_dropped"}'] == 1
+    assert m['pykeepalived_actor_events_total{actor="vrrp",name="bus.tx"}'] == 5
     key = 'virtual_server="10.0.0.1:80",protocol="tcp",real_server="10.0.1.2:80"'
     assert m[f"pykeepalived_realserver_up{{{key}}}"] == 0
     assert m[f"pykeepalived_realserver_weight{{{key}}}"] == 0
