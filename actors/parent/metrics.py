@@ -227,7 +227,7 @@ def vrrp_series(out: Exposition, status: dict[str, Any]) -> None:
             "gauge",
             "VRRP instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 4 STOP.",
             [
-                ({"instance": i["instance"]}, report.STATE_NUMBERS.get(str(i.get("state")), 0))
+                ({"iname": i["instance"]}, report.STATE_NUMBERS.get(str(i.get("state")), 0))
                 for i in instances
             ],
         )
@@ -235,7 +235,7 @@ def vrrp_series(out: Exposition, status: dict[str, Any]) -> None:
             "pykeepalived_vrrp_priority",
             "gauge",
             "Effective VRRP priority.",
-            [({"instance": i["instance"]}, i.get("priority")) for i in instances],
+            [({"iname": i["instance"]}, i.get("priority")) for i in instances],
         )
     late = report.child_state(status, "vrrp").get("timer_lateness")
     if isinstance(late, dict):

@@ -127,8 +127,8 @@ def test_metrics_text_format() -> None:
     assert m['pykeepalived_child_restarts_total{child="notifier"}'] == 2
     assert m['pykeepalived_child_up{child="notifier"}'] == 0
     assert m['pykeepalived_child_up{child="vrrp"}'] == 1
-    assert m['pykeepalived_vrrp_state{instance="VI_1"}'] == 2
-    assert m['pykeepalived_vrrp_priority{instance="VI_2"}'] == 90
+    assert m['pykeepalived_vrrp_state{iname="VI_1"}'] == 2
+    assert m['pykeepalived_vrrp_priority{iname="VI_2"}'] == 90
     assert m['pykeepalived_parent_events_total{name="bus.tap_dropped"}'] == 1
     assert m['pykeepalived_actor_events_total{actor="vrrp",name="bus.tx"}'] == 5
     key = 'virtual_server="10.0.0.1:80",protocol="tcp",real_server="10.0.1.2:80"'
