@@ -338,7 +338,8 @@ def json_dump(status: dict[str, Any]) -> list[dict[str, Any]]:
 
     ``data`` keeps keepalived's key names that tools read (``iname``, ``vrid``,
     ``ifp_ifname``, ``state`` and ``wantstate`` as keepalived's numbers, ``priority``,
-    ``effective_priority``, ``vips``); ``state_name`` and ``pykeepalived`` (the actor's own
+    ``effective_priority``, ``vips``, ``evips``, ``garp_delay``: what keepalived-exporter's
+    JSON mode reads, with ``stats``); ``state_name`` and ``pykeepalived`` (the actor's own
     fields) are additions.
     """
     out = []
@@ -346,6 +347,7 @@ def json_dump(status: dict[str, Any]) -> list[dict[str, Any]]:
         state = str(inst.get("state", "INIT"))
         number = KEEPALIVED_STATE_NUMBERS.get(state, 0)
         vips = inst.get("vips", inst.get("virtual_ipaddress", []))
+        evips = inst.get("evips", [])
         data = {
             "iname": inst["instance"],
             "vrid": inst.get("vrid"),
@@ -357,6 +359,8 @@ def json_dump(status: dict[str, Any]) -> list[dict[str, Any]]:
             "priority": inst.get("base_priority", inst.get("priority")),
             "effective_priority": inst.get("priority", inst.get("effective_priority")),
             "vips": [str(v) for v in vips] if isinstance(vips, list) else [],
+            "evips": [str(v) for v in evips] if isinstance(evips, list) else [],
+            "garp_delay": inst.get("garp_delay"),
             "last_transition": inst.get("last_transition"),
             "pykeepalived": {k: v for k, v in inst.items() if k not in ("stats", "counters")},
         }

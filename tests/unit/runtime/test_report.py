@@ -81,6 +81,9 @@ def test_json_dump_keeps_keepalived_keys() -> None:
     assert first["data"]["priority"] == 100 and first["data"]["effective_priority"] == 110
     assert first["data"]["vips"] == ["10.0.0.1/32"] and first["stats"] == {"advert_rcvd": 4}
     assert data[1]["data"]["state"] == 1
+    assert first["data"]["evips"] == [] and first["data"]["garp_delay"] is None
+    odd = {"children": {"vrrp": {"status": {"state": {"instances": {"X": {"evips": 3}}}}}}}
+    assert report.json_dump(odd)[0]["data"]["evips"] == []
     json.dumps(data)  # JSON-able
 
 
