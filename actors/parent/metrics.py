@@ -74,6 +74,23 @@ class Exposition:
         return "\n".join(self.lines) + "\n"
 
 
+def _map(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _seq(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _items(value: Any) -> list[tuple[Any, Any]]:
+    """A dict's items sorted by key text (keys from the bus may be of any type)."""
+    return sorted(_map(value).items(), key=lambda kv: str(kv[0]))
+
+
+def _children(status: dict[str, Any]) -> dict[Any, dict[str, Any]]:
+    return {n: c for n, c in _map(status.get("children")).items() if isinstance(c, dict)}
+
+
 def _label(value: Any) -> str:
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -94,7 +111,7 @@ def _number(value: Any) -> str | None:
 
 def render(status: dict[str, Any]) -> str:
     out = Exposition()
-    vrrp_ok = _answered(status, "vrrp") or "vrrp" not in status.get("children", {})
+    vrrp_ok = _answered(status, "vrrp") or "vrrp" not in _children(status)
     out.family("keepalived_up", "gauge", "1 when the VRRP process answers.", [({}, vrrp_ok)])
     if vrrp_ok:
         exporter_series(out, status)
@@ -106,8 +123,8 @@ def render(status: dict[str, Any]) -> str:
 
 
 def _answered(status: dict[str, Any], child: str) -> bool:
-    c = status.get("children", {}).get(child)
-    return isinstance(c, dict) and bool(c.get("alive")) and "status" in c
+    c = _children(status).get(child)
+    return c is not None and bool(c.get("alive")) and "status" in c
 
 
 # ---- the exporter's series ---------------------------------------------------------------
@@ -127,12 +144,12 @@ def _common(inst: dict[str, Any]) -> dict[str, Any]:
 
 def _vip_samples(inst: dict[str, Any], key: str) -> list[Sample]:
     rows: list[Sample] = []
-    for text in inst.get(key) or []:
+    for text in _seq(inst.get(key)):
         vip = parse_vip(text)
         if vip is not None:
             labels = {**_common(inst), "intf": vip[1], "ip_address": vip[0]}
             rows.append((labels, _state_number(inst)))
-    if key == "vips" and not inst.get(key):  # the exporter's series for an instance sans VIPs
+    if key == "vips" and not _seq(inst.get(key)):  # the exporter's series for an instance sans VIPs
         rows.append(({**_common(inst), "ip_address": ""}, _state_number(inst)))
     return rows
 
@@ -152,7 +169,7 @@ def exporter_series(out: Exposition, status: dict[str, Any]) -> None:
         [s for i in instances for s in _vip_samples(i, "evips")],
     )
     for name, field, help_text in EXPORTER_COUNTERS:
-        rows = [(_common(i), (i.get("stats") or {}).get(field, 0)) for i in instances]
+        rows = [(_common(i), _map(i.get("stats")).get(field, 0)) for i in instances]
         out.family(name, "counter", help_text, rows)
     out.family(
         "keepalived_gratuitous_arp_delay_total",
@@ -161,32 +178,32 @@ def exporter_series(out: Exposition, status: dict[str, Any]) -> None:
         [(_common(i), i.get("garp_delay", 0)) for i in instances],
     )
     vrrp = report.child_state(status, "vrrp")
-    verdicts = vrrp.get("scripts") or {}
-    states = vrrp.get("script_states") or {}
+    verdicts = _items(vrrp.get("scripts"))
+    states = _items(vrrp.get("script_states"))
     out.family(
         "keepalived_script_status",
         "gauge",
         "vrrp_script verdict: 0 BAD, 1 GOOD.",
-        [({"name": n}, SCRIPT_STATUS.get(str(v).upper())) for n, v in sorted(verdicts.items())],
+        [({"name": n}, SCRIPT_STATUS.get(str(v).upper())) for n, v in verdicts],
     )
     out.family(
         "keepalived_script_state",
         "gauge",
         "vrrp_script run state: 0 idle, 1 running, 2 requested termination, 3 forcing it.",
-        [({"name": n}, SCRIPT_STATES.get(str(v))) for n, v in sorted(states.items())],
+        [({"name": n}, SCRIPT_STATES.get(str(v))) for n, v in states],
     )
 
 
 # ---- pykeepalived's own -------------------------------------------------------------------
 def process_series(out: Exposition, status: dict[str, Any]) -> None:
-    parent = status.get("parent", {})
-    children = status.get("children", {})
+    parent = _map(status.get("parent"))
+    children = _children(status)
     out.family("pykeepalived_up", "gauge", "The parent answers.", [({}, 1)])
     out.family(
         "pykeepalived_uptime_seconds",
         "gauge",
         "Seconds since the parent started.",
-        [({}, float(parent.get("uptime", 0.0)))],
+        [({}, parent.get("uptime", 0.0))],
     )
     out.family(
         "pykeepalived_config_generation",
@@ -204,17 +221,17 @@ def process_series(out: Exposition, status: dict[str, Any]) -> None:
         "pykeepalived_child_restarts_total",
         "counter",
         "Restarts of each child.",
-        [({"child": n}, int(c.get("restarts", 0))) for n, c in children.items()],
+        [({"child": n}, c.get("restarts", 0)) for n, c in children.items()],
     )
     out.family(
         "pykeepalived_parent_events_total",
         "counter",
         "The parent's counters (bus.* are the broker's).",
-        [({"name": k}, v) for k, v in sorted(parent.get("counters", {}).items())],
+        [({"name": k}, v) for k, v in _items(parent.get("counters"))],
     )
     rows: list[Sample] = []
     for n, c in children.items():
-        for k, v in sorted(((c.get("status") or {}).get("counters") or {}).items()):
+        for k, v in _items(_map(c.get("status")).get("counters")):
             rows.append(({"actor": n, "name": k}, v))
     out.family("pykeepalived_actor_events_total", "counter", "Each actor's own counters.", rows)
 
@@ -277,7 +294,7 @@ def checker_series(out: Exposition, status: dict[str, Any]) -> None:
     failures: list[Sample] = []
     for vs in report._as_list(report.child_state(status, "checker").get("virtual_servers")):
         for rs in report._real_servers(vs):
-            for check in rs.get("checkers") or []:
+            for check in _seq(rs.get("checkers")):
                 if not isinstance(check, dict):
                     continue
                 labels = {
@@ -301,10 +318,9 @@ def checker_series(out: Exposition, status: dict[str, Any]) -> None:
 def script_run_series(out: Exposition, status: dict[str, Any]) -> None:
     outcomes = ("started", "ok", "failed", "signalled", "timed_out", "refused", "exec_error")
     rows: list[Sample] = []
-    for actor in sorted(status.get("children", {})):
-        runs = report.child_state(status, actor).get("script_runs")
-        by_name = runs.get("by_name") if isinstance(runs, dict) else None
-        for script, counts in sorted((by_name or {}).items()):
+    for actor in sorted(_children(status), key=str):
+        runs = _map(report.child_state(status, actor).get("script_runs"))
+        for script, counts in _items(runs.get("by_name")):
             if isinstance(counts, dict):
                 for outcome in outcomes:
                     labels = {"actor": actor, "script": script, "outcome": outcome}

@@ -107,9 +107,10 @@ def virtual_servers(status: dict[str, Any]) -> list[dict[str, Any]]:
                 target = entry["real_servers"].setdefault(name, {"real_server": name})
                 if source == "checker":
                     target["healthy"] = bool(rs.get("alive", rs.get("up", False)))
+                    checks = rs.get("checkers")
                     target["checkers"] = [
                         str(c.get("checker", c.get("kind", "?")))
-                        for c in rs.get("checkers", [])
+                        for c in (checks if isinstance(checks, list) else [])
                         if isinstance(c, dict)
                     ]
                 else:

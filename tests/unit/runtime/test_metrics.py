@@ -11,10 +11,18 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pykeepalived.actors import scripts as script_io
 from pykeepalived.actors.parent import metrics
 from pykeepalived.actors.vrrp import stats as vrrp_stats
+
+#: the field names the readers look for, so the junk reaches them
+KEYS = ("instances", "vips", "evips", "stats", "scripts", "script_states", "timer_lateness",
+        "script_runs", "by_name", "virtual_servers", "real_servers", "checkers", "state",
+        "interface", "vrid", "virtual_server", "real_server", "quorum_up", "weight", "alive",
+        "up", "failures", "garp_delay", "p50", "healthy", "protocol")  # fmt: skip
 
 STATS = vrrp_stats.keepalived_stats(
     {"adverts_rx": 40, "adverts_tx": 7, "transitions.MASTER": 2, "release_master": 1,
@@ -171,3 +179,47 @@ def test_promtool_accepts_the_exposition() -> None:
         )  # fmt: skip
         assert res.returncode == 0, res.stdout + res.stderr
         assert res.stdout + res.stderr == ""  # not even a lint warning
+
+
+LEAF = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+JUNK = st.recursive(
+    LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def shaped(*keys: str, inner: Any = JUNK) -> Any:
+    """A dict with some of ``keys``, each junk or (via ``inner``) a deeper shape."""
+    return st.dictionaries(st.sampled_from(keys), inner, max_size=len(keys))
+
+
+RS = shaped("real_server", "checkers", "alive", "weight", "healthy",
+            inner=LEAF | st.lists(shaped("checker", "up", "failures"), max_size=2))  # fmt: skip
+VS = shaped("virtual_server", "protocol", "quorum_up", "real_servers",
+            inner=LEAF | st.lists(RS, min_size=1, max_size=2))  # fmt: skip
+INST = shaped("state", "interface", "vrid", "vips", "evips", "stats", "garp_delay", "priority",
+              inner=LEAF | JUNK | st.lists(st.text(max_size=30), max_size=2))  # fmt: skip
+VRRP = shaped("instances", "scripts", "script_states", "timer_lateness", "script_runs",
+              inner=LEAF | JUNK | st.dictionaries(st.text(max_size=4), INST, min_size=1,
+                                                  max_size=2))  # fmt: skip
+SERVERS = shaped("virtual_servers", "script_runs",
+                 inner=LEAF | st.lists(VS, min_size=1, max_size=2))  # fmt: skip
+
+
+@settings(deadline=None, max_examples=300)
+@given(VRRP | JUNK, SERVERS | JUNK, SERVERS | JUNK)
+def test_any_status_shape_renders_without_raising(vrrp: Any, checker: Any, ipvs: Any) -> None:
+    """Status comes over the bus from other processes: whatever its shape, the scrape works."""
+    status = {"parent": {"uptime": "x"}, "children": {
+        "vrrp": {"alive": True, "status": {"counters": {1: 2}, "state": vrrp}},
+        "checker": {"alive": True, "status": {"state": checker}},
+        "ipvs": {"alive": True, "status": {"state": ipvs}}, "junk": 5}}  # fmt: skip
+    text = metrics.render(status)
+    assert text.startswith("# HELP keepalived_up ") and text.endswith("\n")
+    for line in text[:-1].split("\n"):  # only a newline ends a line (not \x1e, ...)
+        if not line.startswith("# "):
+            float(line.rpartition(" ")[2])  # every sample ends with its value
