@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import time
 from collections import deque
 from typing import Any
@@ -40,6 +41,8 @@ from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.model import Config
 
+#: at most this often the status reads the datapath's connection counters again
+STATS_EVERY = 2.0
 #: events published per pause when many are due at once (start-up of a large table)
 PUBLISH_BATCH = 500
 PUBLISH_PAUSE = 0.01
@@ -50,6 +53,9 @@ class IpvsActor(Actor):
     subscriptions = ("check.", "vrrp.")
 
     async def setup(self) -> None:
+        self.connections: dict[ServiceId, int] = {}
+        self.stats_at = -math.inf
+        self.stats_task: asyncio.Task[None] | None = None
         self.backend_name = str(self.options.lb_backend or self.config.pykeepalived.lb_backend)
         self.backend: driver.Backend
         self.backend_error: str | None = None
@@ -332,7 +338,28 @@ class IpvsActor(Actor):
         await self.backend.close()
 
     # ---- introspection -----------------------------------------------------------------
+    def _refresh_connections(self) -> None:
+        """Read the connection counters in the background, at most every STATS_EVERY:
+        a status shows what the previous read found."""
+        running = self.stats_task is not None and not self.stats_task.done()
+        if running or self.loop.time() - self.stats_at < STATS_EVERY:
+            return
+        self.stats_at = self.loop.time()
+        self.stats_task = self.loop.create_task(self._read_connections())
+
+    async def _read_connections(self) -> None:
+        try:
+            self.connections = await self.backend.connections(list(self.actual))
+        except (driver.BackendError, OSError, ValueError) as exc:
+            self.count("errors.stats")
+            self.log.debug("cannot read the connection counters: %s", exc)
+
+    def _spec_connections(self, services: Any) -> int | None:
+        found = [self.connections[s] for s in services if s in self.connections]
+        return sum(found) if found else None
+
     def status(self) -> dict[str, Any]:
+        self._refresh_connections()
         out: list[dict[str, Any]] = []
         for spec in self.model.specs():
             view = self.views.get(spec.id)
@@ -340,6 +367,7 @@ class IpvsActor(Actor):
                 continue
             out.append(
                 {
+                    "connections": self._spec_connections(spec.services),
                     "virtual_server": spec.key,
                     "protocol": spec.protocol,
                     "scheduler": spec.attrs.scheduler,

@@ -20,6 +20,7 @@ resolves ``auto``: IPVS when the generic-netlink family exists, else nftables.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import functools
@@ -89,6 +90,10 @@ class Backend:
     async def sync_daemon(self, role: str | None, cfg: SyncDaemonConfig) -> None:
         raise BackendError(f"lvs_sync_daemon: not supported by the {self.name} backend")
 
+    async def connections(self, sids: Sequence[ServiceId]) -> dict[ServiceId, int]:
+        """Connections sent to each service so far (those the datapath counts)."""
+        return {}
+
     async def close(self) -> None:
         pass
 
@@ -122,6 +127,7 @@ class DryRunBackend(Backend):
 
 # ---- nftables ----------------------------------------------------------------------------
 NFT_CTX_OUTPUT_JSON = 1 << 4
+NFT_CTX_OUTPUT_TERSE = 1 << 11  # listings without set elements
 
 
 class Libnftables:
@@ -154,10 +160,11 @@ class Libnftables:
         lib.nft_ctx_buffer_output(self.ctx)
         lib.nft_ctx_buffer_error(self.ctx)
 
-    def run(self, text: str, *, as_json: bool = False) -> tuple[int, str, str]:
+    def run(self, text: str, *, as_json: bool = False, terse: bool = False) -> tuple[int, str, str]:
         flags = self.lib.nft_ctx_output_get_flags(self.ctx)
-        want = (flags | NFT_CTX_OUTPUT_JSON) if as_json else (flags & ~NFT_CTX_OUTPUT_JSON)
-        self.lib.nft_ctx_output_set_flags(self.ctx, want)
+        flags &= ~(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_TERSE)
+        flags |= (NFT_CTX_OUTPUT_JSON if as_json else 0) | (NFT_CTX_OUTPUT_TERSE if terse else 0)
+        self.lib.nft_ctx_output_set_flags(self.ctx, flags)
         rc = self.lib.nft_run_cmd_from_buffer(self.ctx, text.encode())
         out = (self.lib.nft_ctx_get_output_buffer(self.ctx) or b"").decode(errors="replace")
         err = (self.lib.nft_ctx_get_error_buffer(self.ctx) or b"").decode(errors="replace")
@@ -188,6 +195,8 @@ class NftBackend(Backend):
         self.seq = 1
         self.slots: dict[ServiceId, list[DestId | None]] = {}
         self.transactions = 0
+        self.stats_nft: Libnftables | None = None  # its own context, used from a thread
+        self.stats_busy = False
 
     async def open(self) -> None:
         self.nft = Libnftables()
@@ -295,6 +304,21 @@ class NftBackend(Backend):
         if self.nft is not None and not await self.dump():
             self.nft.run(f"delete table inet {self.table}")
 
+    async def connections(self, sids: Sequence[ServiceId]) -> dict[ServiceId, int]:
+        """The packets of each service chain's counter rule: its connections (nft.py)."""
+        if self.stats_nft is None:
+            self.stats_nft = Libnftables()
+        nft_ctx, cmd = self.stats_nft, f"list table inet {self.table}"
+        self.stats_busy = True
+        try:
+            rc, out, err = await asyncio.to_thread(nft_ctx.run, cmd, as_json=True, terse=True)
+        finally:
+            self.stats_busy = False
+        if rc != 0:
+            raise BackendError(f"cannot list table inet {self.table}: {err.strip()}")
+        counts = nft.parse_counters(json.loads(out))
+        return {sid: counts[nft.chain_name(sid)] for sid in sids if nft.chain_name(sid) in counts}
+
     async def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
@@ -302,6 +326,9 @@ class NftBackend(Backend):
         if self.nft is not None:
             self.nft.close()
             self.nft = None
+        if self.stats_nft is not None and not self.stats_busy:  # (a thread may still use it)
+            self.stats_nft.close()
+        self.stats_nft = None
 
 
 # ---- IPVS --------------------------------------------------------------------------------

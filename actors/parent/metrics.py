@@ -270,10 +270,12 @@ def server_series(out: Exposition, status: dict[str, Any]) -> None:
     quorum: list[Sample] = []
     health: list[Sample] = []
     weight: list[Sample] = []
+    conns: list[Sample] = []
     for vs in services:
         vs_labels = {"virtual_server": vs["virtual_server"], "protocol": vs["protocol"]}
         if "quorum_up" in vs:
             quorum.append((vs_labels, bool(vs["quorum_up"])))
+        conns.append((vs_labels, vs.get("connections")))
         for rs in vs["real_servers"]:
             labels = {**vs_labels, "real_server": rs["real_server"]}
             if "healthy" in rs:
@@ -282,6 +284,13 @@ def server_series(out: Exposition, status: dict[str, Any]) -> None:
                 weight.append((labels, rs["weight"]))
     if quorum:
         out.family("pykeepalived_virtual_server_quorum_up", "gauge", "Quorum is met.", quorum)
+    if any(isinstance(v, int) for _, v in conns):
+        out.family(
+            "pykeepalived_virtual_server_connections_total",
+            "counter",
+            "Connections the datapath sent to the virtual server (nftables: its counter).",
+            conns,
+        )
     if health:
         out.family("pykeepalived_realserver_up", "gauge", "Real server health verdict.", health)
     if weight:

@@ -99,7 +99,8 @@ def virtual_servers(status: dict[str, Any]) -> list[dict[str, Any]]:
             entry = merged.setdefault(
                 key, {"virtual_server": key[0], "protocol": key[1], "real_servers": {}}
             )
-            for field in ("quorum_up", "up", "scheduler", "lb_kind", "sorry_server", "active"):
+            for field in ("quorum_up", "up", "scheduler", "lb_kind", "sorry_server", "active",
+                          "connections"):  # fmt: skip
                 if field in vs and field not in entry:
                     entry[field] = vs[field]
             for rs in _real_servers(vs):

@@ -58,7 +58,7 @@ STATUS: dict[str, Any] = {
                                                                  "failures": 2}]}]}]}}},
         "ipvs": {"alive": True, "restarts": 0, "status": {"counters": {}, "state": {
             "virtual_servers": [{"virtual_server": "10.0.0.1:80", "protocol": "tcp",
-                                 "quorum_up": False,
+                                 "quorum_up": False, "connections": 1234,
                                  "real_servers": [{"real_server": "10.0.1.1:80",
                                                    "weight": 0}]}]}}},
         "notifier": {"alive": False, "restarts": 3, "error": "gone"},
@@ -134,6 +134,7 @@ def test_pykeepalived_series() -> None:
     vs = 'virtual_server="10.0.0.1:80",protocol="tcp"'
     rs = vs + ',real_server="10.0.1.1:80"'
     assert m[f"pykeepalived_virtual_server_quorum_up{{{vs}}}"] == 0
+    assert m[f"pykeepalived_virtual_server_connections_total{{{vs}}}"] == 1234
     assert m[f"pykeepalived_realserver_up{{{rs}}}"] == 0
     assert m[f"pykeepalived_realserver_weight{{{rs}}}"] == 0
     assert m[f'pykeepalived_checker_up{{{rs},checker="TCP_CHECK"}}'] == 0
