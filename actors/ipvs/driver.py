@@ -51,6 +51,21 @@ PROTO_NAME = {v: k for k, v in PROTO_NUM.items()}
 AF = {"inet": socket.AF_INET, "inet6": socket.AF_INET6}
 
 
+#: what a datapath counts: connections, packets_in/out, bytes_in/out (those it has)
+Traffic = dict[str, int]
+#: one service's traffic and its destinations'
+ServiceTraffic = tuple[Traffic, dict[DestId, Traffic]]
+
+#: IPVS's stats attributes → our names
+IPVS_STATS = {
+    "IPVS_STATS_ATTR_CONNS": "connections",
+    "IPVS_STATS_ATTR_INPKTS": "packets_in",
+    "IPVS_STATS_ATTR_OUTPKTS": "packets_out",
+    "IPVS_STATS_ATTR_INBYTES": "bytes_in",
+    "IPVS_STATS_ATTR_OUTBYTES": "bytes_out",
+}
+
+
 class BackendError(Exception):
     """The datapath refused or is missing; the message says which and why."""
 
@@ -90,8 +105,8 @@ class Backend:
     async def sync_daemon(self, role: str | None, cfg: SyncDaemonConfig) -> None:
         raise BackendError(f"lvs_sync_daemon: not supported by the {self.name} backend")
 
-    async def connections(self, sids: Sequence[ServiceId]) -> dict[ServiceId, int]:
-        """Connections sent to each service so far (those the datapath counts)."""
+    async def traffic(self, sids: Sequence[ServiceId]) -> dict[ServiceId, ServiceTraffic]:
+        """What the datapath counted for each service and its destinations so far."""
         return {}
 
     async def close(self) -> None:
@@ -304,8 +319,8 @@ class NftBackend(Backend):
         if self.nft is not None and not await self.dump():
             self.nft.run(f"delete table inet {self.table}")
 
-    async def connections(self, sids: Sequence[ServiceId]) -> dict[ServiceId, int]:
-        """The packets of each service chain's counter rule: its connections (nft.py)."""
+    async def traffic(self, sids: Sequence[ServiceId]) -> dict[ServiceId, ServiceTraffic]:
+        """Connections per service: its chain's counter rule (nft.py); none per server."""
         if self.stats_nft is None:
             self.stats_nft = Libnftables()
         nft_ctx, cmd = self.stats_nft, f"list table inet {self.table}"
@@ -317,7 +332,11 @@ class NftBackend(Backend):
         if rc != 0:
             raise BackendError(f"cannot list table inet {self.table}: {err.strip()}")
         counts = nft.parse_counters(json.loads(out))
-        return {sid: counts[nft.chain_name(sid)] for sid in sids if nft.chain_name(sid) in counts}
+        return {
+            sid: ({"connections": counts[nft.chain_name(sid)]}, {})
+            for sid in sids
+            if nft.chain_name(sid) in counts
+        }
 
     async def close(self) -> None:
         if self.sock is not None:
@@ -443,6 +462,18 @@ def dest_from_msg(msg: Any) -> tuple[DestId, DestAttrs]:
     return did, attrs
 
 
+def stats_from_msg(msg: Any, nla: str, prefix: str) -> Traffic:
+    """The 64-bit stats (else the 32-bit ones) of a service (``IPVS_CMD_ATTR_SERVICE``,
+    ``IPVS_SVC_ATTR``) or destination (``IPVS_CMD_ATTR_DEST``, ``IPVS_DEST_ATTR``) reply."""
+    inner = msg.get_attr(nla)
+    if inner is None:
+        return {}
+    stats = inner.get_attr(f"{prefix}_STATS64") or inner.get_attr(f"{prefix}_STATS")
+    if stats is None:
+        return {}
+    return {name: int(stats.get_attr(attr) or 0) for attr, name in IPVS_STATS.items()}
+
+
 @functools.cache
 def _ipvs_extra_msg() -> Any:
     """pyroute2's ipvsmsg with the daemon and timeout attributes spelled out."""
@@ -559,6 +590,23 @@ class IpvsBackend(Backend):
                 did, dattrs = dest_from_msg(dmsg)
                 dests[did] = dattrs
             out[sid] = Service(attrs, dests)
+        return out
+
+    async def traffic(self, sids: Sequence[ServiceId]) -> dict[ServiceId, ServiceTraffic]:
+        from pyroute2 import IPVSService
+
+        wanted = set(sids)
+        out: dict[ServiceId, ServiceTraffic] = {}
+        for smsg in await self.sock.service("dump"):
+            sid, _attrs = service_from_msg(smsg)
+            if sid not in wanted:
+                continue
+            dests: dict[DestId, Traffic] = {}
+            key = IPVSService(**service_fields(sid))
+            for dmsg in await self.sock.dest("dump", service=key):
+                did, _dattrs = dest_from_msg(dmsg)
+                dests[did] = stats_from_msg(dmsg, "IPVS_CMD_ATTR_DEST", "IPVS_DEST_ATTR")
+            out[sid] = (stats_from_msg(smsg, "IPVS_CMD_ATTR_SERVICE", "IPVS_SVC_ATTR"), dests)
         return out
 
     async def apply(self, ops: Sequence[Op], new_state: Mapping[ServiceId, Service]) -> None:

@@ -270,32 +270,52 @@ def server_series(out: Exposition, status: dict[str, Any]) -> None:
     quorum: list[Sample] = []
     health: list[Sample] = []
     weight: list[Sample] = []
-    conns: list[Sample] = []
+    traffic: dict[str, list[Sample]] = {}
     for vs in services:
         vs_labels = {"virtual_server": vs["virtual_server"], "protocol": vs["protocol"]}
         if "quorum_up" in vs:
             quorum.append((vs_labels, bool(vs["quorum_up"])))
-        conns.append((vs_labels, vs.get("connections")))
+        traffic_samples(traffic, "virtual_server", vs_labels, vs.get("traffic"))
         for rs in vs["real_servers"]:
             labels = {**vs_labels, "real_server": rs["real_server"]}
             if "healthy" in rs:
                 health.append((labels, bool(rs["healthy"])))
             if "weight" in rs:
                 weight.append((labels, rs["weight"]))
+            traffic_samples(traffic, "realserver", labels, rs.get("traffic"))
     if quorum:
         out.family("pykeepalived_virtual_server_quorum_up", "gauge", "Quorum is met.", quorum)
-    if any(isinstance(v, int) for _, v in conns):
-        out.family(
-            "pykeepalived_virtual_server_connections_total",
-            "counter",
-            "Connections the datapath sent to the virtual server (nftables: its counter).",
-            conns,
-        )
     if health:
         out.family("pykeepalived_realserver_up", "gauge", "Real server health verdict.", health)
     if weight:
         out.family("pykeepalived_realserver_weight", "gauge", "Real server weight.", weight)
+    for name, rows in traffic.items():
+        what = name.split("_total")[0].rpartition("_")[2]
+        out.family(name, "counter", f"{what.capitalize()} the datapath counted.", rows)
     checker_series(out, status)
+
+
+#: the datapath's traffic fields → (series suffix, direction label or None)
+TRAFFIC = {
+    "connections": ("connections_total", None),
+    "packets_in": ("packets_total", "in"),
+    "packets_out": ("packets_total", "out"),
+    "bytes_in": ("bytes_total", "in"),
+    "bytes_out": ("bytes_total", "out"),
+}
+
+
+def traffic_samples(
+    into: dict[str, list[Sample]], kind: str, labels: dict[str, Any], traffic: Any
+) -> None:
+    """IPVS counts all five per service and server; nftables connections per service."""
+    for field, value in _items(traffic):
+        if field in TRAFFIC and isinstance(value, int) and not isinstance(value, bool):
+            suffix, direction = TRAFFIC[field]
+            extra = {"direction": direction} if direction else {}
+            into.setdefault(f"pykeepalived_{kind}_{suffix}", []).append(
+                ({**labels, **extra}, value)
+            )
 
 
 def checker_series(out: Exposition, status: dict[str, Any]) -> None:

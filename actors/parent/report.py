@@ -100,7 +100,7 @@ def virtual_servers(status: dict[str, Any]) -> list[dict[str, Any]]:
                 key, {"virtual_server": key[0], "protocol": key[1], "real_servers": {}}
             )
             for field in ("quorum_up", "up", "scheduler", "lb_kind", "sorry_server", "active",
-                          "connections"):  # fmt: skip
+                          "traffic"):  # fmt: skip
                 if field in vs and field not in entry:
                     entry[field] = vs[field]
             for rs in _real_servers(vs):
@@ -115,7 +115,7 @@ def virtual_servers(status: dict[str, Any]) -> list[dict[str, Any]]:
                         if isinstance(c, dict)
                     ]
                 else:
-                    for field in ("weight", "active", "inhibited", "healthy"):
+                    for field in ("weight", "active", "inhibited", "healthy", "traffic"):
                         if field in rs and field not in target:
                             target[field] = rs[field]
     out = []

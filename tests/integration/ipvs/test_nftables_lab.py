@@ -24,7 +24,7 @@ def realserver(d: Daemon, rs: str, active: bool, weight: int | None = None, afte
 
 def _connections(d: Daemon) -> int:
     [vs] = d.status()["children"]["ipvs"]["status"]["state"]["virtual_servers"]
-    return int(vs["connections"] or 0)
+    return int((vs["traffic"] or {}).get("connections", 0))
 
 
 def table(lb: LbLab) -> str:

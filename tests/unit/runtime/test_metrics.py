@@ -58,9 +58,13 @@ STATUS: dict[str, Any] = {
                                                                  "failures": 2}]}]}]}}},
         "ipvs": {"alive": True, "restarts": 0, "status": {"counters": {}, "state": {
             "virtual_servers": [{"virtual_server": "10.0.0.1:80", "protocol": "tcp",
-                                 "quorum_up": False, "connections": 1234,
+                                 "quorum_up": False, "traffic": {
+                                     "connections": 1234, "packets_in": 5, "packets_out": 4,
+                                     "bytes_in": 500, "bytes_out": 400},
                                  "real_servers": [{"real_server": "10.0.1.1:80",
-                                                   "weight": 0}]}]}}},
+                                                   "weight": 0, "traffic": {
+                                                       "connections": 1200, "bytes_out": 9,
+                                                       "junk": 1, "bytes_in": "x"}}]}]}}},
         "notifier": {"alive": False, "restarts": 3, "error": "gone"},
     },
 }  # fmt: skip
@@ -135,6 +139,12 @@ def test_pykeepalived_series() -> None:
     rs = vs + ',real_server="10.0.1.1:80"'
     assert m[f"pykeepalived_virtual_server_quorum_up{{{vs}}}"] == 0
     assert m[f"pykeepalived_virtual_server_connections_total{{{vs}}}"] == 1234
+    assert m[f'pykeepalived_virtual_server_packets_total{{{vs},direction="in"}}'] == 5
+    assert m[f'pykeepalived_virtual_server_bytes_total{{{vs},direction="out"}}'] == 400
+    assert m[f"pykeepalived_realserver_connections_total{{{rs}}}"] == 1200
+    assert m[f'pykeepalived_realserver_bytes_total{{{rs},direction="out"}}'] == 9
+    assert not any(k.startswith("pykeepalived_realserver_packets") for k in m)
+    assert f'pykeepalived_realserver_bytes_total{{{rs},direction="in"}}' not in m
     assert m[f"pykeepalived_realserver_up{{{rs}}}"] == 0
     assert m[f"pykeepalived_realserver_weight{{{rs}}}"] == 0
     assert m[f'pykeepalived_checker_up{{{rs},checker="TCP_CHECK"}}'] == 0
