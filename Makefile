@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Every program the tests run: keepalived (peer, -t verdicts, sample configs, genhash), nft,
 # ip/ss, ping, tcpdump, sysctl, openssl (test certificates), curl and ipvsadm (the IPVS VM
-# guest runs the host's binaries through an overlay; tests/ipvs_vm/setup.sh adds qemu).
-SYSPKGS := keepalived nftables iproute2 iputils-ping tcpdump procps psmisc openssl curl ipvsadm gcc
+# guest runs the host's binaries through an overlay; tests/ipvs_vm/setup.sh adds qemu),
+# prometheus (promtool checks the metrics text; a test's Prometheus scrapes the daemon).
+SYSPKGS := keepalived nftables iproute2 iputils-ping tcpdump procps psmisc openssl curl ipvsadm gcc prometheus
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
 .PHONY: venv sysdeps run test test-unit test-ipvs-vm test-netns bench lint format typecheck wheel clean

@@ -207,6 +207,7 @@ class Run:
     output_bytes: int = 0
     timed_out: bool = False
     terminating: bool = False  # we sent its group SIGTERM
+    forced: bool = False  # ... and then SIGKILL
     abandoned: bool = False
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     drain_timer: asyncio.TimerHandle | None = None
@@ -389,6 +390,7 @@ class ScriptRunner:
     def _force(self, run: Run) -> None:
         if run.pid not in self.running:
             return
+        run.forced = True
         _killpg(run.pid, signal.SIGKILL)
         run.timers.append(self.loop.call_later(LOST_AFTER, self._lost, run))
 
@@ -475,6 +477,16 @@ class ScriptRunner:
             self.terminate(run, grace)
         if not await self.wait_idle(grace + 1.0):
             self.log.warning("%d scripts still running at stop", len(self.running))
+
+    def state_of(self, name: str) -> str:
+        """keepalived's script state words: idle, running, requested termination,
+        forcing termination (the latest run of ``name`` that is still going)."""
+        for run in reversed(list(self.running.values())):
+            if run.name == name:
+                if run.forced:
+                    return "forcing termination"
+                return "requested termination" if run.terminating else "running"
+        return "idle"
 
     def status(self) -> dict[str, object]:
         return {

@@ -27,19 +27,28 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import time
 from collections import deque
 from typing import Any
 
 from pykeepalived.actors.base import Actor, CommandError
 from pykeepalived.actors.ipvs import driver
-from pykeepalived.actors.ipvs.model import LbModel, VirtualView, sync_daemon_role, view_events
-from pykeepalived.actors.ipvs.rules import Service, ServiceId, apply, diff
+from pykeepalived.actors.ipvs.model import (
+    LbModel,
+    VirtualSpec,
+    VirtualView,
+    sync_daemon_role,
+    view_events,
+)
+from pykeepalived.actors.ipvs.rules import DestId, Service, ServiceId, apply, diff
 from pykeepalived.actors.ipvs.spec import specs_from_config, vip_instances
 from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.conf.model import Config
 
+#: at most this often the status reads the datapath's connection counters again
+STATS_EVERY = 2.0
 #: events published per pause when many are due at once (start-up of a large table)
 PUBLISH_BATCH = 500
 PUBLISH_PAUSE = 0.01
@@ -50,6 +59,9 @@ class IpvsActor(Actor):
     subscriptions = ("check.", "vrrp.")
 
     async def setup(self) -> None:
+        self.traffic: dict[ServiceId, driver.ServiceTraffic] = {}
+        self.stats_at = -math.inf
+        self.stats_task: asyncio.Task[None] | None = None
         self.backend_name = str(self.options.lb_backend or self.config.pykeepalived.lb_backend)
         self.backend: driver.Backend
         self.backend_error: str | None = None
@@ -332,7 +344,38 @@ class IpvsActor(Actor):
         await self.backend.close()
 
     # ---- introspection -----------------------------------------------------------------
+    def _refresh_traffic(self) -> None:
+        """Read the traffic counters in the background, at most every STATS_EVERY:
+        a status shows what the previous read found."""
+        running = self.stats_task is not None and not self.stats_task.done()
+        if running or self.loop.time() - self.stats_at < STATS_EVERY:
+            return
+        self.stats_at = self.loop.time()
+        self.stats_task = self.loop.create_task(self._read_traffic())
+
+    async def _read_traffic(self) -> None:
+        try:
+            self.traffic = await self.backend.traffic(list(self.actual))
+        except (driver.BackendError, OSError, ValueError) as exc:
+            self.count("errors.stats")
+            self.log.debug("cannot read the traffic counters: %s", exc)
+
+    def _vs_traffic(self, spec: VirtualSpec) -> driver.Traffic | None:
+        return _summed([self.traffic[s][0] for s in spec.services if s in self.traffic])
+
+    def _rs_traffic(self, spec: VirtualSpec, key: str) -> driver.Traffic | None:
+        rs = next((r for r in spec.real_servers if r.key == key), None)
+        if rs is None:
+            return None
+        found = []
+        for sid in spec.services:
+            did = DestId(rs.address, rs.port if rs.port is not None else sid.port)
+            if sid in self.traffic and did in self.traffic[sid][1]:
+                found.append(self.traffic[sid][1][did])
+        return _summed(found)
+
     def status(self) -> dict[str, Any]:
+        self._refresh_traffic()
         out: list[dict[str, Any]] = []
         for spec in self.model.specs():
             view = self.views.get(spec.id)
@@ -340,6 +383,7 @@ class IpvsActor(Actor):
                 continue
             out.append(
                 {
+                    "traffic": self._vs_traffic(spec),
                     "virtual_server": spec.key,
                     "protocol": spec.protocol,
                     "scheduler": spec.attrs.scheduler,
@@ -353,6 +397,7 @@ class IpvsActor(Actor):
                             "weight": v.weight,
                             "active": v.active,
                             "healthy": v.alive,
+                            "traffic": self._rs_traffic(spec, k),
                         }
                         for k, v in view.real_servers.items()
                     ],
@@ -368,6 +413,17 @@ class IpvsActor(Actor):
             "sync_daemon": self.sync_role,
             "last_apply_ms": round(self.last_apply_ms, 3),
         }
+
+
+def _summed(items: list[driver.Traffic]) -> driver.Traffic | None:
+    """Counters added up field by field; None when nothing was counted."""
+    if not items:
+        return None
+    out: driver.Traffic = {}
+    for item in items:
+        for name, value in item.items():
+            out[name] = out.get(name, 0) + value
+    return out
 
 
 def _check_key(msg: M.CheckResult) -> tuple[str, str, str, str]:

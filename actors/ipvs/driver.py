@@ -20,6 +20,7 @@ resolves ``auto``: IPVS when the generic-netlink family exists, else nftables.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import functools
@@ -48,6 +49,21 @@ log = logging.getLogger("pykeepalived.ipvs")
 PROTO_NUM = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "sctp": 132}
 PROTO_NAME = {v: k for k, v in PROTO_NUM.items()}
 AF = {"inet": socket.AF_INET, "inet6": socket.AF_INET6}
+
+
+#: what a datapath counts: connections, packets_in/out, bytes_in/out (those it has)
+Traffic = dict[str, int]
+#: one service's traffic and its destinations'
+ServiceTraffic = tuple[Traffic, dict[DestId, Traffic]]
+
+#: IPVS's stats attributes → our names
+IPVS_STATS = {
+    "IPVS_STATS_ATTR_CONNS": "connections",
+    "IPVS_STATS_ATTR_INPKTS": "packets_in",
+    "IPVS_STATS_ATTR_OUTPKTS": "packets_out",
+    "IPVS_STATS_ATTR_INBYTES": "bytes_in",
+    "IPVS_STATS_ATTR_OUTBYTES": "bytes_out",
+}
 
 
 class BackendError(Exception):
@@ -89,6 +105,10 @@ class Backend:
     async def sync_daemon(self, role: str | None, cfg: SyncDaemonConfig) -> None:
         raise BackendError(f"lvs_sync_daemon: not supported by the {self.name} backend")
 
+    async def traffic(self, sids: Sequence[ServiceId]) -> dict[ServiceId, ServiceTraffic]:
+        """What the datapath counted for each service and its destinations so far."""
+        return {}
+
     async def close(self) -> None:
         pass
 
@@ -122,6 +142,7 @@ class DryRunBackend(Backend):
 
 # ---- nftables ----------------------------------------------------------------------------
 NFT_CTX_OUTPUT_JSON = 1 << 4
+NFT_CTX_OUTPUT_TERSE = 1 << 11  # listings without set elements
 
 
 class Libnftables:
@@ -154,10 +175,11 @@ class Libnftables:
         lib.nft_ctx_buffer_output(self.ctx)
         lib.nft_ctx_buffer_error(self.ctx)
 
-    def run(self, text: str, *, as_json: bool = False) -> tuple[int, str, str]:
+    def run(self, text: str, *, as_json: bool = False, terse: bool = False) -> tuple[int, str, str]:
         flags = self.lib.nft_ctx_output_get_flags(self.ctx)
-        want = (flags | NFT_CTX_OUTPUT_JSON) if as_json else (flags & ~NFT_CTX_OUTPUT_JSON)
-        self.lib.nft_ctx_output_set_flags(self.ctx, want)
+        flags &= ~(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_TERSE)
+        flags |= (NFT_CTX_OUTPUT_JSON if as_json else 0) | (NFT_CTX_OUTPUT_TERSE if terse else 0)
+        self.lib.nft_ctx_output_set_flags(self.ctx, flags)
         rc = self.lib.nft_run_cmd_from_buffer(self.ctx, text.encode())
         out = (self.lib.nft_ctx_get_output_buffer(self.ctx) or b"").decode(errors="replace")
         err = (self.lib.nft_ctx_get_error_buffer(self.ctx) or b"").decode(errors="replace")
@@ -188,6 +210,8 @@ class NftBackend(Backend):
         self.seq = 1
         self.slots: dict[ServiceId, list[DestId | None]] = {}
         self.transactions = 0
+        self.stats_nft: Libnftables | None = None  # its own context, used from a thread
+        self.stats_busy = False
 
     async def open(self) -> None:
         self.nft = Libnftables()
@@ -295,6 +319,25 @@ class NftBackend(Backend):
         if self.nft is not None and not await self.dump():
             self.nft.run(f"delete table inet {self.table}")
 
+    async def traffic(self, sids: Sequence[ServiceId]) -> dict[ServiceId, ServiceTraffic]:
+        """Connections per service: its chain's counter rule (nft.py); none per server."""
+        if self.stats_nft is None:
+            self.stats_nft = Libnftables()
+        nft_ctx, cmd = self.stats_nft, f"list table inet {self.table}"
+        self.stats_busy = True
+        try:
+            rc, out, err = await asyncio.to_thread(nft_ctx.run, cmd, as_json=True, terse=True)
+        finally:
+            self.stats_busy = False
+        if rc != 0:
+            raise BackendError(f"cannot list table inet {self.table}: {err.strip()}")
+        counts = nft.parse_counters(json.loads(out))
+        return {
+            sid: ({"connections": counts[nft.chain_name(sid)]}, {})
+            for sid in sids
+            if nft.chain_name(sid) in counts
+        }
+
     async def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
@@ -302,6 +345,9 @@ class NftBackend(Backend):
         if self.nft is not None:
             self.nft.close()
             self.nft = None
+        if self.stats_nft is not None and not self.stats_busy:  # (a thread may still use it)
+            self.stats_nft.close()
+        self.stats_nft = None
 
 
 # ---- IPVS --------------------------------------------------------------------------------
@@ -414,6 +460,18 @@ def dest_from_msg(msg: Any) -> tuple[DestId, DestAttrs]:
         int(_attr(msg, n, "IPVS_DEST_ATTR_TUN_FLAGS", 0) or 0),
     )
     return did, attrs
+
+
+def stats_from_msg(msg: Any, nla: str, prefix: str) -> Traffic:
+    """The 64-bit stats (else the 32-bit ones) of a service (``IPVS_CMD_ATTR_SERVICE``,
+    ``IPVS_SVC_ATTR``) or destination (``IPVS_CMD_ATTR_DEST``, ``IPVS_DEST_ATTR``) reply."""
+    inner = msg.get_attr(nla)
+    if inner is None:
+        return {}
+    stats = inner.get_attr(f"{prefix}_STATS64") or inner.get_attr(f"{prefix}_STATS")
+    if stats is None:
+        return {}
+    return {name: int(stats.get_attr(attr) or 0) for attr, name in IPVS_STATS.items()}
 
 
 @functools.cache
@@ -532,6 +590,23 @@ class IpvsBackend(Backend):
                 did, dattrs = dest_from_msg(dmsg)
                 dests[did] = dattrs
             out[sid] = Service(attrs, dests)
+        return out
+
+    async def traffic(self, sids: Sequence[ServiceId]) -> dict[ServiceId, ServiceTraffic]:
+        from pyroute2 import IPVSService
+
+        wanted = set(sids)
+        out: dict[ServiceId, ServiceTraffic] = {}
+        for smsg in await self.sock.service("dump"):
+            sid, _attrs = service_from_msg(smsg)
+            if sid not in wanted:
+                continue
+            dests: dict[DestId, Traffic] = {}
+            key = IPVSService(**service_fields(sid))
+            for dmsg in await self.sock.dest("dump", service=key):
+                did, _dattrs = dest_from_msg(dmsg)
+                dests[did] = stats_from_msg(dmsg, "IPVS_CMD_ATTR_DEST", "IPVS_DEST_ATTR")
+            out[sid] = (stats_from_msg(smsg, "IPVS_CMD_ATTR_SERVICE", "IPVS_SVC_ATTR"), dests)
         return out
 
     async def apply(self, ops: Sequence[Op], new_state: Mapping[ServiceId, Service]) -> None:

@@ -355,6 +355,27 @@ def parse_table(
     return rules, tables
 
 
+def parse_counters(doc: dict[str, Any]) -> dict[str, int]:
+    """Service chain → the packets its counter rule has seen, from a (terse) JSON listing.
+
+    The counter sits in the chain the dstnat hook jumps to, and that hook sees only the
+    first packet of each connection (conntrack NATs the rest), so this is the number of
+    connections sent to the service since its chain was written.
+    """
+    out: dict[str, int] = {}
+    for obj in doc.get("nftables", []):
+        rule = obj.get("rule") if isinstance(obj, dict) else None
+        if not isinstance(rule, dict) or not str(rule.get("chain", "")).startswith("s_"):
+            continue
+        if parse_comment(str(rule.get("comment", ""))) is None:
+            continue
+        for expr in rule.get("expr", []):
+            counter = expr.get("counter") if isinstance(expr, dict) else None
+            if isinstance(counter, dict) and isinstance(counter.get("packets"), int):
+                out[str(rule["chain"])] = int(counter["packets"])
+    return out
+
+
 # ---- slot updates as raw nf_tables netlink messages ---------------------------------------
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_NFTABLES = 10

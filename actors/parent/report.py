@@ -18,7 +18,6 @@ Nothing here does I/O; time comes in as an argument where it is shown.
 from __future__ import annotations
 
 import json
-import math
 import os.path
 from typing import Any
 
@@ -100,7 +99,8 @@ def virtual_servers(status: dict[str, Any]) -> list[dict[str, Any]]:
             entry = merged.setdefault(
                 key, {"virtual_server": key[0], "protocol": key[1], "real_servers": {}}
             )
-            for field in ("quorum_up", "up", "scheduler", "lb_kind", "sorry_server", "active"):
+            for field in ("quorum_up", "up", "scheduler", "lb_kind", "sorry_server", "active",
+                          "traffic"):  # fmt: skip
                 if field in vs and field not in entry:
                     entry[field] = vs[field]
             for rs in _real_servers(vs):
@@ -108,13 +108,14 @@ def virtual_servers(status: dict[str, Any]) -> list[dict[str, Any]]:
                 target = entry["real_servers"].setdefault(name, {"real_server": name})
                 if source == "checker":
                     target["healthy"] = bool(rs.get("alive", rs.get("up", False)))
+                    checks = rs.get("checkers")
                     target["checkers"] = [
                         str(c.get("checker", c.get("kind", "?")))
-                        for c in rs.get("checkers", [])
+                        for c in (checks if isinstance(checks, list) else [])
                         if isinstance(c, dict)
                     ]
                 else:
-                    for field in ("weight", "active", "inhibited", "healthy"):
+                    for field in ("weight", "active", "inhibited", "healthy", "traffic"):
                         if field in rs and field not in target:
                             target[field] = rs[field]
     out = []
@@ -339,7 +340,8 @@ def json_dump(status: dict[str, Any]) -> list[dict[str, Any]]:
 
     ``data`` keeps keepalived's key names that tools read (``iname``, ``vrid``,
     ``ifp_ifname``, ``state`` and ``wantstate`` as keepalived's numbers, ``priority``,
-    ``effective_priority``, ``vips``); ``state_name`` and ``pykeepalived`` (the actor's own
+    ``effective_priority``, ``vips``, ``evips``, ``garp_delay``: what keepalived-exporter's
+    JSON mode reads, with ``stats``); ``state_name`` and ``pykeepalived`` (the actor's own
     fields) are additions.
     """
     out = []
@@ -347,6 +349,7 @@ def json_dump(status: dict[str, Any]) -> list[dict[str, Any]]:
         state = str(inst.get("state", "INIT"))
         number = KEEPALIVED_STATE_NUMBERS.get(state, 0)
         vips = inst.get("vips", inst.get("virtual_ipaddress", []))
+        evips = inst.get("evips", [])
         data = {
             "iname": inst["instance"],
             "vrid": inst.get("vrid"),
@@ -358,6 +361,8 @@ def json_dump(status: dict[str, Any]) -> list[dict[str, Any]]:
             "priority": inst.get("base_priority", inst.get("priority")),
             "effective_priority": inst.get("priority", inst.get("effective_priority")),
             "vips": [str(v) for v in vips] if isinstance(vips, list) else [],
+            "evips": [str(v) for v in evips] if isinstance(evips, list) else [],
+            "garp_delay": inst.get("garp_delay"),
             "last_transition": inst.get("last_transition"),
             "pykeepalived": {k: v for k, v in inst.items() if k not in ("stats", "counters")},
         }
@@ -368,115 +373,11 @@ def json_dump(status: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # ---- Prometheus text format ------------------------------------------------------------------
-def _label(value: Any) -> str:
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        return repr(value)
-    return None
-
-
 def render_metrics(status: dict[str, Any]) -> str:
-    """The metrics text (docs/ARCHITECTURE.md §7): child restarts/up, bus counters,
-    per-actor counters, VRRP states."""
-    out: list[str] = []
+    """The metrics text (``metrics.py``; docs/ARCHITECTURE.md, "Metrics")."""
+    from pykeepalived.actors.parent import metrics
 
-    def family(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
-        rows = [(labels, _number(v)) for labels, v in samples]
-        rows = [(labels, v) for labels, v in rows if v is not None]
-        out.append(f"# HELP {name} {help_text}")
-        out.append(f"# TYPE {name} {kind}")
-        for labels, value in rows:
-            out.append(f"{name}{{{labels}}} {value}" if labels else f"{name} {value}")
-
-    parent = status.get("parent", {})
-    children = status.get("children", {})
-    family("pykeepalived_up", "gauge", "The parent answers.", [("", 1)])
-    family(
-        "pykeepalived_uptime_seconds",
-        "gauge",
-        "Seconds since the parent started.",
-        [("", float(parent.get("uptime", 0.0)))],
-    )
-    family(
-        "pykeepalived_config_generation",
-        "gauge",
-        "Configuration generation (1 + reloads).",
-        [("", parent.get("generation", 0))],
-    )
-    family(
-        "pykeepalived_child_up",
-        "gauge",
-        "1 when the child runs and answers status.",
-        [
-            (f'child="{_label(n)}"', bool(c.get("alive") and "status" in c))
-            for n, c in children.items()
-        ],
-    )
-    family(
-        "pykeepalived_child_restarts_total",
-        "counter",
-        "Restarts of each child.",
-        [(f'child="{_label(n)}"', int(c.get("restarts", 0))) for n, c in children.items()],
-    )
-    family(
-        "pykeepalived_parent_counter_total",
-        "counter",
-        "The parent's counters (bus.* are the broker's).",
-        [(f'name="{_label(k)}"', v) for k, v in sorted(parent.get("counters", {}).items())],
-    )
-    actor_rows = []
-    for n, c in children.items():
-        for k, v in sorted(((c.get("status") or {}).get("counters") or {}).items()):
-            actor_rows.append((f'actor="{_label(n)}",name="{_label(k)}"', v))
-    family("pykeepalived_actor_counter_total", "counter", "Each actor's own counters.", actor_rows)
-    instances = vrrp_instances(status)
-    if instances:
-        family(
-            "pykeepalived_vrrp_state",
-            "gauge",
-            "VRRP instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 4 STOP.",
-            [
-                (f'instance="{_label(i["instance"])}"', STATE_NUMBERS.get(str(i.get("state")), 0))
-                for i in instances
-            ],
-        )
-        family(
-            "pykeepalived_vrrp_priority",
-            "gauge",
-            "Effective VRRP priority.",
-            [(f'instance="{_label(i["instance"])}"', i.get("priority")) for i in instances],
-        )
-    services = virtual_servers(status)
-    rs_rows = []
-    weight_rows = []
-    for vs in services:
-        for rs in vs["real_servers"]:
-            labels = (
-                f'virtual_server="{_label(vs["virtual_server"])}",'
-                f'protocol="{_label(vs["protocol"])}",'
-                f'real_server="{_label(rs["real_server"])}"'
-            )
-            if "healthy" in rs:
-                rs_rows.append((labels, bool(rs["healthy"])))
-            if "weight" in rs:
-                weight_rows.append((labels, rs["weight"]))
-    if rs_rows:
-        family("pykeepalived_realserver_up", "gauge", "Real server health verdict.", rs_rows)
-    if weight_rows:
-        family(
-            "pykeepalived_realserver_weight", "gauge", "Real server weight in the LB.", weight_rows
-        )
-    return "\n".join(out) + "\n"
+    return metrics.render(status)
 
 
 def to_json(value: Any) -> str:

@@ -221,12 +221,24 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class MetricsServer:
-    """A tiny HTTP/1.0 responder for Prometheus: GET /metrics → text format 0.0.4."""
+#: a probe's answer: (HTTP code, text)
+Probe = Callable[[], tuple[int, str]]
 
-    def __init__(self, render: Callable[[], Awaitable[str]], counters: Any) -> None:
+
+def _alive() -> tuple[int, str]:
+    return 200, "ok\n"
+
+
+class MetricsServer:
+    """A tiny HTTP/1.0 responder: GET /metrics → Prometheus text format 0.0.4; /livez and
+    /readyz answer 200 or 503 for container probes (``ready``; /livez: the loop answers)."""
+
+    def __init__(
+        self, render: Callable[[], Awaitable[str]], counters: Any, ready: Probe | None = None
+    ) -> None:
         self.render = render
         self.counters = counters
+        self.probes: dict[str, Probe] = {"/livez": _alive, "/readyz": ready or _alive}
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self, listen: str) -> tuple[str, int]:
@@ -241,10 +253,14 @@ class MetricsServer:
             # hold a connection open
             request = await asyncio.wait_for(self._read_request(reader), METRICS_READ_TIMEOUT)
             parts = request.decode("latin-1").split()
+            path = parts[1].split("?")[0] if len(parts) >= 2 else ""
             if len(parts) < 2 or parts[0] not in ("GET", "HEAD"):
                 await self._send(writer, 405, "method not allowed\n")
-            elif parts[1].split("?")[0] not in ("/", "/metrics"):
-                await self._send(writer, 404, "not found: try /metrics\n")
+            elif path in self.probes:
+                code, text = self.probes[path]()
+                await self._send(writer, code, text, head=parts[0] == "HEAD")
+            elif path not in ("/", "/metrics"):
+                await self._send(writer, 404, "not found: try /metrics, /livez, /readyz\n")
             else:
                 self.counters["metrics.scrapes"] += 1
                 text = await self.render()
@@ -267,7 +283,9 @@ class MetricsServer:
 
     @staticmethod
     async def _send(writer: asyncio.StreamWriter, code: int, text: str, head: bool = False) -> None:
-        reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed"}[code]
+        reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed"}.get(
+            code, "Service Unavailable"
+        )
         data = text.encode()
         writer.write(
             f"HTTP/1.0 {code} {reason}\r\n"
@@ -318,6 +336,7 @@ class Services:
         self.control: ControlServer | None = None
         self.metrics: MetricsServer | None = None
         self.metrics_address: tuple[str, int] | None = None
+        self.is_ready = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._dump_lock: asyncio.Lock | None = None
         p = parent
@@ -361,7 +380,7 @@ class Services:
             self._spawn(self._watchdog_pings(self.notifier.watchdog))
 
     async def _start_metrics(self, listen: str) -> None:
-        self.metrics = MetricsServer(self.render_metrics, self.parent.counters)
+        self.metrics = MetricsServer(self.render_metrics, self.parent.counters, self.readiness)
         try:
             self.metrics_address = await self.metrics.start(listen)
         except (OSError, ValueError) as exc:
@@ -380,7 +399,20 @@ class Services:
         return f"running ({names}), config generation {self.parent.generation}"
 
     def _ready(self) -> None:
+        self.is_ready = True
         self.notifier.ready(self._status_line())
+
+    def readiness(self) -> tuple[int, str]:
+        """/readyz: 200 once started (startup script run, children spawned) while every
+        wanted child runs; 503 before, while stopping, or with a child down."""
+        if self.parent.stopping:
+            return 503, "stopping\n"
+        if not self.is_ready:
+            return 503, "starting\n"
+        down = sorted(n for n, c in self.parent.children.items() if c.wanted and not c.alive())
+        if down:
+            return 503, f"not running: {', '.join(down)}\n"
+        return 200, "ready\n"
 
     def _reloading(self, starting: bool) -> None:
         if starting:

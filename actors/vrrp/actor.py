@@ -50,6 +50,7 @@ from pykeepalived.actors.base import Actor
 from pykeepalived.actors.vrrp import arp, fsm, sync, track
 from pykeepalived.actors.vrrp import auth as ah_auth
 from pykeepalived.actors.vrrp import packet as P
+from pykeepalived.actors.vrrp import stats as vrrp_stats
 from pykeepalived.actors.vrrp.io import LinkSender, VrrpSocket, read_links
 from pykeepalived.bus import messages as M
 from pykeepalived.bus.codec import to_wire
@@ -179,10 +180,17 @@ class Runner:
                 "advert_int": self.params.advert_int_cs / 100,
                 "peer_checksum": str(self.peer_form) if self.peer_form else None,
                 "counters": dict(self.counters),
+                "stats": vrrp_stats.keepalived_stats(self.counters),
+                "vips": self._vip_texts(self.inst.virtual_ipaddress),
+                "evips": self._vip_texts(self.inst.virtual_ipaddress_excluded),
+                "garp_delay": int(self.params.garp_master_delay),
                 "sync_group": self.sync.name if self.sync else None,
             }
         )
         return out
+
+    def _vip_texts(self, addresses: tuple[IPAddress, ...]) -> list[str]:
+        return [vrrp_stats.vip_text(a.address, a.dev or self.ifname, a.scope) for a in addresses]
 
 
 class VrrpActor(Actor):
@@ -354,6 +362,9 @@ class VrrpActor(Actor):
                 "max": self.late_max,
             },
             "scripts": {name: ("good" if st.good else "bad") for name, st in self.scripts.items()},
+            "script_states": {
+                name: self.script_runner.state_of(f"vrrp_script {name}") for name in self.scripts
+            },
             "groups": {name: g.status() for name, g in self.groups.items()},
             "script_runs": self.script_runner.status(),
             "track_files": dict(self.files),
@@ -824,6 +835,8 @@ class VrrpActor(Actor):
         suffix = " (init)" if cmd.reason == "init" and state == "BACKUP" else ""
         self.log.info("(%s) Entering %s STATE%s", runner.name, state, suffix)
         runner.counters[f"transitions.{state}"] += 1
+        if str(cmd.prev) == "MASTER" and state != "MASTER":
+            runner.counters["release_master"] += 1
         if state == "MASTER":
             runner.decision_at = time.perf_counter()
             if runner.ah is not None:

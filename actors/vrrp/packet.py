@@ -54,6 +54,7 @@ class Reason(enum.StrEnum):
     UNKNOWN_VRID = "unknown_vrid"
     INTERVAL_MISMATCH = "interval_mismatch"
     ZERO_INTERVAL = "zero_interval"
+    BAD_AUTH_TYPE = "bad_auth_type"  # none of 0, 1, 2 (keepalived's invalid_authtype)
     AUTH_TYPE_MISMATCH = "auth_type_mismatch"
     AUTH_FAILED = "auth_failed"
     AH_BAD_HEADER = "ah_bad_header"
@@ -437,6 +438,8 @@ def check_advert(rx: Received, exp: Expectation) -> None:
         raise PacketError(Reason.UNKNOWN_VRID, f"VRID {adv.vrid}")
     if adv.version == 2 and rx.family == "inet":
         want = exp.auth_type
+        if adv.auth_type not in (AUTH_NONE, AUTH_PASS, AUTH_AH):
+            raise PacketError(Reason.BAD_AUTH_TYPE, f"invalid auth type: {adv.auth_type}")
         if adv.auth_type != want:
             raise PacketError(
                 Reason.AUTH_TYPE_MISMATCH,

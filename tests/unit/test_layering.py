@@ -40,7 +40,7 @@ PURE = _names(
     actors/__init__.py
     actors/script_policy.py
     actors/vrrp/__init__.py actors/vrrp/fsm.py actors/vrrp/packet.py actors/vrrp/auth.py
-    actors/vrrp/arp.py actors/vrrp/track.py actors/vrrp/sync.py
+    actors/vrrp/arp.py actors/vrrp/track.py actors/vrrp/sync.py actors/vrrp/stats.py
     actors/checker/__init__.py actors/checker/fsm.py actors/checker/plan.py
     actors/checker/wire.py actors/checker/http.py actors/checker/dns.py
     actors/ipvs/__init__.py actors/ipvs/model.py actors/ipvs/rules.py actors/ipvs/spec.py
@@ -50,6 +50,7 @@ PURE = _names(
     actors/notifier/__init__.py actors/notifier/policy.py actors/notifier/format.py
     actors/notifier/smtp.py
     actors/parent/__init__.py actors/parent/policy.py actors/parent/report.py
+    actors/parent/metrics.py
     actors/parent/parse_worker.py actors/parent/preload.py
     bus/__init__.py bus/envelope.py bus/codec.py bus/topology.py bus/messages.py
     """

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.daemon import Daemon
+from tests.daemon import Daemon, poll_until
 from tests.integration.ipvs.nftlab import LbLab
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
@@ -20,6 +20,11 @@ def realserver(d: Daemon, rs: str, active: bool, weight: int | None = None, afte
         return ok and (weight is None or e.body["weight"] == weight)
 
     return d.wait_event("lb.realserver", pred, timeout=15, after=after)
+
+
+def _connections(d: Daemon) -> int:
+    [vs] = d.status()["children"]["ipvs"]["status"]["state"]["virtual_servers"]
+    return int((vs["traffic"] or {}).get("connections", 0))
 
 
 def table(lb: LbLab) -> str:
@@ -42,6 +47,11 @@ def test_spread_failover_sorry_and_release() -> None:
             assert isinstance(answers, dict)
             assert abs(answers.get("web1", 0) - 750) <= 75, answers
             assert abs(answers.get("web2", 0) - 250) <= 25, answers
+            # the service chain's counter saw each of those connections (the status reads
+            # it in the background, so ask until a read after the requests shows it)
+            conns = poll_until(lambda: _connections(d) >= 1000 and _connections(d), 15,
+                               "the connection counter")  # fmt: skip
+            assert 1000 <= conns < 1100
             # web2 stops: out of rotation once its check fails, and then no request fails
             mark = len(d.events())
             lb.stop_server(1, 8080)

@@ -431,8 +431,20 @@ def test_metrics_and_mem_check(shared: ToyDaemon) -> None:
     head, _, body = data.decode().partition("\r\n\r\n")
     assert head.startswith("HTTP/1.0 200") and "text/plain; version=0.0.4" in head
     assert 'pykeepalived_child_restarts_total{child="vrrp"} 0' in body
-    assert 'pykeepalived_vrrp_state{instance="VI_1"} 2' in body
-    assert 'pykeepalived_actor_counter_total{actor="vrrp",name="bus.tx"}' in body
+    assert 'pykeepalived_vrrp_state{iname="VI_1"} 2' in body
+    assert 'pykeepalived_actor_events_total{actor="vrrp",name="bus.tx"}' in body
+    # keepalived-exporter's series, from the toy's keepalived-shaped instance
+    assert "keepalived_up 1" in body
+    assert ('keepalived_vrrp_state{iname="VI_1",intf="eth0",vrid="51",'
+            'ip_address="192.0.2.10"} 2') in body  # fmt: skip
+    assert 'keepalived_advertisements_sent_total{iname="VI_1",intf="eth0",vrid="51"} 3' in body
+    for path, answer in ((b"/livez", b"ok\n"), (b"/readyz", b"ready\n")):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET " + path + b" HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        assert data.startswith(b"HTTP/1.0 200 ") and data.endswith(b"\r\n\r\n" + answer)
     dump = d.ctl("dump").stdout
     for name in ("parent", "vrrp", "netlink", "notifier"):
         assert f"memory check ({name}): traced" in dump, dump[-3000:]

@@ -105,7 +105,7 @@ class ToyVrrp(Toy):
             "instances": [
                 {"instance": "VI_1", "state": "MASTER", "priority": 100, "base_priority": 100,
                  "vrid": 51, "interface": "eth0", "family": "inet",
-                 "vips": ["192.0.2.10/32"], "stats": {"advert_sent": 3}},
+                 "vips": ["192.0.2.10 dev eth0 scope global"], "stats": {"advert_sent": 3}},
             ],
         }  # fmt: skip
 

@@ -16,6 +16,7 @@ from pykeepalived.actors.ipvs.driver import (
     dest_from_msg,
     service_fields,
     service_from_msg,
+    stats_from_msg,
     timeouts_msg,
 )
 from pykeepalived.actors.ipvs.model import service_attrs
@@ -123,3 +124,30 @@ def test_sync_daemon_messages() -> None:
     assert stop["cmd"] == gipvs.IPVS_CMD_DEL_DAEMON
     assert stop.get_attr("IPVS_CMD_ATTR_DAEMON").get_attr("IPVS_DAEMON_ATTR_STATE") == 2
     assert stop.get_attr("IPVS_CMD_ATTR_DAEMON").get_attr("IPVS_DAEMON_ATTR_MCAST_IFN") is None
+
+
+def test_stats_read_from_service_and_dest_replies() -> None:
+    """The kernel's counters as a dump reply carries them (64-bit, else 32-bit)."""
+    sid = ServiceId("inet", "tcp", "10.0.0.1", 80)
+    msg = service_msg(sid, service_attrs("rr"))
+    counters = [("IPVS_STATS_ATTR_CONNS", 7), ("IPVS_STATS_ATTR_INPKTS", 70),
+                ("IPVS_STATS_ATTR_OUTPKTS", 60), ("IPVS_STATS_ATTR_INBYTES", 5 << 32),
+                ("IPVS_STATS_ATTR_OUTBYTES", 9000)]  # fmt: skip
+    svc_attrs = msg["attrs"][0][1]
+    svc_attrs["attrs"].append(("IPVS_SVC_ATTR_STATS64", {"attrs": counters}))
+    back = roundtrip(msg)
+    assert stats_from_msg(back, "IPVS_CMD_ATTR_SERVICE", "IPVS_SVC_ATTR") == {
+        "connections": 7, "packets_in": 70, "packets_out": 60, "bytes_in": 5 << 32,
+        "bytes_out": 9000,
+    }  # fmt: skip
+    dmsg = gipvs.ipvsmsg()
+    dmsg["cmd"] = gipvs.IPVS_CMD_NEW_DEST
+    dmsg["version"] = gipvs.GENL_VERSION
+    dest = IPVSDest(**dest_fields(DestId("10.1.0.1", 8080), DestAttrs(1))).dump_nla()
+    dest["attrs"].append(("IPVS_DEST_ATTR_STATS", {"attrs": counters[:1]}))
+    dmsg["attrs"] = [("IPVS_CMD_ATTR_DEST", dest)]
+    back = roundtrip(dmsg)
+    got = stats_from_msg(back, "IPVS_CMD_ATTR_DEST", "IPVS_DEST_ATTR")
+    assert got["connections"] == 7 and got["bytes_out"] == 0
+    assert stats_from_msg(roundtrip(service_msg(sid, service_attrs("rr"))),
+                          "IPVS_CMD_ATTR_SERVICE", "IPVS_SVC_ATTR") == {}  # fmt: skip

@@ -89,6 +89,24 @@ def test_parse_table_reads_back_services_and_slots() -> None:
     assert tables == {SID: [A, A, B, None]}
 
 
+def test_parse_counters_reads_each_service_chains_counter() -> None:
+    chain = nft.chain_name(SID)
+    doc = {
+        "nftables": [
+            {"rule": {"chain": chain, "comment": nft.comment(service_attrs("wrr")),
+                      "expr": [{"counter": {"packets": 1000, "bytes": 60000}}]}},
+            {"rule": {"chain": chain, "expr": [{"counter": {"packets": 5, "bytes": 1}}]}},
+            {"rule": {"chain": "s_foreign", "comment": "x",
+                      "expr": [{"counter": {"packets": 7, "bytes": 1}}]}},
+            {"rule": {"chain": "prerouting", "comment": nft.comment(service_attrs("rr")),
+                      "expr": [{"counter": {"packets": 9, "bytes": 1}}]}},
+            {"rule": "junk"}, "junk",
+        ]
+    }  # fmt: skip
+    assert nft.parse_counters(doc) == {chain: 1000}
+    assert nft.parse_counters({}) == {}
+
+
 def test_slot_changes_touch_only_what_moved() -> None:
     old = nft.slot_table(svc("wrr", a=1, b=1), 64)
     new = nft.slot_table(svc("wrr", a=1), 64)

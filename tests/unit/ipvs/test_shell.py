@@ -19,7 +19,7 @@ import pytest
 from pykeepalived.actors.base import Options
 from pykeepalived.actors.ipvs import driver
 from pykeepalived.actors.ipvs.actor import PUBLISH_BATCH, IpvsActor
-from pykeepalived.actors.ipvs.rules import Op, Service, ServiceId
+from pykeepalived.actors.ipvs.rules import DestId, Op, Service, ServiceId
 from pykeepalived.bus.testing import InMemoryBus, VirtualClock, VirtualClockLoop, wait_until
 from pykeepalived.conf.loader import load_text
 from pykeepalived.conf.model import Config
@@ -466,3 +466,40 @@ def test_dont_release_ipvs_leaves_the_table_at_stop(vrun: Vrun, backend: Recordi
     vrun(main(), clock=clock())
     assert len(backend.passes) == 1  # the start; nothing removed at stop
     assert len(backend.table) == 1
+
+
+def test_status_carries_the_datapaths_traffic_read_in_the_background(
+    vrun: Vrun, backend: Recording
+) -> None:
+    sid = ServiceId("inet", "tcp", "10.0.0.1", 80)
+    reads: list[float] = []
+
+    async def traffic(sids: Sequence[ServiceId]) -> dict[ServiceId, driver.ServiceTraffic]:
+        reads.append(asyncio.get_running_loop().time())
+        assert list(sids) == [sid]
+        n = len(reads)
+        dests = {DestId("10.0.0.2", 8080): {"connections": 3 * n, "bytes_in": 100},
+                 DestId("10.0.0.3", 8080): {"connections": n}}  # fmt: skip
+        return {sid: ({"connections": 4 * n, "bytes_in": 100}, dests)}
+
+    backend.traffic = traffic  # type: ignore[method-assign]
+
+    async def main() -> list[dict[str, Any]]:
+        run, _ = await start(TWO)
+        seen = []
+        for _ in range(3):
+            seen.append(run.actor.status()["virtual_servers"][0])
+            await asyncio.sleep(1.5)
+        await run.stop()
+        return seen
+
+    first, second, third = vrun(main(), clock=clock())
+    # the first status starts a read and shows nothing yet; the next shows what it found
+    assert first["traffic"] is None and first["real_servers"][0]["traffic"] is None
+    assert second["traffic"] == {"connections": 4, "bytes_in": 100}
+    rs = {r["real_server"]: r["traffic"] for r in second["real_servers"]}
+    assert rs == {"10.0.0.2:8080": {"connections": 3, "bytes_in": 100},
+                  "10.0.0.3:8080": {"connections": 1}}  # fmt: skip
+    # 3 s after the first read: a second one, no more (at most one per STATS_EVERY)
+    assert len(reads) == 2 and reads[1] - reads[0] >= 2.0
+    assert third["traffic"] == {"connections": 4, "bytes_in": 100}

@@ -81,6 +81,9 @@ def test_json_dump_keeps_keepalived_keys() -> None:
     assert first["data"]["priority"] == 100 and first["data"]["effective_priority"] == 110
     assert first["data"]["vips"] == ["10.0.0.1/32"] and first["stats"] == {"advert_rcvd": 4}
     assert data[1]["data"]["state"] == 1
+    assert first["data"]["evips"] == [] and first["data"]["garp_delay"] is None
+    odd = {"children": {"vrrp": {"status": {"state": {"instances": {"X": {"evips": 3}}}}}}}
+    assert report.json_dump(odd)[0]["data"]["evips"] == []
     json.dumps(data)  # JSON-able
 
 
@@ -127,10 +130,10 @@ def test_metrics_text_format() -> None:
     assert m['pykeepalived_child_restarts_total{child="notifier"}'] == 2
     assert m['pykeepalived_child_up{child="notifier"}'] == 0
     assert m['pykeepalived_child_up{child="vrrp"}'] == 1
-    assert m['pykeepalived_vrrp_state{instance="VI_1"}'] == 2
-    assert m['pykeepalived_vrrp_priority{instance="VI_2"}'] == 90
-    assert m['pykeepalived_parent_counter_total{name="bus.tap_dropped"}'] == 1
-    assert m['pykeepalived_actor_counter_total{actor="vrrp",name="bus.tx"}'] == 5
+    assert m['pykeepalived_vrrp_state{iname="VI_1"}'] == 2
+    assert m['pykeepalived_vrrp_priority{iname="VI_2"}'] == 90
+    assert m['pykeepalived_parent_events_total{name="bus.tap_dropped"}'] == 1
+    assert m['pykeepalived_actor_events_total{actor="vrrp",name="bus.tx"}'] == 5
     key = 'virtual_server="10.0.0.1:80",protocol="tcp",real_server="10.0.1.2:80"'
     assert m[f"pykeepalived_realserver_up{{{key}}}"] == 0
     assert m[f"pykeepalived_realserver_weight{{{key}}}"] == 0

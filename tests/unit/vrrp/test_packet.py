@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import pytest
@@ -127,6 +128,9 @@ def test_instance_checks() -> None:
                P.Reason.INTERVAL_MISMATCH)  # fmt: skip
     _one_error(lambda: P.check_advert(rx, _exp(vrid=vrid, auth_type=P.AUTH_PASS)),
                P.Reason.AUTH_TYPE_MISMATCH)  # fmt: skip
+    odd_auth = dataclasses.replace(rx, advert=dataclasses.replace(rx.advert, auth_type=7))
+    _one_error(lambda: P.check_advert(odd_auth, _exp(vrid=vrid, auth_type=P.AUTH_PASS)),
+               P.Reason.BAD_AUTH_TYPE)  # fmt: skip
     low_ttl = P.Received(rx.advert, "inet", rx.src, rx.dst, 64, rx.checksum_form)
     _one_error(lambda: P.check_advert(low_ttl, _exp(vrid=vrid)), P.Reason.BAD_TTL)
     P.check_advert(low_ttl, _exp(vrid=vrid, unicast=True))  # keepalived skips it in unicast

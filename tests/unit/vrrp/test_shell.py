@@ -288,6 +288,16 @@ def test_a_higher_priority_joining_later_preempts_the_master(vrun: Run, tmp_path
     assert a.vips == {"192.0.2.100/24"} and b.vips == set()
     assert nb.netlink.calls_of("netlink.addresses.set")[-1]["present"] is False
     assert all(at <= t_b_backup for at, _ in adverts(seg.sent_by("b")))
+    # keepalived's stats for the exporters: b became and released master once
+    rb = nb.runner().status()
+    st = rb["stats"]
+    assert (st["become_master"], st["release_master"]) == (1, 1)
+    assert st["advert_sent"] == len(seg.sent_by("b")) > 0
+    assert st["advert_rcvd"] == nb.runner().counters["adverts_rx"] > 0
+    assert st["pri_zero_rcvd"] == st["pri_zero_sent"] == st["auth_failure"] == 0
+    assert rb["vips"] == ["192.0.2.100/24 dev eth0 scope global"] and rb["evips"] == []
+    assert rb["garp_delay"] == 0
+    assert na.runner().status()["stats"]["release_master"] == 0
 
 
 def test_the_master_stops_with_priority_zero_and_the_backup_takes_over_in_skew_time(
