@@ -21,8 +21,8 @@ with a dump: anything already right is left alone, so a restart of this actor (k
 watchdog) or of the VRRP actor never flaps a VIP. Static items (static_ipaddress,
 static_routes, static_rules) belong to the owner ``"static"`` and are put back when
 another program removes them, or when their interface comes back. An item another owner
-holds that disappears is reported as ``netlink.lost`` (for tap users and the VRRP actor,
-which today does not act on it: keepalived's VRRP would leave MASTER unless ``no_track``).
+holds that disappears is reported as ``netlink.lost`` (the VRRP actor takes such a master
+to BACKUP with a priority-0 advert unless the item is ``no_track``, as keepalived does).
 
 Commands (to="netlink"; bodies in ``bus/messages.py``)
 ------------------------------------------------------

@@ -15,6 +15,11 @@ Events published (bodies in ``bus/messages.py``): ``vrrp.state``, and
   actor's members all took up MASTER again): a ``vrrp_sync_group`` changed state (the
   decisions are :mod:`.sync`'s; published after the members' ``vrrp.state`` events).
 
+Events consumed: ``netlink.link`` / ``netlink.addr`` (links, source addresses, tracked
+interfaces) and ``netlink.lost``: a VIP, eVIP, virtual route or rule of a master removed
+by another program sends it to BACKUP with a priority-0 advert, as keepalived does
+(:meth:`fsm.Instance.address_lost`), unless the item is marked ``no_track``.
+
 Commands answered: none of its own (the runtime's status carries every instance and group).
 
 Crash recovery: every transition is written to ``<runtime_dir>/vrrp-state.json`` (and a
@@ -433,6 +438,8 @@ class VrrpActor(Actor):
     async def on_event(self, env: Envelope, msg: M.Event) -> None:
         if isinstance(msg, M.NetlinkLink):
             self._links_changed(self._update_link(msg).ifname)
+        elif isinstance(msg, M.NetlinkLost):
+            self._address_lost(msg)
         elif isinstance(msg, M.NetlinkAddr):
             self._update_addr(msg)
             for runner in self.runners.values():
@@ -440,6 +447,20 @@ class VrrpActor(Actor):
                     runner.src = runner.fsm.address = self._source_for(runner)
                     if runner.src:
                         self._evaluate_tracking(runner)
+
+    def _address_lost(self, msg: M.NetlinkLost) -> None:
+        """Another program removed an item of ours: a tracked one takes a master out."""
+        for owner in msg.owners:
+            runner = self.runners.get(owner.removeprefix("vrrp/"))
+            if not owner.startswith("vrrp/") or runner is None:
+                continue
+            what = _tracked_item(runner.inst, msg.kind, msg.item)
+            if what is None:
+                runner.counters["lost.untracked"] += 1
+                self.log.info("(%s) %s removed: not tracked (no_track)", runner.name, msg.key)
+                continue
+            runner.counters["lost.tracked"] += 1
+            self._run(runner, runner.fsm.address_lost(self.loop.time(), what))
 
     def _links_changed(self, ifname: str) -> None:
         for runner in self.runners.values():
@@ -1110,6 +1131,28 @@ class VrrpActor(Actor):
         except OSError as exc:
             self.count("errors.state_file")
             self.log.warning("cannot write %s: %s", self._state_path, exc)
+
+
+def _tracked_item(inst: VrrpInstance, kind: str, item: dict[str, Any]) -> str | None:
+    """What a lost item is ("VIP 10.0.0.1/24"), or None when it is ``no_track`` or unknown.
+
+    keepalived tracks every VIP, eVIP and virtual route unless marked ``no_track``; the
+    item comes back as the shell sent it (``to_wire``), so the address or destination
+    names the configured entry.
+    """
+    if kind == "addresses":
+        address = item.get("address")
+        for label, items in (("VIP", inst.virtual_ipaddress),
+                             ("eVIP", inst.virtual_ipaddress_excluded)):  # fmt: skip
+            for a in items:
+                if a.address == address and not a.no_track:
+                    return f"{label} {address}"
+    elif kind in ("routes", "rules"):
+        label = "virtual route" if kind == "routes" else "virtual rule"
+        for r in inst.virtual_routes if kind == "routes" else inst.virtual_rules:
+            if to_wire(r) == item and not r.no_track:
+                return f"{label} {item.get('dest') or item.get('to') or ''}".rstrip()
+    return None
 
 
 def _ipv6_forwarding(ifname: str) -> bool:

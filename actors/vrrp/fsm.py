@@ -20,6 +20,9 @@ Design notes
   ``lower_prio_no_advert``) and a GARP burst (``garp_lower_prio_repeat``); (3) leaving
   Master for Fault sends a priority-0 advert, like a stop, so peers take over after
   Skew_Time.
+* A VIP, eVIP or virtual route removed by another program (:meth:`Instance.address_lost`)
+  takes a Master to BACKUP with a priority-0 advert; its down timer is Skew_Time, so it
+  wins the re-election it causes unless a higher-priority peer answers first.
 * ``preempt_delay`` needs no timer: the first lower-priority advert in Backup records a
   deadline; lower-priority adverts keep resetting the down timer until it has passed.
 * Master adverts are paced from the previous deadline (no drift); after a stall longer
@@ -465,6 +468,28 @@ class Instance:
         else:
             self.master_adver_int_cs = self.params.advert_int_cs
             self._become_backup(now, out, reason)
+        return out
+
+    def address_lost(self, now: float, what: str) -> list[Command]:
+        """Another program removed a tracked VIP, eVIP or virtual route of this instance.
+
+        keepalived's answer: a Master goes to BACKUP at once, sends a priority-0 advert,
+        removes the rest of its addresses and re-runs the election with its down timer set
+        to Skew_Time (as if it had heard the priority 0 itself), so alone or highest it is
+        Master again, with every address put back, Skew_Time later. Other states ignore it.
+        """
+        out: list[Command] = []
+        if self.state is not State.MASTER:
+            return out
+        out.append(Log("info", f"{what} removed by another program"))
+        self._cancel(out, "adver", "garp_delay", "garp_refresh", "garp_lower")
+        self._move(out, State.BACKUP, "address removed")
+        out.append(SendAdvert(PRIO_STOP))
+        out.append(Addresses(False))
+        self.preempt_deadline = None
+        self.wants_master = False
+        self.master_address = None
+        self._set(out, "master_down", now + self.skew)
         return out
 
     def sync_master(self, now: float) -> list[Command]:
