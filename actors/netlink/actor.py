@@ -45,8 +45,8 @@ owners, item}`` when a non-static installed item is removed by someone else;
 ``netlink.static_lost`` ``{key, kind, track_group, item, error}`` when a static item with a
 ``track_group`` is missing and cannot be put back (its interface is gone, say), and
 ``netlink.static_restored`` ``{key, kind, track_group, item}`` once it is back. These three
-are for tap users: the VRRP actor subscribes to ``netlink.`` but does not yet put a
-track_group's instances into FAULT on ``static_lost`` as keepalived does.
+are for tap users; the VRRP actor faults a track_group's instances on the state of the
+static items' interfaces (``netlink.link``), which is what keepalived watches.
 """
 
 from __future__ import annotations

@@ -465,6 +465,7 @@ class VrrpActor(Actor):
     def _links_changed(self, ifname: str) -> None:
         for runner in self.runners.values():
             tracked = {t.name for t in self._refs(runner, "track_interface")}
+            tracked |= set(_track_group_devs(self.config, runner.name))
             if runner.ifname == ifname or ifname in tracked:
                 if runner.sock is None and runner.ifname == ifname:
                     self._open_sockets(runner)
@@ -563,7 +564,8 @@ class VrrpActor(Actor):
         self._run(runner, runner.fsm.stop(now))
 
     def _evaluate_tracking(self, runner: Runner, started: bool = True) -> None:
-        """Interface, track_interface, track_script, track_file → FAULT or priority."""
+        """Interface, track_interface, track_group interfaces, track_script, track_file → FAULT
+        or priority."""
         now = self.loop.time()
         link = self.links.get(runner.ifname)
         faults: dict[str, bool] = {
@@ -576,6 +578,9 @@ class VrrpActor(Actor):
             eff = track.interface_effect(up, ref.weight or 0, ref.reverse)
             faults[f"tracked {ref.name} down"] = eff.fault
             effects.append(eff)
+        for dev, group in _track_group_devs(self.config, runner.name).items():
+            tl = self.links.get(dev)
+            faults[f"track_group {group}: {dev} down"] = tl is None or not (tl.up and tl.running)
         for ref in self._refs(runner, "track_script"):
             script = self.config.vrrp_script(ref.name)
             sstate = self.scripts.get(ref.name)
@@ -1131,6 +1136,32 @@ class VrrpActor(Actor):
         except OSError as exc:
             self.count("errors.state_file")
             self.log.warning("cannot write %s: %s", self._state_path, exc)
+
+
+def _track_group_devs(cfg: Config, instance: str) -> dict[str, str]:
+    """Interfaces of the static items whose ``track_group`` lists ``instance`` -> group.
+
+    keepalived tracks them like ``track_interface``: one going down faults the group's
+    instances (a static item deleted by hand is only put back, the instances stay).
+    """
+    groups = {g.name for g in cfg.track_groups if instance in g.group}
+    if not groups:
+        return {}
+    out: dict[str, str] = {}
+    for a in cfg.static_ipaddress:
+        if a.track_group in groups and a.dev:
+            out.setdefault(a.dev, str(a.track_group))
+    for r in cfg.static_routes:
+        if r.track_group in groups:
+            for dev in (r.dev, *(nh.dev for nh in r.nexthops)):
+                if dev:
+                    out.setdefault(dev, str(r.track_group))
+    for rule in cfg.static_rules:
+        if rule.track_group in groups:
+            for dev in (rule.iif, rule.oif):
+                if dev:
+                    out.setdefault(dev, str(rule.track_group))
+    return out
 
 
 def _tracked_item(inst: VrrpInstance, kind: str, item: dict[str, Any]) -> str | None:

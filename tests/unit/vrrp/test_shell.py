@@ -33,7 +33,14 @@ from pykeepalived.bus import messages as M
 from pykeepalived.bus.codec import to_wire
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.bus.testing import InMemoryBus, Peer, wait_until
-from pykeepalived.conf.model import Config, Family, IPAddress, TrackRef, VrrpInstance
+from pykeepalived.conf.model import (
+    Config,
+    Family,
+    IPAddress,
+    TrackGroup,
+    TrackRef,
+    VrrpInstance,
+)
 from tests.seams import ShellRun
 
 Run = Callable[..., Any]
@@ -605,3 +612,42 @@ def test_a_no_track_vip_removed_by_another_program_is_left_alone(vrun: Run, tmp_
     assert [c["present"] for c in node.netlink.calls_of("netlink.addresses.set")] == [True]
     assert a.vips == {"192.0.2.102/24"}  # keepalived does not put a no_track VIP back either
     assert node.runner().counters["lost.tracked"] == 0
+
+
+def test_the_interface_of_a_track_group_static_item_going_down_faults_its_instances(
+    vrun: Run, tmp_path: Path
+) -> None:
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3})
+    static = IPAddress(address="203.0.113.1/24", family=Family.INET, dev="eth1",
+                       track_group="G1")  # fmt: skip
+    cfg = Config(
+        vrrp_instances=(inst("VI_1"), inst("VI_2", vrid=52, vip="192.0.2.102/24")),
+        static_ipaddress=(static,),
+        track_groups=(TrackGroup(name="G1", group=("VI_1",)),),
+    )
+
+    async def main() -> tuple[Node, float, float]:
+        node = await start(a, cfg, tmp_path)
+        await node.wait_state("MASTER", timeout=5)
+        await elapse(0.5)
+        t_down = asyncio.get_running_loop().time()
+        node.netlink.publish("netlink.link", a.link_body("eth1", up=False))
+        await node.wait_state("FAULT", timeout=1)
+        await elapse(5)
+        t_up = asyncio.get_running_loop().time()
+        node.netlink.publish("netlink.link", a.link_body("eth1", up=True))
+        await wait_until(lambda: node.states().count("MASTER") == 2, 10, what="master again")
+        return node, t_down, t_up
+
+    node, t_down, t_up = vrun(main())
+    # keepalived 2.2.7: "Netlink reports eth1 down", FAULT, priority 0; up: BACKUP, MASTER
+    assert node.states() == ["BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER"]
+    [(t_fault, fault)] = node.entered("FAULT")
+    assert t_fault == t_down and fault["reason"] == "track_group G1: eth1 down"
+    assert node.entered("BACKUP")[-1][0] == t_up
+    assert node.entered("MASTER")[-1][0] - t_up == pytest.approx(MDI_100)
+    sent = [adv for at, adv in adverts(seg.sent_by("a")) if at == t_down and adv.vrid == 51]
+    assert [adv.priority for adv in sent] == [0]
+    # an instance outside the group is untouched
+    assert node.states("VI_2") == ["BACKUP", "MASTER"]
