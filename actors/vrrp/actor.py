@@ -211,6 +211,7 @@ class VrrpActor(Actor):
         self.garp_latency: collections.deque[float] = collections.deque(maxlen=1024)
         self._state_path = Path(self.options.runtime_dir) / STATE_FILE
         self._state_dirty = False
+        self._releasing = False  # an address loss is being handled: demote with priority 0
         self.scripts: dict[str, track.ScriptState] = {}
         self.script_runner = script_io.ScriptRunner(
             self.loop, self.log, self.counters, script_io.umask_of(self.config.global_defs)
@@ -460,7 +461,11 @@ class VrrpActor(Actor):
                 self.log.info("(%s) %s removed: not tracked (no_track)", runner.name, msg.key)
                 continue
             runner.counters["lost.tracked"] += 1
-            self._run(runner, runner.fsm.address_lost(self.loop.time(), what))
+            self._releasing = True  # the group's other masters release too (keepalived)
+            try:
+                self._run(runner, runner.fsm.address_lost(self.loop.time(), what))
+            finally:
+                self._releasing = False
 
     def _links_changed(self, ifname: str) -> None:
         for runner in self.runners.values():
@@ -697,7 +702,7 @@ class VrrpActor(Actor):
                 if isinstance(order, sync.Promote):
                     self._run(r, r.fsm.sync_master(now))
                 elif isinstance(order, sync.Demote):
-                    self._run(r, r.fsm.sync_backup(now))
+                    self._run(r, r.fsm.sync_backup(now, release=self._releasing))
                 else:
                     self._run(r, r.fsm.set_fault(now, reason, order.on))
 

@@ -346,6 +346,19 @@ def test_a_group_member_losing_its_vip_leaves_master_and_waits_for_the_group() -
     assert inst.wants_master and inst.state is B
 
 
+def test_a_group_demotion_after_a_vip_loss_releases_with_priority_zero_too() -> None:
+    inst = make(garp_master_delay=0)
+    inst.in_group = True
+    inst.start(0.0)
+    inst.sync_master(1.0)
+    assert inst.sync_backup(2.0, release=True) == [
+        CancelTimer("adver"), Transition(M, B, "sync group"), SendAdvert(0),
+        Addresses(False), SetTimer("master_down", 2.0 + inst.skew),
+    ]  # fmt: skip
+    assert inst.state is B and not inst.wants_master
+    assert inst.sync_backup(2.1, release=True) == []  # not master any more
+
+
 def test_v3_centisecond_interval_and_adoption() -> None:
     inst = make(version=3, advert_int_cs=1)
     out = inst.start(0.0)

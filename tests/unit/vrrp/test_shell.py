@@ -40,6 +40,7 @@ from pykeepalived.conf.model import (
     TrackGroup,
     TrackRef,
     VrrpInstance,
+    VrrpSyncGroup,
 )
 from tests.seams import ShellRun
 
@@ -651,3 +652,37 @@ def test_the_interface_of_a_track_group_static_item_going_down_faults_its_instan
     assert [adv.priority for adv in sent] == [0]
     # an instance outside the group is untouched
     assert node.states("VI_2") == ["BACKUP", "MASTER"]
+
+
+def test_a_sync_group_member_losing_its_vip_takes_the_group_through_a_re_election(
+    vrun: Run, tmp_path: Path
+) -> None:
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1")
+    one, two = inst("VI_1", priority=200), inst("VI_2", vrid=52, priority=200,
+                                                 vip="192.0.2.102/24")  # fmt: skip
+    cfg = Config(vrrp_instances=(one, two),
+                 vrrp_sync_groups=(VrrpSyncGroup(name="G", group=("VI_1", "VI_2")),))  # fmt: skip
+    vip = one.virtual_ipaddress[0]
+
+    async def main() -> tuple[Node, float]:
+        node = await start(a, cfg, tmp_path)
+        await node.wait_state("MASTER", "VI_2", timeout=5)
+        await elapse(1.5)
+        t_del = asyncio.get_running_loop().time()
+        _delete_by_hand(a, node, vip)
+        await wait_until(lambda: node.states("VI_2").count("MASTER") == 2, 5, what="again")
+        await elapse(1)
+        return node, t_del
+
+    node, t_del = vrun(main())
+    skew = fsm.skew_time(2, 200, 100)
+    for name in ("VI_1", "VI_2"):
+        assert node.states(name) == ["BACKUP", "MASTER", "BACKUP", "MASTER"], name
+        assert node.entered("BACKUP", name)[-1][0] == t_del
+        assert node.entered("MASTER", name)[-1][0] - t_del == pytest.approx(skew, abs=1e-9)
+    # keepalived 2.2.7: both members send priority 0 (the group's demotion too)
+    zeros = sorted(adv.vrid for at, adv in adverts(seg.sent_by("a")) if adv.priority == 0)
+    assert zeros == [51, 52]
+    assert node.entered("BACKUP", "VI_2")[-1][1]["reason"] == "sync group"
+    assert a.vips == {"192.0.2.100/24", "192.0.2.102/24"}
