@@ -6,7 +6,7 @@ enters BACKUP, sends one priority-0 advert 3-9 ms after the deletion, removes it
 addresses, and Skew_Time later (0.219-0.228 s after the priority 0; Skew_Time of priority
 200 is 0.21875 s) is MASTER again with every address back. The backup logs "Backup
 received priority 0 advertisement", sends nothing and stays BACKUP. The same for an eVIP
-and a virtual route; a VIP marked ``no_track`` is not noticed (nor put back).
+and a virtual route (``ip route del``); a VIP marked ``no_track`` is not noticed (nor put back).
 
 Each case runs both ways: our daemon as the master with keepalived as the backup peer, and
 keepalived as the master (the reference, timed by the same assertions) with ours as the
@@ -38,6 +38,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("tcpdump") is None, reason="needs tcpdump"),
 ]
 
+ROUTE = "192.0.2.0/24"  # a virtual route (TEST-NET-1, never reached: no traffic is sent)
 SKEW_200 = 56 / 256  # v2 Skew_Time of priority 200
 # tolerances around keepalived's measured 3-9 ms and 0.219-0.228 s (Python and a loaded box)
 PRIO0_WITHIN = 0.15
@@ -72,7 +73,9 @@ def _start(lab: Lab, ours_master: bool, vips: str, evip: str) -> Pair:
     a, b, c = lab["a"], lab["b"], lab["c"]
     cap = c.popen(["tcpdump", "-tt", "-n", "-l", "-i", "eth0", "ip proto 112"],
                   description="tcpdump")  # fmt: skip
-    extra = f"    virtual_ipaddress_excluded {{\n        {evip}/24\n    }}"
+    route = f"{ROUTE} via {lab.vip(250)} dev eth0"
+    extra = (f"    virtual_ipaddress_excluded {{\n        {evip}/24\n    }}\n"
+             f"    virtual_routes {{\n        {route}\n    }}")  # fmt: skip
     ours_prio, ka_prio = (200, 100) if ours_master else (100, 200)
     ka = b.start_keepalived(keepalived_conf(vips, priority=ka_prio, extra=extra), "-P")
     ours = DaemonProc(a, keepalived_conf(vips, priority=ours_prio, extra=extra))
@@ -90,12 +93,19 @@ def _start(lab: Lab, ours_master: bool, vips: str, evip: str) -> Pair:
 
 def _delete(pair: Pair, address: str) -> float:
     t_del = time.time()
-    pair.master.run(["ip", "addr", "del", f"{address}/24", "dev", "eth0"])
+    if address == ROUTE:
+        pair.master.run(["ip", "route", "del", ROUTE])
+    else:
+        pair.master.run(["ip", "addr", "del", f"{address}/24", "dev", "eth0"])
     return t_del
 
 
+def has_route(host: Host) -> bool:
+    return ROUTE in host.run(["ip", "route", "show", ROUTE])
+
+
 @pytest.mark.parametrize("ours_master", [True, False], ids=["ours-master", "keepalived-master"])
-@pytest.mark.parametrize("which", ["vip", "evip"])
+@pytest.mark.parametrize("which", ["vip", "evip", "route"])
 def test_a_removed_vip_sends_priority_zero_and_the_master_wins_back_in_skew_time(
     lab3: Lab, ours_master: bool, which: str
 ) -> None:
@@ -105,9 +115,12 @@ def test_a_removed_vip_sends_priority_zero_and_the_master_wins_back_in_skew_time
     ka_before = ka_states(pair.ka)
     master_log = pair.ours.log if ours_master else pair.ka.output
     removals = master_log().count("removing VIPs.")
-    t_del = _delete(pair, vip if which == "vip" else evip)
-    t_back = wait_for(lambda: has_vip(pair.master, vip) and has_vip(pair.master, evip), 3,
-                      "every address back")  # fmt: skip
+    assert has_route(pair.master) and not has_route(pair.backup)
+    t_del = _delete(pair, {"vip": vip, "evip": evip, "route": ROUTE}[which])
+    t_back = wait_for(
+        lambda: has_vip(pair.master, vip) and has_vip(pair.master, evip)
+        and has_route(pair.master), 3, "every address and the route back",
+    )  # fmt: skip
     time.sleep(2.5)  # two more adverts, and tcpdump's output flushed
     sent = pair.adverts(pair.master, t_del)
     zeros = [at for at, prio in sent if prio == 0]
@@ -132,7 +145,8 @@ def test_a_removed_vip_sends_priority_zero_and_the_master_wins_back_in_skew_time
         assert st["state"] == "MASTER" and st["counters"]["lost.tracked"] == 1
     else:
         assert ka_states(pair.ka)[len(ka_before) :] == ["BACKUP", "MASTER"]
-        assert "removed from eth0" in pair.ka.output()
+        if which != "route":  # keepalived logs nothing of its own for a lost route
+            assert "removed from eth0" in pair.ka.output()
         assert pair.ours.states() == states_before  # ours stayed BACKUP throughout
         st = pair.ours.status()["instances"]["VI_1"]
         assert st["state"] == "BACKUP" and st["counters"]["priority_zero_rx"] == 1
