@@ -8,7 +8,11 @@ addresses, and Skew_Time later (0.219-0.228 s after the priority 0; Skew_Time of
 received priority 0 advertisement", sends nothing and stays BACKUP. The same for an eVIP
 and a virtual route (``ip route del``); a VIP marked ``no_track`` is not noticed (nor put back).
 
-Each case runs both ways: our daemon as the master with keepalived as the backup peer, and
+``track_group`` on a static address: deleting the address by hand only has it put back;
+its interface going down takes the group's instances to FAULT (priority 0), and up again
+to BACKUP and MASTER a Master_Down_Interval later, ours as keepalived.
+
+Each VIP case runs both ways: our daemon as the master with keepalived as the backup peer, and
 keepalived as the master (the reference, timed by the same assertions) with ours as the
 backup. A tcpdump in a third namespace (``c``) timestamps the adverts.
 """
@@ -168,3 +172,66 @@ def test_a_removed_no_track_vip_is_not_noticed(lab3: Lab, ours_master: bool) -> 
         st = pair.ours.status()["instances"]["VI_1"]
         assert st["counters"]["lost.untracked"] == 1
         assert st["counters"].get("lost.tracked", 0) == 0
+
+
+TRACK_GROUP_HEAD = """track_group G1 {
+    group {
+        VI_1
+    }
+}
+static_ipaddress {
+    203.0.113.1/24 dev eth1 track_group G1
+}
+"""
+
+
+@pytest.mark.parametrize("impl", ["ours", "keepalived"])
+def test_the_interface_of_a_track_group_static_address_going_down_faults_the_instance(
+    lab3: Lab, impl: str
+) -> None:
+    """keepalived 2.2.7: "Netlink reports eth1 down", FAULT with priority 0 and the VIPs
+    removed; eth1 up: BACKUP, the static address put back, MASTER a Master_Down_Interval
+    later. (A static address deleted by hand is only put back: no state change.)"""
+    a, c = lab3["a"], lab3["c"]
+    a.run(["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"])
+    for dev in ("eth1", "eth1p"):
+        a.run(["ip", "link", "set", dev, "up"])
+    vip = lab3.vip(120)
+    cap = c.popen(["tcpdump", "-tt", "-n", "-l", "-i", "eth0", "ip proto 112"],
+                  description="tcpdump")  # fmt: skip
+    conf = TRACK_GROUP_HEAD + keepalived_conf(f"{vip}/24", priority=200)
+    if impl == "ours":
+        ours = DaemonProc(a, conf)
+        states = ours.states
+    else:
+        ka = a.start_keepalived(conf, "-P")
+        states = lambda: ka_states(ka)  # noqa: E731
+    wait_for(lambda: "MASTER" in states() and has_vip(a, vip), 10, "master")
+    wait_for(lambda: "203.0.113.1/24" in a.addresses("eth1"), 3, "static address")
+    # deleted by hand: put back, the instance stays master
+    n = len(states())
+    a.run(["ip", "addr", "del", "203.0.113.1/24", "dev", "eth1"])
+    wait_for(lambda: "203.0.113.1/24" in a.addresses("eth1"), 3, "static address back")
+    time.sleep(1)
+    assert len(states()) == n and has_vip(a, vip)
+    # its interface goes down: FAULT
+    t_down = time.time()
+    a.run(["ip", "link", "set", "eth1", "down"])
+    wait_for(lambda: states()[n:] == ["FAULT"], 2, "FAULT")
+    wait_for(lambda: not has_vip(a, vip), 2, "VIP removed")
+    time.sleep(2)
+    assert states()[n:] == ["FAULT"]
+    t_up, t_up_mono = time.time(), time.monotonic()
+    a.run(["ip", "link", "set", "eth1", "up"])
+    wait_for(lambda: states()[n:] == ["FAULT", "BACKUP"], 2, "BACKUP")
+    t_master = wait_for(lambda: states()[n:] == ["FAULT", "BACKUP", "MASTER"], 6, "MASTER")
+    assert 3.0 < t_master - t_up_mono < 4.0  # Master_Down_Interval of priority 200: 3.22 s
+    wait_for(lambda: has_vip(a, vip), 2, "VIP back")
+    assert "203.0.113.1/24" in a.addresses("eth1")
+    time.sleep(0.5)
+    rows = [line.split() for line in cap.output().splitlines()]
+    sent = [(float(w[0]), int(w[w.index("prio") + 1].rstrip(",")))
+            for w in rows if "prio" in w and w[2] == a.ipv4]  # fmt: skip
+    down = [prio for at, prio in sent if t_down < at < t_up + 3.0]
+    assert down and set(down) == {0}, sent  # priority 0 on entering FAULT, then silence
+    assert next(at for at, prio in sent if prio == 0 and at > t_down) - t_down < 0.5
