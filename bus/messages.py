@@ -416,11 +416,15 @@ class NetlinkAddr(Event):
 
 @dataclass(frozen=True, slots=True)
 class NetlinkLost(Event):
-    """An item an owner installed was removed by another program (for tap users)."""
+    """An item an owner installed was removed by another program.
+
+    The VRRP actor takes a master whose tracked VIP, eVIP or virtual route/rule it was to
+    BACKUP with a priority-0 advert (keepalived's reaction); ``no_track`` items are left.
+    """
 
     TYPE = "netlink.lost"
     PRODUCERS = ("netlink",)
-    CONSUMERS = ()
+    CONSUMERS = ("vrrp",)
 
     key: str
     kind: str

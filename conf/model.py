@@ -262,7 +262,8 @@ class TrackProcess:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrackGroup:
-    """`track_group NAME { group { VI ... } }`: instances faulted when tagged statics vanish."""
+    """`track_group NAME { group { VI ... } }`: instances faulted while the interface of a
+    tagged static item is down (the VRRP actor, `_track_group_devs`)."""
 
     name: str
     group: tuple[str, ...] = ()

@@ -21,8 +21,8 @@ with a dump: anything already right is left alone, so a restart of this actor (k
 watchdog) or of the VRRP actor never flaps a VIP. Static items (static_ipaddress,
 static_routes, static_rules) belong to the owner ``"static"`` and are put back when
 another program removes them, or when their interface comes back. An item another owner
-holds that disappears is reported as ``netlink.lost`` (for tap users and the VRRP actor,
-which today does not act on it: keepalived's VRRP would leave MASTER unless ``no_track``).
+holds that disappears is reported as ``netlink.lost`` (the VRRP actor takes such a master
+to BACKUP with a priority-0 advert unless the item is ``no_track``, as keepalived does).
 
 Commands (to="netlink"; bodies in ``bus/messages.py``)
 ------------------------------------------------------
@@ -45,8 +45,8 @@ owners, item}`` when a non-static installed item is removed by someone else;
 ``netlink.static_lost`` ``{key, kind, track_group, item, error}`` when a static item with a
 ``track_group`` is missing and cannot be put back (its interface is gone, say), and
 ``netlink.static_restored`` ``{key, kind, track_group, item}`` once it is back. These three
-are for tap users: the VRRP actor subscribes to ``netlink.`` but does not yet put a
-track_group's instances into FAULT on ``static_lost`` as keepalived does.
+are for tap users; the VRRP actor faults a track_group's instances on the state of the
+static items' interfaces (``netlink.link``), which is what keepalived watches.
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ Events published (bodies in ``bus/messages.py``): ``vrrp.state``, and
   actor's members all took up MASTER again): a ``vrrp_sync_group`` changed state (the
   decisions are :mod:`.sync`'s; published after the members' ``vrrp.state`` events).
 
+Events consumed: ``netlink.link`` / ``netlink.addr`` (links, source addresses, tracked
+interfaces) and ``netlink.lost``: a VIP, eVIP, virtual route or rule of a master removed
+by another program sends it to BACKUP with a priority-0 advert, as keepalived does
+(:meth:`fsm.Instance.address_lost`), unless the item is marked ``no_track``.
+
 Commands answered: none of its own (the runtime's status carries every instance and group).
 
 Crash recovery: every transition is written to ``<runtime_dir>/vrrp-state.json`` (and a
@@ -214,6 +219,7 @@ class VrrpActor(Actor):
         self.garp_latency: collections.deque[float] = collections.deque(maxlen=1024)
         self._state_path = Path(self.options.runtime_dir) / STATE_FILE
         self._state_dirty = False
+        self._releasing = False  # an address loss is being handled: demote with priority 0
         self.scripts: dict[str, track.ScriptState] = {}
         self.script_runner = script_io.ScriptRunner(
             self.loop, self.log, self.counters, script_io.umask_of(self.config.global_defs)
@@ -444,6 +450,8 @@ class VrrpActor(Actor):
     async def on_event(self, env: Envelope, msg: M.Event) -> None:
         if isinstance(msg, M.NetlinkLink):
             self._links_changed(self._update_link(msg).ifname)
+        elif isinstance(msg, M.NetlinkLost):
+            self._address_lost(msg)
         elif isinstance(msg, M.NetlinkAddr):
             self._update_addr(msg)
             for runner in self.runners.values():
@@ -452,9 +460,28 @@ class VrrpActor(Actor):
                     if runner.src:
                         self._evaluate_tracking(runner)
 
+    def _address_lost(self, msg: M.NetlinkLost) -> None:
+        """Another program removed an item of ours: a tracked one takes a master out."""
+        for owner in msg.owners:
+            runner = self.runners.get(owner.removeprefix("vrrp/"))
+            if not owner.startswith("vrrp/") or runner is None:
+                continue
+            what = _tracked_item(runner.inst, msg.kind, msg.item)
+            if what is None:
+                runner.counters["lost.untracked"] += 1
+                self.log.info("(%s) %s removed: not tracked (no_track)", runner.name, msg.key)
+                continue
+            runner.counters["lost.tracked"] += 1
+            self._releasing = True  # the group's other masters release too (keepalived)
+            try:
+                self._run(runner, runner.fsm.address_lost(self.loop.time(), what))
+            finally:
+                self._releasing = False
+
     def _links_changed(self, ifname: str) -> None:
         for runner in self.runners.values():
             tracked = {t.name for t in self._refs(runner, "track_interface")}
+            tracked |= set(_track_group_devs(self.config, runner.name))
             if runner.ifname == ifname or ifname in tracked:
                 if runner.sock is None and runner.ifname == ifname:
                     self._open_sockets(runner)
@@ -553,7 +580,8 @@ class VrrpActor(Actor):
         self._run(runner, runner.fsm.stop(now))
 
     def _evaluate_tracking(self, runner: Runner, started: bool = True) -> None:
-        """Interface, track_interface, track_script, track_file → FAULT or priority."""
+        """Interface, track_interface, track_group interfaces, track_script, track_file → FAULT
+        or priority."""
         now = self.loop.time()
         link = self.links.get(runner.ifname)
         faults: dict[str, bool] = {
@@ -566,6 +594,9 @@ class VrrpActor(Actor):
             eff = track.interface_effect(up, ref.weight or 0, ref.reverse)
             faults[f"tracked {ref.name} down"] = eff.fault
             effects.append(eff)
+        for dev, group in _track_group_devs(self.config, runner.name).items():
+            tl = self.links.get(dev)
+            faults[f"track_group {group}: {dev} down"] = tl is None or not (tl.up and tl.running)
         for ref in self._refs(runner, "track_script"):
             script = self.config.vrrp_script(ref.name)
             sstate = self.scripts.get(ref.name)
@@ -682,7 +713,7 @@ class VrrpActor(Actor):
                 if isinstance(order, sync.Promote):
                     self._run(r, r.fsm.sync_master(now))
                 elif isinstance(order, sync.Demote):
-                    self._run(r, r.fsm.sync_backup(now))
+                    self._run(r, r.fsm.sync_backup(now, release=self._releasing))
                 else:
                     self._run(r, r.fsm.set_fault(now, reason, order.on))
 
@@ -1123,6 +1154,54 @@ class VrrpActor(Actor):
         except OSError as exc:
             self.count("errors.state_file")
             self.log.warning("cannot write %s: %s", self._state_path, exc)
+
+
+def _track_group_devs(cfg: Config, instance: str) -> dict[str, str]:
+    """Interfaces of the static items whose ``track_group`` lists ``instance`` -> group.
+
+    keepalived tracks them like ``track_interface``: one going down faults the group's
+    instances (a static item deleted by hand is only put back, the instances stay).
+    """
+    groups = {g.name for g in cfg.track_groups if instance in g.group}
+    if not groups:
+        return {}
+    out: dict[str, str] = {}
+    for a in cfg.static_ipaddress:
+        if a.track_group in groups and a.dev:
+            out.setdefault(a.dev, str(a.track_group))
+    for r in cfg.static_routes:
+        if r.track_group in groups:
+            for dev in (r.dev, *(nh.dev for nh in r.nexthops)):
+                if dev:
+                    out.setdefault(dev, str(r.track_group))
+    for rule in cfg.static_rules:
+        if rule.track_group in groups:
+            for dev in (rule.iif, rule.oif):
+                if dev:
+                    out.setdefault(dev, str(rule.track_group))
+    return out
+
+
+def _tracked_item(inst: VrrpInstance, kind: str, item: dict[str, Any]) -> str | None:
+    """What a lost item is ("VIP 10.0.0.1/24"), or None when it is ``no_track`` or unknown.
+
+    keepalived tracks every VIP, eVIP and virtual route unless marked ``no_track``; the
+    item comes back as the shell sent it (``to_wire``), so the address or destination
+    names the configured entry.
+    """
+    if kind == "addresses":
+        address = item.get("address")
+        for label, items in (("VIP", inst.virtual_ipaddress),
+                             ("eVIP", inst.virtual_ipaddress_excluded)):  # fmt: skip
+            for a in items:
+                if a.address == address and not a.no_track:
+                    return f"{label} {address}"
+    elif kind in ("routes", "rules"):
+        label = "virtual route" if kind == "routes" else "virtual rule"
+        for r in inst.virtual_routes if kind == "routes" else inst.virtual_rules:
+            if to_wire(r) == item and not r.no_track:
+                return f"{label} {item.get('dest') or item.get('to') or ''}".rstrip()
+    return None
 
 
 def _ipv6_forwarding(ifname: str) -> bool:

@@ -20,6 +20,9 @@ Design notes
   ``lower_prio_no_advert``) and a GARP burst (``garp_lower_prio_repeat``); (3) leaving
   Master for Fault sends a priority-0 advert, like a stop, so peers take over after
   Skew_Time.
+* A VIP, eVIP or virtual route removed by another program (:meth:`Instance.address_lost`)
+  takes a Master to BACKUP with a priority-0 advert; its down timer is Skew_Time, so it
+  wins the re-election it causes unless a higher-priority peer answers first.
 * ``preempt_delay`` needs no timer: the first lower-priority advert in Backup records a
   deadline; lower-priority adverts keep resetting the down timer until it has passed.
 * Master adverts are paced from the previous deadline (no drift); after a stall longer
@@ -29,7 +32,9 @@ Sync groups (:mod:`.sync`): an instance with ``in_group`` set does not take mast
 itself when its down timer expires; it records ``wants_master``, re-arms the timer (as
 keepalived does) and waits for the group, which calls :meth:`Instance.sync_master` on
 every member once all of them want it. :meth:`Instance.sync_backup` is the group taking
-a master member back to BACKUP; the group's FAULT is an ordinary fault reason.
+a master member back to BACKUP (with ``release`` after another member's address loss: a
+priority-0 advert and a Skew_Time wait, as keepalived); the group's FAULT is an ordinary
+fault reason.
 
 Timer names: ``adver`` (Master), ``master_down`` (Backup), ``garp_delay`` (second GARP
 burst), ``garp_refresh``, ``garp_lower`` (second burst after a lower-priority advert).
@@ -467,6 +472,32 @@ class Instance:
             self._become_backup(now, out, reason)
         return out
 
+    def address_lost(self, now: float, what: str) -> list[Command]:
+        """Another program removed a tracked VIP, eVIP or virtual route of this instance.
+
+        keepalived's answer: a Master goes to BACKUP at once, sends a priority-0 advert,
+        removes the rest of its addresses and re-runs the election with its down timer set
+        to Skew_Time (as if it had heard the priority 0 itself), so alone or highest it is
+        Master again, with every address put back, Skew_Time later. Other states ignore it.
+        """
+        out: list[Command] = []
+        if self.state is not State.MASTER:
+            return out
+        out.append(Log("info", f"{what} removed by another program"))
+        self._release(now, out, "address removed")
+        return out
+
+    def _release(self, now: float, out: list[Command], reason: str) -> None:
+        """Leave MASTER for a re-election: priority 0, addresses off, down timer Skew_Time."""
+        self._cancel(out, "adver", "garp_delay", "garp_refresh", "garp_lower")
+        self._move(out, State.BACKUP, reason)
+        out.append(SendAdvert(PRIO_STOP))
+        out.append(Addresses(False))
+        self.preempt_deadline = None
+        self.wants_master = False
+        self.master_address = None
+        self._set(out, "master_down", now + self.skew)
+
     def sync_master(self, now: float) -> list[Command]:
         """The sync group takes this BACKUP member to MASTER (every member wants it)."""
         out: list[Command] = []
@@ -474,10 +505,16 @@ class Instance:
             self._become_master(now, out, "sync group")
         return out
 
-    def sync_backup(self, now: float) -> list[Command]:
-        """The sync group takes this MASTER member to BACKUP (another member lost)."""
+    def sync_backup(self, now: float, *, release: bool = False) -> list[Command]:
+        """The sync group takes this MASTER member to BACKUP (another member lost).
+
+        ``release``: the other member left for a re-election (its address was removed);
+        keepalived then has every member send priority 0 and wait Skew_Time as well.
+        """
         out: list[Command] = []
-        if self.state is State.MASTER:
+        if self.state is State.MASTER and release:
+            self._release(now, out, "sync group")
+        elif self.state is State.MASTER:
             self._become_backup(now, out, "sync group")
         return out
 

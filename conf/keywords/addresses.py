@@ -498,7 +498,6 @@ def register_root(root: BlockDef) -> None:
         TRACK_GROUP,
         _open_track_group,
         _close_track_group,
-        unimplemented="a lost static address, route or rule is put back; instances do not fault",
     )
 
 

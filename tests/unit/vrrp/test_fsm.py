@@ -31,6 +31,7 @@ from pykeepalived.actors.vrrp.fsm import (
     skew_time,
 )
 from pykeepalived.conf.model import AuthType, VrrpInstance, VrrpState
+from tests.playbook import Playbook
 
 B, M, F, INIT, S = State.BACKUP, State.MASTER, State.FAULT, State.INIT, State.STOP
 MDI_100 = 3.609375  # v2, 1 s, priority 100: 3 + 156/256
@@ -262,6 +263,102 @@ def test_stop_as_master_sends_priority_zero_and_removes_addresses() -> None:
     assert backup.stop(1.0) == [CancelTimer("master_down"), Transition(B, S, "stop")]
 
 
+# ---- an address removed by another program (keepalived: BACKUP, priority 0, re-election) ----
+SKEW_200 = 56 / 256  # v2 Skew_Time of priority 200: 0.21875 s
+
+
+def _vip_lost_playbook(inst: Instance) -> Playbook:
+    return Playbook(lambda now, name, *args: getattr(inst, name)(now, *args))
+
+
+def test_a_master_whose_vip_is_removed_steps_down_sends_priority_zero_and_wins_again() -> None:
+    inst = make(priority=200, garp_master_delay=0, garp_master_repeat=1)
+    pb = _vip_lost_playbook(inst)
+    pb >> (0.0, "start") << Transition(INIT, B, "init") << SetTimer("master_down", 3 + SKEW_200)
+    t_m = 3 + SKEW_200
+    pb >> (t_m, "timer", "master_down")
+    pb.expect(SendAdvert(200), Transition(B, M, "timeout"), Addresses(True),
+              SendGarp(1, "master"), SetTimer("adver", t_m + 1))  # fmt: skip
+    # halfway between two adverts someone runs `ip addr del` of the VIP
+    t_del = t_m + 1.5
+    pb >> (t_del, "address_lost", "VIP 10.0.0.100/24")
+    pb.expect(
+        Log("info", "VIP 10.0.0.100/24 removed by another program"),
+        CancelTimer("adver"),
+        Transition(M, B, "address removed"),
+        SendAdvert(0),
+        Addresses(False),
+        SetTimer("master_down", t_del + SKEW_200),
+    )
+    # a second loss report of the same wave (the rest went with Addresses(False)): nothing
+    pb >> (t_del + 0.01, "address_lost", "eVIP 10.0.0.101/24")
+    # alone (or still the highest), it is master again Skew_Time later, addresses back
+    pb >> (t_del + SKEW_200, "timer", "master_down")
+    pb.expect(SendAdvert(200), Transition(B, M, "timeout"), Addresses(True),
+              SendGarp(1, "master"), SetTimer("adver", t_del + SKEW_200 + 1))  # fmt: skip
+    assert pb
+    assert inst.state is M and inst.transitions == 4
+
+
+def test_after_a_vip_loss_a_higher_priority_peer_answering_first_keeps_mastership() -> None:
+    inst = make(priority=100)
+    pb = _vip_lost_playbook(inst)
+    inst.start(0.0)
+    inst.timer(MDI_100, "master_down")
+    pb >> (5.0, "address_lost", "VIP 10.0.0.100/24")
+    pb.expect(Log("info", "VIP 10.0.0.100/24 removed by another program"),
+              CancelTimer("adver"), CancelTimer("garp_delay"),
+              Transition(M, B, "address removed"), SendAdvert(0), Addresses(False),
+              SetTimer("master_down", 5.0 + skew_time(2, 100, 100)))  # fmt: skip
+    # the backup peer (priority 200) answered the priority 0 before our skew expired
+    pb >> (5.1, "advert", "10.0.0.1", 200, 100) << SetTimer("master_down", 5.1 + MDI_100)
+    assert pb
+    assert inst.state is B and inst.master_address == "10.0.0.1"
+
+
+def test_a_vip_loss_outside_master_changes_nothing() -> None:
+    backup = make()
+    backup.start(0.0)
+    fault = make()
+    fault.set_fault(0.0, "eth0 down", True)
+    fault.start(0.0)
+    stopped = make()
+    for inst in (backup, fault, stopped, make()):
+        before = (inst.state, dict(inst.timers))
+        assert inst.address_lost(1.0, "VIP 10.0.0.100/24") == []
+        assert (inst.state, inst.timers) == before
+
+
+def test_a_group_member_losing_its_vip_leaves_master_and_waits_for_the_group() -> None:
+    inst = make(garp_master_delay=0)
+    inst.in_group = True
+    inst.start(0.0)
+    inst.sync_master(1.0)
+    assert inst.wants_master
+    out = no_logs(inst.address_lost(2.0, "VIP 10.0.0.100/24"))
+    assert out == [CancelTimer("adver"), Transition(M, B, "address removed"), SendAdvert(0),
+                   Addresses(False), SetTimer("master_down", 2.0 + inst.skew)]  # fmt: skip
+    assert not inst.wants_master  # the group sees the member leave master
+    # its down timer expires: as any member, it records the wish and waits for the group
+    assert inst.timer(2.0 + inst.skew, "master_down") == [
+        SetTimer("master_down", 2.0 + inst.skew + MDI_100)
+    ]
+    assert inst.wants_master and inst.state is B
+
+
+def test_a_group_demotion_after_a_vip_loss_releases_with_priority_zero_too() -> None:
+    inst = make(garp_master_delay=0)
+    inst.in_group = True
+    inst.start(0.0)
+    inst.sync_master(1.0)
+    assert inst.sync_backup(2.0, release=True) == [
+        CancelTimer("adver"), Transition(M, B, "sync group"), SendAdvert(0),
+        Addresses(False), SetTimer("master_down", 2.0 + inst.skew),
+    ]  # fmt: skip
+    assert inst.state is B and not inst.wants_master
+    assert inst.sync_backup(2.1, release=True) == []  # not master any more
+
+
 def test_v3_centisecond_interval_and_adoption() -> None:
     inst = make(version=3, advert_int_cs=1)
     out = inst.start(0.0)
@@ -332,6 +429,7 @@ _events = st.lists(
         st.tuples(st.just("set_priority"), st.integers(1, 254)),
         st.tuples(st.just("stop")),
         st.tuples(st.just("start")),
+        st.tuples(st.just("address_lost"), st.just("VIP 10.0.0.100")),
     ),
     max_size=40,
 )  # fmt: skip

@@ -30,6 +30,7 @@ from pykeepalived.actors.vrrp import packet as P
 from pykeepalived.actors.vrrp.actor import Runner, VrrpActor
 from pykeepalived.actors.vrrp.testing import FakeHost, Segment, Sent
 from pykeepalived.bus import messages as M
+from pykeepalived.bus.codec import to_wire
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.bus.testing import InMemoryBus, Peer, wait_until
 from pykeepalived.conf.model import (
@@ -37,8 +38,10 @@ from pykeepalived.conf.model import (
     Family,
     IPAddress,
     TrackFile,
+    TrackGroup,
     TrackRef,
     VrrpInstance,
+    VrrpSyncGroup,
 )
 from tests.seams import ShellRun
 
@@ -570,3 +573,155 @@ def test_a_track_file_weight_at_start_is_announced_in_init_before_the_first_stat
         {"instance": "VI_1", "state": "INIT", "priority": 140, "prev_priority": 150},
     )
     assert first[1][0] == "vrrp.state" and first[1][1]["priority"] == 140
+
+
+# ---- an address removed by another program (netlink.lost) ---------------------------------
+def _delete_by_hand(host: FakeHost, node: Node, vip: IPAddress) -> None:
+    """``ip addr del`` of a VIP the shell installed: the kernel loses it, netlink tells."""
+    host.owned["vrrp/VI_1"].discard(vip.address)
+    item = to_wire(dataclasses.replace(vip, dev="eth0"))
+    key = f"addr {vip.address} eth0"
+    node.netlink.publish(
+        M.NetlinkLost.TYPE, M.NetlinkLost(key, "addresses", ("vrrp/VI_1",), item).to_body()
+    )
+
+
+def test_a_vip_removed_by_another_program_sends_priority_zero_and_the_master_wins_back(
+    vrun: Run, tmp_path: Path
+) -> None:
+    seg = Segment()
+    a, b = seg.host("a", "192.0.2.1"), seg.host("b", "192.0.2.2")
+    vip = IPAddress(address="192.0.2.100/24", family=Family.INET)
+    evip = IPAddress(address="192.0.2.101/24", family=Family.INET)
+    cfg_a = config(inst(priority=200, virtual_ipaddress_excluded=(evip,)))
+
+    async def main() -> tuple[Node, Node, float]:
+        na = await start(a, cfg_a, tmp_path)
+        nb = await start(b, config(inst(priority=100)), tmp_path)
+        await na.wait_state("MASTER", timeout=5)
+        await elapse(2.5)  # halfway between two adverts
+        assert a.vips == {"192.0.2.100/24", "192.0.2.101/24"}
+        t_del = asyncio.get_running_loop().time()
+        _delete_by_hand(a, na, vip)
+        await wait_until(lambda: na.states().count("MASTER") == 2, 5, what="master again")
+        await elapse(3)
+        return na, nb, t_del
+
+    na, nb, t_del = vrun(main())
+    skew = fsm.skew_time(2, 200, 100)  # 0.21875 s, as keepalived measured in the lab
+    assert na.states() == ["BACKUP", "MASTER", "BACKUP", "MASTER"]
+    (t_backup, backup), (t_master, _) = na.entered("BACKUP")[-1], na.entered("MASTER")[-1]
+    assert t_backup == t_del and backup["reason"] == "address removed"
+    assert backup["prev"] == "MASTER"
+    assert t_master - t_del == pytest.approx(skew, abs=1e-9)
+    sent = adverts(seg.sent_by("a"))
+    assert [adv.priority for at, adv in sent if at == t_del] == [0]
+    assert not [at for at, _ in sent if t_del < at < t_master]
+    assert [adv.priority for at, adv in sent if at >= t_master][:2] == [200, 200]
+    # the rest of the addresses went with the step down, all came back as master
+    calls = na.netlink.calls_of("netlink.addresses.set")
+    assert [c["present"] for c in calls] == [True, False, True]
+    assert a.vips == {"192.0.2.100/24", "192.0.2.101/24"}
+    assert na.runner().counters["lost.tracked"] == 1
+    # the peer heard the priority 0, but the master's shorter skew won: it stayed backup
+    assert nb.states() == ["BACKUP"] and b.vips == set()
+    assert nb.runner().counters["priority_zero_rx"] == 1
+
+
+def test_a_no_track_vip_removed_by_another_program_is_left_alone(vrun: Run, tmp_path: Path) -> None:
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1")
+    vip = IPAddress(address="192.0.2.100/24", family=Family.INET, no_track=True)
+    other = IPAddress(address="192.0.2.102/24", family=Family.INET)
+    cfg = config(dataclasses.replace(inst(), virtual_ipaddress=(vip, other)))
+
+    async def main() -> tuple[Node, float]:
+        node = await start(a, cfg, tmp_path)
+        await node.wait_state("MASTER", timeout=5)
+        await elapse(0.5)
+        t_del = asyncio.get_running_loop().time()
+        _delete_by_hand(a, node, vip)
+        await wait_until(lambda: node.runner().counters["lost.untracked"] == 1, 1, what="seen")
+        await elapse(5)
+        return node, t_del
+
+    node, t_del = vrun(main())
+    assert node.states() == ["BACKUP", "MASTER"]
+    assert [at for at, _ in adverts(seg.sent_by("a")) if at == t_del] == []
+    assert [adv.priority for _, adv in adverts(seg.sent_by("a"))] == [100] * 6
+    assert [c["present"] for c in node.netlink.calls_of("netlink.addresses.set")] == [True]
+    assert a.vips == {"192.0.2.102/24"}  # keepalived does not put a no_track VIP back either
+    assert node.runner().counters["lost.tracked"] == 0
+
+
+def test_the_interface_of_a_track_group_static_item_going_down_faults_its_instances(
+    vrun: Run, tmp_path: Path
+) -> None:
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3})
+    static = IPAddress(address="203.0.113.1/24", family=Family.INET, dev="eth1",
+                       track_group="G1")  # fmt: skip
+    cfg = Config(
+        vrrp_instances=(inst("VI_1"), inst("VI_2", vrid=52, vip="192.0.2.102/24")),
+        static_ipaddress=(static,),
+        track_groups=(TrackGroup(name="G1", group=("VI_1",)),),
+    )
+
+    async def main() -> tuple[Node, float, float]:
+        node = await start(a, cfg, tmp_path)
+        await node.wait_state("MASTER", timeout=5)
+        await elapse(0.5)
+        t_down = asyncio.get_running_loop().time()
+        node.netlink.publish("netlink.link", a.link_body("eth1", up=False))
+        await node.wait_state("FAULT", timeout=1)
+        await elapse(5)
+        t_up = asyncio.get_running_loop().time()
+        node.netlink.publish("netlink.link", a.link_body("eth1", up=True))
+        await wait_until(lambda: node.states().count("MASTER") == 2, 10, what="master again")
+        return node, t_down, t_up
+
+    node, t_down, t_up = vrun(main())
+    # keepalived 2.2.7: "Netlink reports eth1 down", FAULT, priority 0; up: BACKUP, MASTER
+    assert node.states() == ["BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER"]
+    [(t_fault, fault)] = node.entered("FAULT")
+    assert t_fault == t_down and fault["reason"] == "track_group G1: eth1 down"
+    assert node.entered("BACKUP")[-1][0] == t_up
+    assert node.entered("MASTER")[-1][0] - t_up == pytest.approx(MDI_100)
+    sent = [adv for at, adv in adverts(seg.sent_by("a")) if at == t_down and adv.vrid == 51]
+    assert [adv.priority for adv in sent] == [0]
+    # an instance outside the group is untouched
+    assert node.states("VI_2") == ["BACKUP", "MASTER"]
+
+
+def test_a_sync_group_member_losing_its_vip_takes_the_group_through_a_re_election(
+    vrun: Run, tmp_path: Path
+) -> None:
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1")
+    one, two = inst("VI_1", priority=200), inst("VI_2", vrid=52, priority=200,
+                                                 vip="192.0.2.102/24")  # fmt: skip
+    cfg = Config(vrrp_instances=(one, two),
+                 vrrp_sync_groups=(VrrpSyncGroup(name="G", group=("VI_1", "VI_2")),))  # fmt: skip
+    vip = one.virtual_ipaddress[0]
+
+    async def main() -> tuple[Node, float]:
+        node = await start(a, cfg, tmp_path)
+        await node.wait_state("MASTER", "VI_2", timeout=5)
+        await elapse(1.5)
+        t_del = asyncio.get_running_loop().time()
+        _delete_by_hand(a, node, vip)
+        await wait_until(lambda: node.states("VI_2").count("MASTER") == 2, 5, what="again")
+        await elapse(1)
+        return node, t_del
+
+    node, t_del = vrun(main())
+    skew = fsm.skew_time(2, 200, 100)
+    for name in ("VI_1", "VI_2"):
+        assert node.states(name) == ["BACKUP", "MASTER", "BACKUP", "MASTER"], name
+        assert node.entered("BACKUP", name)[-1][0] == t_del
+        assert node.entered("MASTER", name)[-1][0] - t_del == pytest.approx(skew, abs=1e-9)
+    # keepalived 2.2.7: both members send priority 0 (the group's demotion too)
+    zeros = sorted(adv.vrid for at, adv in adverts(seg.sent_by("a")) if adv.priority == 0)
+    assert zeros == [51, 52]
+    assert node.entered("BACKUP", "VI_2")[-1][1]["reason"] == "sync group"
+    assert a.vips == {"192.0.2.100/24", "192.0.2.102/24"}
