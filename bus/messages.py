@@ -15,9 +15,10 @@ it, so a message's shape is written down once. Each class says:
 ``tests/unit/bus/test_drift.py`` checks these declarations against the code.
 
 ``to_body()`` is exactly the map on the wire (the event bodies of docs/ARCHITECTURE.md §3
-are byte-compatible with what the producers sent before this catalogue existed). ``from_body(d)`` checks every
-field's type strictly (a bool is not an int, addresses are strings), ignores keys it does
-not know (a newer sender may add some), fills optional fields' defaults, and raises
+are byte-compatible with what the producers sent before this catalogue existed).
+``from_body(d)`` checks every field's type strictly (a bool is not an int, addresses are
+strings), ignores keys it does not know (a newer sender may add some), fills optional
+fields' defaults, and raises
 :class:`InvalidBody` with a counter-friendly ``reason`` for anything else, never another
 exception. The actor runtime reads every incoming body through it (``actors/base.py``).
 
