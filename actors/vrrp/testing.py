@@ -10,9 +10,10 @@ unmodified :class:`~pykeepalived.actors.vrrp.actor.VrrpActor` runs without root:
   the real sockets (multicast loop off), a host never hears itself. ``segment.sent``
   records every packet with the loop time it was sent at.
 * a :class:`FakeHost` is one machine on the segment: its interface, addresses and MAC,
-  the GARP/NA frames its shell sent (``frames``), and a small netlink actor for the bus
-  (:meth:`FakeHost.netlink_handlers`: ``netlink.snapshot`` and ``netlink.addresses.set``,
-  which keeps ``vips`` as a kernel would), its bodies built from the bus catalogue.
+  the GARP/NA frames its shell sent (``frames``; by interface in ``frames_on``), and a
+  small netlink actor for the bus (:meth:`FakeHost.netlink_handlers`: ``netlink.snapshot``
+  and ``netlink.addresses.set``, which keeps ``vips`` as a kernel would), its bodies built
+  from the bus catalogue.
 
 Each fake socket has a real eventfd as its ``fileno()``, written once per delivered
 datagram, so the shell's ``loop.add_reader`` works unchanged and a virtual-clock loop sees
@@ -110,7 +111,9 @@ class FakeLink(LinkSender):
         self.ifname = ifname
 
     def send(self, frame: bytes) -> None:
-        self.host.frames.append((asyncio.get_running_loop().time(), frame))
+        item = (asyncio.get_running_loop().time(), frame)
+        self.host.frames.append(item)
+        self.host.frames_on.setdefault(self.ifname, []).append(item)
 
     def close(self) -> None:
         pass
@@ -129,8 +132,10 @@ class FakeHost:
     prefix: int = 24
     address6: str | None = None  # link-local IPv6 address of ``ifname`` (IPv6 adverts' source)
     extra_links: dict[str, int] = field(default_factory=dict)  # other interfaces: ifindex
+    extra_macs: dict[str, str] = field(default_factory=dict)  # their MACs (else none)
     sockets: list[FakeSocket] = field(default_factory=list)
     frames: list[tuple[float, bytes]] = field(default_factory=list)
+    frames_on: dict[str, list[tuple[float, bytes]]] = field(default_factory=dict)
     owned: dict[str, set[str]] = field(default_factory=dict)  # owner: its "a/len" set
 
     # ---- the seams -------------------------------------------------------------------
@@ -173,7 +178,8 @@ class FakeHost:
         return M.NetlinkLink(
             ifname=ifname, ifindex=index, present=True, up=up, running=up,
             operstate="UP" if up else "DOWN", mtu=1500,
-            mac=self.mac if ifname == self.ifname else None, kind=None, master=None,
+            mac=self.mac if ifname == self.ifname else self.extra_macs.get(ifname),
+            kind=None, master=None,
             link=None, flags=0x1043 if up else 0x1002,
         )  # fmt: skip
 

@@ -20,7 +20,6 @@ SCHED = "process scheduling and memory locking"
 FW = "firewall rules for accept mode (no_accept)"
 NAMES = "process renaming"
 HOUSE = "configuration housekeeping of keepalived's parent"
-GARP_PACE = "GARP/NA frames are sent back to back, without pacing"
 EXTRA_IF = "no periodic GARP/NA on the interfaces of addresses on other interfaces"
 STRICT = (
     "its derived settings apply, but unicast is not refused, the VIP list of adverts is "
@@ -506,8 +505,8 @@ G.scalar(
 )
 G.scalar("vrrp_garp_lower_prio_delay", C.uint("vrrp_garp_lower_prio_delay", 0, 86400))
 G.scalar("vrrp_garp_lower_prio_repeat", C.uint("vrrp_garp_lower_prio_repeat", 0, V.INT_MAX))
-G.scalar("vrrp_garp_interval", _garp_interval("vrrp_garp_interval"), unimplemented=GARP_PACE)
-G.scalar("vrrp_gna_interval", _garp_interval("vrrp_gna_interval"), unimplemented=GARP_PACE)
+G.scalar("vrrp_garp_interval", _garp_interval("vrrp_garp_interval"))
+G.scalar("vrrp_gna_interval", _garp_interval("vrrp_gna_interval"))
 G.scalar("vrrp_min_garp", C.boolean("vrrp_min_garp"))
 G.scalar("vrrp_garp_extra_if", _garp_extra_if("vrrp_garp_extra_if"), unimplemented=EXTRA_IF)
 G.scalar(

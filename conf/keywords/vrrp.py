@@ -53,7 +53,6 @@ TIMER_EXPIRED = "a master that ran late stays master; no drop to BACKUP"
 VMAC = "no macvlan is created: adverts and GARPs use the interface and its own MAC"
 PRIO_CHANGES = "no MASTER_PRIORITY/BACKUP_PRIORITY notifications are sent"
 TRACK_PROCESS = "processes are not tracked: priority and state ignore them"
-GARP_PACING = "GARP/NA frames are sent back to back, without pacing"
 
 
 def _name(d: Draft) -> str:
@@ -821,7 +820,7 @@ def _close_sync(ctx: Ctx, d: Draft, root: Draft) -> None:
 def register_root(root: BlockDef) -> None:
     root.sub("vrrp_instance", INSTANCE, _open_instance, _close_instance)
     root.sub("vrrp_sync_group", SYNC, _open_sync, _close_sync)
-    root.sub("garp_group", GARP, _open_garp, _close_garp, unimplemented=GARP_PACING)
+    root.sub("garp_group", GARP, _open_garp, _close_garp)
     root.values(
         "linkbeat_interfaces",
         _linkbeat,

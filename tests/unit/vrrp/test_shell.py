@@ -32,7 +32,14 @@ from pykeepalived.actors.vrrp.testing import FakeHost, Segment, Sent
 from pykeepalived.bus import messages as M
 from pykeepalived.bus.envelope import Envelope
 from pykeepalived.bus.testing import InMemoryBus, Peer, wait_until
-from pykeepalived.conf.model import Config, Family, IPAddress, TrackRef, VrrpInstance
+from pykeepalived.conf.model import (
+    Config,
+    Family,
+    GlobalDefs,
+    IPAddress,
+    TrackRef,
+    VrrpInstance,
+)
 from tests.seams import ShellRun
 
 Run = Callable[..., Any]
@@ -525,3 +532,46 @@ def test_a_tracked_interface_going_down_is_fault_and_coming_back_recovers(
     t_back = node.entered("BACKUP")[-1][0]
     assert t_back == t_up and node.entered("MASTER")[-1][0] - t_up == pytest.approx(MDI_100)
     assert a.vips == {"192.0.2.100/24"}
+
+
+def test_garps_go_out_of_each_address_interface_from_its_mac_paced(
+    vrun: Run, tmp_path: Path
+) -> None:
+    # the case: VIPs on eth0 and on eth1 (dev), eVIPs on both; paced as keepalived
+    # paces (the plan in tests/unit/vrrp/test_garp_plan.py, observed with keepalived 2.2.7)
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3},
+                 extra_macs={"eth1": "02:00:00:00:01:01"})  # fmt: skip
+    vip = lambda address, dev=None: IPAddress(  # noqa: E731
+        address=address, family=Family.INET6 if ":" in address else Family.INET, dev=dev
+    )
+    one = dataclasses.replace(
+        inst(garp_master_repeat=3, garp_master_delay=3.0),
+        virtual_ipaddress=(vip("192.0.2.100/24"), vip("198.51.100.100/24", "eth1")),
+        virtual_ipaddress_excluded=(vip("198.51.100.101/24", "eth1"), vip("2001:db8::101/64")),
+    )
+    g = GlobalDefs(vrrp_garp_interval=0.2, vrrp_gna_interval=0.35)
+
+    async def main() -> tuple[Node, float]:
+        node = await start(a, Config(global_defs=g, vrrp_instances=(one,)), tmp_path)
+        t_master = await node.wait_state("MASTER", timeout=5)
+        await elapse(4)
+        return node, t_master
+
+    node, t_m = vrun(main())
+    mac1 = "02:00:00:00:01:01"
+    burst0 = [(0.0, arp.garp_frame(a.mac, "192.0.2.100")), (0.0, arp.na_frame(a.mac,
+              "2001:db8::101")), (0.2, arp.garp_frame(a.mac, "192.0.2.100")),
+              (0.35, arp.na_frame(a.mac, "2001:db8::101"))]  # fmt: skip
+    burst1 = [(0.0, arp.garp_frame(mac1, "198.51.100.100")),
+              (0.2, arp.garp_frame(mac1, "198.51.100.100")),
+              (0.4, arp.garp_frame(mac1, "198.51.100.101"))]  # fmt: skip
+
+    def got(ifname: str) -> list[tuple[float, bytes]]:
+        return [(round(at - t_m, 6), f) for at, f in a.frames_on.get(ifname, [])]
+
+    both = lambda burst: burst + [(round(at + 3, 6), f) for at, f in burst]  # noqa: E731
+    assert got("eth0") == both(burst0)
+    assert got("eth1") == both(burst1)
+    assert node.runner().counters["garp_tx"] == 14
+    assert set(a.frames_on) == {"eth0", "eth1"}
