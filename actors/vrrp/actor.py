@@ -268,6 +268,8 @@ class VrrpActor(Actor):
         for sock, _ in self.sockets.values():
             self.loop.remove_reader(sock.fileno())
             sock.close()
+        if self.pace_handle is not None:
+            self.pace_handle.cancel()
         for sender in self.link_senders.values():
             sender.close()
         self.link_senders.clear()

@@ -35,6 +35,7 @@ from pykeepalived.bus.testing import InMemoryBus, Peer, wait_until
 from pykeepalived.conf.model import (
     Config,
     Family,
+    GarpGroup,
     GlobalDefs,
     IPAddress,
     TrackRef,
@@ -575,3 +576,38 @@ def test_garps_go_out_of_each_address_interface_from_its_mac_paced(
     assert got("eth1") == both(burst1)
     assert node.runner().counters["garp_tx"] == 14
     assert set(a.frames_on) == {"eth0", "eth1"}
+
+
+def test_a_garp_group_paces_its_interfaces_together(vrun: Run, tmp_path: Path) -> None:
+    # keepalived 2.2.7 in the lab: garp_group { garp_interval 0.3; interfaces { eth0 eth1 } }
+    # spaces GARPs on eth0 and eth1 by 0.3 s between them, in address order; NAs (no
+    # gna_interval in the group, none globally) are not paced
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3},
+                 extra_macs={"eth1": "02:00:00:00:01:01"})  # fmt: skip
+    one = dataclasses.replace(
+        inst(garp_master_repeat=2),
+        virtual_ipaddress=(
+            IPAddress(address="192.0.2.100/24"),
+            IPAddress(address="198.51.100.100/24", dev="eth1"),
+        ),
+        virtual_ipaddress_excluded=(
+            IPAddress(address="2001:db8::101/64", family=Family.INET6, dev="eth1"),
+        ),
+    )
+    group = GarpGroup(garp_interval=0.3, interfaces=("eth0", "eth1"))
+    cfg = Config(vrrp_instances=(one,), garp_groups=(group,))
+
+    async def main() -> float:
+        node = await start(a, cfg, tmp_path)
+        t_master = await node.wait_state("MASTER", timeout=5)
+        await elapse(2)
+        return t_master
+
+    t_m = vrun(main())
+    got = {i: [(round(at - t_m, 6), f) for at, f in fs] for i, fs in a.frames_on.items()}
+    assert got["eth0"] == [(0.0, arp.garp_frame(a.mac, "192.0.2.100")),
+                           (0.3, arp.garp_frame(a.mac, "192.0.2.100"))]  # fmt: skip
+    mac1 = "02:00:00:00:01:01"
+    assert got["eth1"] == [(0.0, arp.na_frame(mac1, "2001:db8::101"))] * 2 + [
+        (0.6, arp.garp_frame(mac1, "198.51.100.100"))]  # fmt: skip
