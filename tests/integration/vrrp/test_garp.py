@@ -13,6 +13,10 @@ a repeat of an address already waiting for its interface adds no frame, so a bur
 3 rounds gives eth0 A, E(NA), A+0.2, E+0.35, C+0.4 and eth1 B, B+0.2, D+0.4; the refresh
 starts ``garp_master_refresh`` after the transition. Offsets from keepalived's start of
 a burst vary by about 30 ms (its ``-D`` logging between frames), so the tolerance is 0.1 s.
+
+The second test sends the master one lower-priority advert (from ``b``): keepalived and
+ours answer with a paced burst of ``garp_lower_prio_repeat`` rounds and another one
+``garp_lower_prio_delay`` later (two VIPs, interval 0.2 s: X, X+0.2, Y+0.4, then +2 s).
 """
 
 from __future__ import annotations
@@ -84,24 +88,37 @@ def mac_of(host: Host, ifname: str) -> str:
     return host.run(["cat", f"/sys/class/net/{ifname}/address"]).strip()
 
 
-def capture(host: Host, ifname: str, path: Path) -> Proc:
-    proc = host.popen(["tcpdump", "-n", "-U", "-i", ifname, "-w", str(path), FILTER],
+def capture(host: Host, ifname: str, path: Path, what: str = FILTER) -> Proc:
+    proc = host.popen(["tcpdump", "-n", "-U", "-i", ifname, "-w", str(path), what],
                       description=f"tcpdump {ifname}")  # fmt: skip
     wait_for(lambda: "listening on" in proc.output(), 10, f"tcpdump on {ifname}")
     return proc
 
 
-def read_pcap(path: Path) -> list[Frame]:
-    """The GARPs and NAs of a pcap file (Ethernet, microsecond timestamps)."""
+def pcap_records(path: Path) -> list[tuple[float, bytes]]:
+    """(time, frame) of each record of a pcap file (Ethernet, microsecond timestamps)."""
     data = path.read_bytes()
     out, pos = [], 24
     while pos + 16 <= len(data):
         sec, usec, incl, _ = struct.unpack_from("=IIII", data, pos)
-        frame = data[pos + 16 : pos + 16 + incl]
+        out.append((sec + usec / 1e6, data[pos + 16 : pos + 16 + incl]))
         pos += 16 + incl
-        got = parse(sec + usec / 1e6, frame)
-        if got is not None:
-            out.append(got)
+    return out
+
+
+def read_pcap(path: Path) -> list[Frame]:
+    """The GARPs and NAs of a pcap file."""
+    return [f for f in (parse(at, raw) for at, raw in pcap_records(path)) if f is not None]
+
+
+def vrrp_times(path: Path, priority: int) -> list[float]:
+    """When IPv4 VRRP adverts with ``priority`` passed."""
+    out = []
+    for at, raw in pcap_records(path):
+        if len(raw) > 34 and raw[12:14] == b"\x08\x00" and raw[23] == 112:
+            ihl = (raw[14] & 0x0F) * 4
+            if raw[14 + ihl + 2] == priority:
+                out.append(at)
     return out
 
 
@@ -185,3 +202,84 @@ def test_garps_per_interface_paced_like_keepalived(lab: Lab) -> None:
             assert len(t_mine) == len(t_theirs), (ifname, address)
             assert all(abs(x - y) <= TOLERANCE for x, y in zip(t_mine, t_theirs, strict=True)), (
                 ifname, address, t_mine, t_theirs)  # fmt: skip
+
+
+LOWER_CONF = """global_defs {{
+    router_id garp
+    vrrp_garp_master_delay 0
+    vrrp_garp_master_repeat 1
+    vrrp_garp_interval 0.2
+}}
+vrrp_instance VI {{
+    state MASTER
+    interface eth0
+    virtual_router_id 62
+    priority 200
+    advert_int 1
+    garp_lower_prio_delay 2
+    garp_lower_prio_repeat 2
+    virtual_ipaddress {{
+        {a}/24
+        {b}/24
+    }}
+}}
+"""
+
+
+def inject_lower(host: Host, addresses: tuple[str, ...]) -> None:
+    """Send one VRRPv2 advert for VRID 62 with priority 50 from ``host``."""
+    from pykeepalived.actors.vrrp import packet as P
+
+    adv = P.Advert(version=2, vrid=62, priority=50, addresses=addresses)
+    data = P.encode_vrrp(adv, "inet").hex()
+    code = (
+        "import socket, time\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)\n"
+        "s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)\n"
+        "s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,"
+        f" socket.inet_aton('{host.ipv4}'))\n"
+        f"s.sendto(bytes.fromhex('{data}'), ('224.0.0.18', 0))\n"
+    )
+    host.run(["python3", "-c", code])
+
+
+def lower_run(lab: Lab, start: object, tag: str) -> list[Frame]:
+    """The GARPs from 0.5 s before to 3 s after a lower-priority advert, times from it."""
+    a, b = lab["a"], lab["b"]
+    path = lab.workdir / f"{tag}-lower.pcap"
+    proc = capture(b, "eth0", path, f"{FILTER} or ip proto 112")
+    stop = start()  # type: ignore[operator]
+    try:
+        wait_for(lambda: len(read_pcap(path)) >= 2, 20, f"{tag}: the master's GARPs")
+        time.sleep(1.0)
+        inject_lower(b, (lab.vip(110), lab.vip(111)))
+        time.sleep(3.0)
+    finally:
+        stop()
+    time.sleep(0.3)
+    proc.stop()
+    assert all(f.src_mac == mac_of(a, "eth0") for f in read_pcap(path))
+    (sent,) = vrrp_times(path, 50)
+    return [Frame(round(f.at - sent, 4), f.src_mac, f.address, f.inner_mac)
+            for f in read_pcap(path) if f.at > sent - 0.5]  # fmt: skip
+
+
+def test_a_lower_priority_advert_gives_keepalived_s_paced_bursts(lab: Lab) -> None:
+    """keepalived 2.2.7: a burst of garp_lower_prio_repeat rounds at once (paced), and
+    another garp_lower_prio_delay later; ours the same."""
+    a = lab["a"]
+    text = LOWER_CONF.format(a=lab.vip(110), b=lab.vip(111))
+
+    def keepalived() -> object:
+        return a.start_keepalived(text).stop
+
+    def ours() -> object:
+        return DaemonProc(a, text).stop
+
+    x, y = lab.vip(110), lab.vip(111)
+    plan = [(0.0, x), (0.2, x), (0.4, y), (2.0, x), (2.2, x), (2.4, y)]
+    for who, frames in (("keepalived", lower_run(lab, keepalived, "keepalived")),
+                        ("ours", lower_run(lab, ours, "ours"))):  # fmt: skip
+        assert [f.address for f in frames] == [ip for _, ip in plan], (who, frames)
+        assert all(abs(f.at - at) <= TOLERANCE for f, (at, _) in zip(frames, plan, strict=True)), (
+            who, frames)  # fmt: skip
