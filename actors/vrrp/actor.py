@@ -78,7 +78,7 @@ class Link:
     up: bool = True
     running: bool = True
     mac: str | None = None
-    noarp: bool = False  # IFF_NOARP: keepalived sends no GARP on it
+    noarp: bool = False  # IFF_NOARP: keepalived sends no GARP or NA on it
     addrs: dict[str, bool] = dataclasses.field(default_factory=dict)  # "a/len" -> secondary
 
 
@@ -1003,7 +1003,7 @@ class VrrpActor(Actor):
             if link is None or not link.mac:
                 runner.counters["garp_errors.no_link"] += 1
                 continue
-            if link.noarp and t.kind == "garp":
+            if link.noarp:  # keepalived 2.2.7 (lab): neither GARP nor NA on such a link
                 runner.counters["garp_skipped.noarp"] += 1
                 continue
             if t.kind == "na" and t.ifname not in forwarding:

@@ -611,3 +611,29 @@ def test_a_garp_group_paces_its_interfaces_together(vrun: Run, tmp_path: Path) -
     mac1 = "02:00:00:00:01:01"
     assert got["eth1"] == [(0.0, arp.na_frame(mac1, "2001:db8::101"))] * 2 + [
         (0.6, arp.garp_frame(mac1, "198.51.100.100"))]  # fmt: skip
+
+
+def test_no_garp_or_na_on_a_noarp_interface(vrun: Run, tmp_path: Path) -> None:
+    # keepalived 2.2.7 in the lab (``ip link set eth1 arp off``): nothing at all on eth1
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3},
+                 extra_macs={"eth1": "02:00:00:00:01:01"})  # fmt: skip
+    one = dataclasses.replace(
+        inst(),
+        virtual_ipaddress=(IPAddress(address="192.0.2.100/24"),
+                           IPAddress(address="198.51.100.100/24", dev="eth1")),
+        virtual_ipaddress_excluded=(
+            IPAddress(address="2001:db8::101/64", family=Family.INET6, dev="eth1"),),
+    )  # fmt: skip
+    noarp = dataclasses.replace(a.link("eth1", up=True), flags=0x1043 | 0x80)
+
+    async def main() -> Node:
+        node = await start(a, config(one), tmp_path)
+        node.netlink.publish("netlink.link", noarp.to_body())
+        await node.wait_state("MASTER", timeout=5)
+        await elapse(1)
+        return node
+
+    node = vrun(main())
+    assert set(a.frames_on) == {"eth0"} and len(a.frames_on["eth0"]) == 1
+    assert node.runner().counters["garp_skipped.noarp"] == 2
