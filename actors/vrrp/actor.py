@@ -971,12 +971,10 @@ class VrrpActor(Actor):
         return [arp.Target(a.ip, a.dev or runner.ifname) for a in addrs]
 
     def _pacing(self, ifname: str) -> arp.Pacing:
-        """The interface's intervals: its ``garp_group``'s, else the global ones."""
-        for i, group in enumerate(self.config.garp_groups):
-            if ifname in group.interfaces:
-                return arp.Pacing(group.garp_interval, group.gna_interval, f"garp_group#{i}")
         g = self.config.global_defs
-        return arp.Pacing(g.vrrp_garp_interval, g.vrrp_gna_interval)
+        groups = [(gr.interfaces, gr.garp_interval, gr.gna_interval)
+                  for gr in self.config.garp_groups]  # fmt: skip
+        return arp.pacing_for(ifname, groups, g.vrrp_garp_interval, g.vrrp_gna_interval)
 
     def _pace_timer(self) -> None:
         """Wake when the next pending frame's interface is free."""

@@ -103,6 +103,21 @@ class Pacing:
     key: str = ""  # interfaces with the same key share one pace (a garp_group)
 
 
+def pacing_for(
+    ifname: str,
+    groups: Sequence[tuple[Sequence[str], float, float]],
+    garp_interval: float,
+    gna_interval: float,
+) -> Pacing:
+    """An interface's pacing: that of the first ``garp_group`` (interfaces, garp, gna)
+    naming it, both intervals from the group (one it leaves out is 0, unpaced, as seen
+    with keepalived), else the global ``vrrp_garp_interval`` / ``vrrp_gna_interval``."""
+    for i, (interfaces, garp, gna) in enumerate(groups):
+        if ifname in interfaces:
+            return Pacing(garp, gna, key=f"garp_group#{i}")
+    return Pacing(garp_interval, gna_interval)
+
+
 class Pacer:
     """keepalived's GARP/NA rate limit: per-pace next times and pending addresses.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from pykeepalived.actors.vrrp.arp import Pacer, Pacing, Planned, Target, plan
+from pykeepalived.actors.vrrp.arp import Pacer, Pacing, Planned, Target, pacing_for, plan
 
 T = [Target("10.0.0.100", "eth0"), Target("10.1.0.100", "eth1"), Target("10.0.0.101", "eth0"),
      Target("10.1.0.101", "eth1"), Target("fd00::101", "eth0")]  # fmt: skip
@@ -85,3 +85,12 @@ def test_due_before_the_interface_is_free_sends_nothing_and_drop_forgets() -> No
     assert p.due(0.999) == [] and p.pending == {"VI": [T[0]]}
     p.drop("VI")
     assert p.wake() is None and p.due(5.0) == []
+
+
+def test_pacing_for_an_interface_in_a_group_ignores_the_global_intervals() -> None:
+    # keepalived 2.2.7 in the lab: global 0.25/0.4, garp_group { gna_interval 0.3;
+    # interface eth1 }: GARPs on eth1 unpaced, NAs on it 0.3 s apart; eth0 global
+    groups = [(("eth1",), 0.0, 0.3), (("eth1", "eth2"), 9.0, 9.0)]
+    assert pacing_for("eth1", groups, 0.25, 0.4) == Pacing(0.0, 0.3, key="garp_group#0")
+    assert pacing_for("eth2", groups, 0.25, 0.4) == Pacing(9.0, 9.0, key="garp_group#1")
+    assert pacing_for("eth0", groups, 0.25, 0.4) == Pacing(0.25, 0.4)
