@@ -1022,6 +1022,10 @@ class VrrpActor(Actor):
         except OSError as exc:
             runner.counters["garp_errors"] += 1
             self._log_limited(runner, "garp", f"gratuitous ARP error on {ifname}: {exc}")
+            broken = self.link_senders.pop(ifname, None)  # reopened by the next frame (the
+            if broken is not None:  # link may have been re-created with another index)
+                with contextlib.suppress(OSError):
+                    broken.close()
             return
         runner.counters["garp_tx"] += 1
         if runner.decision_at is not None:

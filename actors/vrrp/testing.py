@@ -10,10 +10,10 @@ unmodified :class:`~pykeepalived.actors.vrrp.actor.VrrpActor` runs without root:
   the real sockets (multicast loop off), a host never hears itself. ``segment.sent``
   records every packet with the loop time it was sent at.
 * a :class:`FakeHost` is one machine on the segment: its interface, addresses and MAC,
-  the GARP/NA frames its shell sent (``frames``; by interface in ``frames_on``), and a
-  small netlink actor for the bus (:meth:`FakeHost.netlink_handlers`: ``netlink.snapshot``
-  and ``netlink.addresses.set``, which keeps ``vips`` as a kernel would), its bodies built
-  from the bus catalogue.
+  the GARP/NA frames its shell sent (``frames``; by interface in ``frames_on``; a link in
+  ``failing_links`` raises ENXIO instead), and a small netlink actor for the bus
+  (:meth:`FakeHost.netlink_handlers`: ``netlink.snapshot`` and ``netlink.addresses.set``,
+  which keeps ``vips`` as a kernel would), its bodies built from the bus catalogue.
 
 Each fake socket has a real eventfd as its ``fileno()``, written once per delivered
 datagram, so the shell's ``loop.add_reader`` works unchanged and a virtual-clock loop sees
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import errno
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,8 @@ class FakeLink(LinkSender):
         self.ifname = ifname
 
     def send(self, frame: bytes) -> None:
+        if self.ifname in self.host.failing_links:
+            raise OSError(errno.ENXIO, "No such device or address")
         item = (asyncio.get_running_loop().time(), frame)
         self.host.frames.append(item)
         self.host.frames_on.setdefault(self.ifname, []).append(item)
@@ -136,6 +139,8 @@ class FakeHost:
     sockets: list[FakeSocket] = field(default_factory=list)
     frames: list[tuple[float, bytes]] = field(default_factory=list)
     frames_on: dict[str, list[tuple[float, bytes]]] = field(default_factory=dict)
+    failing_links: set[str] = field(default_factory=set)  # their LinkSender.send raises
+    opened_links: list[str] = field(default_factory=list)  # each open_link, in order
     owned: dict[str, set[str]] = field(default_factory=dict)  # owner: its "a/len" set
 
     # ---- the seams -------------------------------------------------------------------
@@ -151,6 +156,7 @@ class FakeHost:
         return sock
 
     def open_link(self, ifname: str) -> LinkSender:
+        self.opened_links.append(ifname)
         return FakeLink(self, ifname)
 
     # ---- a netlink actor for the bus -------------------------------------------------

@@ -637,3 +637,29 @@ def test_no_garp_or_na_on_a_noarp_interface(vrun: Run, tmp_path: Path) -> None:
     node = vrun(main())
     assert set(a.frames_on) == {"eth0"} and len(a.frames_on["eth0"]) == 1
     assert node.runner().counters["garp_skipped.noarp"] == 2
+
+
+def test_a_link_send_error_is_counted_and_the_link_reopened(vrun: Run, tmp_path: Path) -> None:
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3},
+                 extra_macs={"eth1": "02:00:00:00:01:01"}, failing_links={"eth1"})  # fmt: skip
+    one = dataclasses.replace(
+        inst(garp_master_delay=2.0),
+        virtual_ipaddress=(IPAddress(address="192.0.2.100/24"),
+                           IPAddress(address="198.51.100.100/24", dev="eth1")),
+    )  # fmt: skip
+
+    async def main() -> tuple[Node, float]:
+        node = await start(a, config(one), tmp_path)
+        t_master = await node.wait_state("MASTER", timeout=5)
+        await elapse(1)
+        a.failing_links.clear()  # the link works again before the second burst
+        await elapse(2)
+        return node, t_master
+
+    node, t_m = vrun(main())
+    assert [at - t_m for at, _ in a.frames_on["eth0"]] == [0.0, 2.0]
+    assert [at - t_m for at, _ in a.frames_on["eth1"]] == [2.0]
+    assert node.runner().counters["garp_errors"] == 1
+    assert node.runner().counters["garp_tx"] == 3
+    assert a.opened_links == ["eth0", "eth1", "eth1"]
