@@ -119,6 +119,7 @@ class Runner:
         self.advert_addresses = tuple(a.ip for a in self.vips)[:255]
         self.src = ""
         self.sock: VrrpSocket | None = None
+        self.extra_if: asyncio.TimerHandle | None = None  # garp_extra_if's periodic GARP
         self.ident = 0
         self.handles: dict[str, asyncio.TimerHandle] = {}
         self.addr_task: asyncio.Task[None] | None = None
@@ -538,6 +539,7 @@ class VrrpActor(Actor):
                 entry[0].close()
                 del self.sockets[key]
         self.pacer.drop(runner.name)
+        self._extra_if_timer(runner, False)
 
     def _stop_runner(self, runner: Runner, now: float) -> None:
         self._run(runner, runner.fsm.stop(now))
@@ -825,6 +827,7 @@ class VrrpActor(Actor):
         suffix = " (init)" if cmd.reason == "init" and state == "BACKUP" else ""
         self.log.info("(%s) Entering %s STATE%s", runner.name, state, suffix)
         runner.counters[f"transitions.{state}"] += 1
+        self._extra_if_timer(runner, state == "MASTER")
         if state == "MASTER":
             runner.decision_at = time.perf_counter()
             if runner.ah is not None:
@@ -969,6 +972,27 @@ class VrrpActor(Actor):
         """Each VIP and eVIP with the interface it is on (its ``dev``, else the instance's)."""
         addrs = [*runner.inst.virtual_ipaddress, *runner.inst.virtual_ipaddress_excluded]
         return [arp.Target(a.ip, a.dev or runner.ifname) for a in addrs]
+
+    def _extra_if_timer(self, runner: Runner, master: bool) -> None:
+        """``garp_extra_if all N``: from becoming master, every N s one GARP/NA for the
+        first VIP of each other interface (the bursts do not move this timer)."""
+        if runner.extra_if is not None:
+            runner.extra_if.cancel()
+            runner.extra_if = None
+        interval = runner.inst.garp_extra_if
+        if master and interval > 0 and runner.inst.garp_extra_if_all:
+            at = self.loop.time() + interval
+            runner.extra_if = self.loop.call_at(at, self._on_extra_if, runner)
+
+    def _on_extra_if(self, runner: Runner) -> None:
+        runner.extra_if = None
+        if runner.fsm.state is not fsm.State.MASTER:
+            return
+        vips = [arp.Target(a.ip, a.dev or runner.ifname) for a in runner.inst.virtual_ipaddress]
+        targets = arp.extra_if_targets(vips, runner.ifname)
+        self._send_frames(runner, self.pacer.burst(self.loop.time(), runner.name, targets, 1))
+        self._pace_timer()
+        self._extra_if_timer(runner, True)
 
     def _pacing(self, ifname: str) -> arp.Pacing:
         g = self.config.global_defs

@@ -190,6 +190,16 @@ class Pacer:
         self.pending.pop(owner, None)
 
 
+def extra_if_targets(vips: Sequence[Target], ifname: str) -> list[Target]:
+    """``garp_extra_if all``: the first VIP of each interface other than the instance's
+    ``ifname`` (keepalived 2.2.7 in the lab: one GARP per such interface, eVIPs not)."""
+    first: dict[str, Target] = {}
+    for t in vips:
+        if t.ifname != ifname:
+            first.setdefault(t.ifname, t)
+    return list(first.values())
+
+
 def plan(pacer: Pacer, bursts: Iterable[tuple[float, str, Sequence[Target], int]]) -> list[Planned]:
     """Every frame ``bursts`` (at, owner, targets, repeat) give, with the pending ones
     sent when their interface is free: what the shell does with its timers."""

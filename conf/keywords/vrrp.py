@@ -48,7 +48,10 @@ STRICT = (
     "not checked and no firewall rules are installed"
 )
 HIGHER_PRIO = "a master that sees a higher priority steps down without sending an advert first"
-EXTRA_IF = "no periodic GARP/NA on the interfaces of addresses on other interfaces"
+EXTRA_IF = (
+    "without `all` (VMAC interfaces only) nothing is sent, as there are no VMACs; with "
+    "`all`, one GARP/NA every interval for the first VIP of each other interface"
+)
 TIMER_EXPIRED = "a master that ran late stays master; no drop to BACKUP"
 VMAC = "no macvlan is created: adverts and GARPs use the interface and its own MAC"
 PRIO_CHANGES = "no MASTER_PRIORITY/BACKUP_PRIORITY notifications are sent"
@@ -581,12 +584,13 @@ I.scalar("garp_master_refresh", C.uint("garp_master_refresh", 0, 86400))
 I.scalar("garp_master_refresh_repeat", C.repeat("garp_master_refresh_repeat", instance=True))
 I.scalar("garp_lower_prio_delay", C.uint("garp_lower_prio_delay", 0, 86400))
 I.scalar("garp_lower_prio_repeat", C.uint("garp_lower_prio_repeat", 0, V.INT_MAX))
-I.scalar("garp_extra_if", _garp_extra_if, unimplemented=EXTRA_IF)
+I.scalar("garp_extra_if", _garp_extra_if, unimplemented=EXTRA_IF, partial=True)
 I.scalar(
     "vmac_garp_intvl",
     _garp_extra_if,
     deprecated='Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"',
     unimplemented=EXTRA_IF,
+    partial=True,
     reported=True,
 )
 I.scalar("down_timer_adverts", C.uint("down_timer_adverts", 1, 100))

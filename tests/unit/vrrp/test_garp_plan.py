@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import pytest
 
-from pykeepalived.actors.vrrp.arp import Pacer, Pacing, Planned, Target, pacing_for, plan
+from pykeepalived.actors.vrrp.arp import (
+    Pacer,
+    Pacing,
+    Planned,
+    Target,
+    extra_if_targets,
+    pacing_for,
+    plan,
+)
 
 T = [Target("10.0.0.100", "eth0"), Target("10.1.0.100", "eth1"), Target("10.0.0.101", "eth0"),
      Target("10.1.0.101", "eth1"), Target("fd00::101", "eth0")]  # fmt: skip
@@ -94,3 +102,10 @@ def test_pacing_for_an_interface_in_a_group_ignores_the_global_intervals() -> No
     assert pacing_for("eth1", groups, 0.25, 0.4) == Pacing(0.0, 0.3, key="garp_group#0")
     assert pacing_for("eth2", groups, 0.25, 0.4) == Pacing(9.0, 9.0, key="garp_group#1")
     assert pacing_for("eth0", groups, 0.25, 0.4) == Pacing(0.25, 0.4)
+
+
+def test_extra_if_targets_are_the_first_vip_of_each_other_interface() -> None:
+    vips = [Target("10.0.0.1", "eth0"), Target("10.1.0.1", "eth1"), Target("10.1.0.2", "eth1"),
+            Target("10.2.0.1", "eth2"), Target("10.0.0.2", "eth0")]  # fmt: skip
+    assert extra_if_targets(vips, "eth0") == [vips[1], vips[3]]
+    assert extra_if_targets(vips[:1], "eth0") == []

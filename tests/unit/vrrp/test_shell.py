@@ -663,3 +663,39 @@ def test_a_link_send_error_is_counted_and_the_link_reopened(vrun: Run, tmp_path:
     assert node.runner().counters["garp_errors"] == 1
     assert node.runner().counters["garp_tx"] == 3
     assert a.opened_links == ["eth0", "eth1", "eth1"]
+
+
+def test_garp_extra_if_all_repeats_the_first_vip_of_each_other_interface(
+    vrun: Run, tmp_path: Path
+) -> None:
+    # keepalived 2.2.7 in the lab, garp_extra_if all 2: from becoming master, every 2 s one
+    # GARP for the first VIP on eth1 and one for eth2 (not eVIPs; the bursts do not move it)
+    seg = Segment()
+    macs = {"eth1": "02:00:00:00:01:01", "eth2": "02:00:00:00:02:01"}
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3, "eth2": 4}, extra_macs=macs)
+    one = dataclasses.replace(
+        inst(garp_master_delay=3.0, garp_extra_if=2.0, garp_extra_if_all=True),
+        virtual_ipaddress=(IPAddress(address="192.0.2.100/24"),
+                           IPAddress(address="198.51.100.100/24", dev="eth1"),
+                           IPAddress(address="198.51.100.102/24", dev="eth1"),
+                           IPAddress(address="203.0.113.100/24", dev="eth2")),
+        virtual_ipaddress_excluded=(IPAddress(address="198.51.100.101/24", dev="eth1"),),
+    )  # fmt: skip
+
+    async def main() -> float:
+        node = await start(a, config(one), tmp_path)
+        t_master = await node.wait_state("MASTER", timeout=5)
+        await elapse(6.5)
+        return t_master
+
+    t_m = vrun(main())
+
+    def got(ifname: str) -> list[tuple[float, bytes]]:
+        return [(round(at - t_m, 6), f) for at, f in a.frames_on[ifname]]
+
+    b1, b2, d = (arp.garp_frame(macs["eth1"], f"198.51.100.{n}") for n in (100, 102, 101))
+    c = arp.garp_frame(macs["eth2"], "203.0.113.100")
+    assert got("eth1") == [(0.0, b1), (0.0, b2), (0.0, d), (2.0, b1), (3.0, b1), (3.0, b2),
+                           (3.0, d), (4.0, b1), (6.0, b1)]  # fmt: skip
+    assert got("eth2") == [(0.0, c), (2.0, c), (3.0, c), (4.0, c), (6.0, c)]
+    assert [at for at, _ in got("eth0")] == [0.0, 3.0]  # the instance's own: bursts only
