@@ -70,6 +70,7 @@ TIMER_EARLY = 0.001  # timers wake this much early and sleep the remainder (see 
 FILE_POLL = 0.5  # seconds between reads of tracked files
 SNAPSHOT_WAIT = 2.0  # seconds to wait for the netlink actor's table at start
 LOG_EVERY = 10.0  # seconds between repeated logs of the same receive error
+IFF_NOARP = 0x80
 
 
 def _family(inst: VrrpInstance) -> str:
@@ -83,6 +84,7 @@ class Link:
     up: bool = True
     running: bool = True
     mac: str | None = None
+    noarp: bool = False  # IFF_NOARP: keepalived sends no GARP or NA on it
     addrs: dict[str, bool] = dataclasses.field(default_factory=dict)  # "a/len" -> secondary
 
 
@@ -123,7 +125,7 @@ class Runner:
         self.advert_addresses = tuple(a.ip for a in self.vips)[:255]
         self.src = ""
         self.sock: VrrpSocket | None = None
-        self.link: LinkSender | None = None
+        self.extra_if: asyncio.TimerHandle | None = None  # garp_extra_if's periodic GARP
         self.ident = 0
         self.handles: dict[str, asyncio.TimerHandle] = {}
         self.addr_task: asyncio.Task[None] | None = None
@@ -217,6 +219,9 @@ class VrrpActor(Actor):
         self.late_max = 0.0
         self.vip_latency: collections.deque[float] = collections.deque(maxlen=1024)
         self.garp_latency: collections.deque[float] = collections.deque(maxlen=1024)
+        self.link_senders: dict[str, LinkSender] = {}  # ifname: its AF_PACKET socket
+        self.pacer = arp.Pacer(self._pacing)
+        self.pace_handle: asyncio.TimerHandle | None = None
         self._state_path = Path(self.options.runtime_dir) / STATE_FILE
         self._state_dirty = False
         self._releasing = False  # an address loss is being handled: demote with priority 0
@@ -278,9 +283,11 @@ class VrrpActor(Actor):
         for sock, _ in self.sockets.values():
             self.loop.remove_reader(sock.fileno())
             sock.close()
-        for runner in self.runners.values():
-            if runner.link:
-                runner.link.close()
+        if self.pace_handle is not None:
+            self.pace_handle.cancel()
+        for sender in self.link_senders.values():
+            sender.close()
+        self.link_senders.clear()
 
     async def apply_config(self, new: Config) -> None:
         """Reload as a difference: unchanged instances keep running untouched."""
@@ -411,6 +418,7 @@ class VrrpActor(Actor):
         link.up = msg.up and not gone
         link.running = msg.running and not gone
         link.mac = msg.mac or link.mac
+        link.noarp = bool(msg.flags & IFF_NOARP)
         return link
 
     def _update_addr(self, msg: M.NetlinkAddr) -> None:
@@ -555,11 +563,6 @@ class VrrpActor(Actor):
                 self.log.error("(%s) cannot join %s: %s", runner.name, runner.group, exc)
                 self.count("errors.join")
         runner.sock = sock
-        if runner.link is None and link.mac:
-            try:
-                runner.link = self.link_sender(runner.ifname)
-            except OSError as exc:
-                self.log.error("(%s) no AF_PACKET socket: %s", runner.name, exc)
 
     def _detach(self, runner: Runner) -> None:
         for handle in runner.handles.values():
@@ -573,8 +576,8 @@ class VrrpActor(Actor):
                 self.loop.remove_reader(entry[0].fileno())
                 entry[0].close()
                 del self.sockets[key]
-        if runner.link:
-            runner.link.close()
+        self.pacer.drop(runner.name)
+        self._extra_if_timer(runner, False)
 
     def _stop_runner(self, runner: Runner, now: float) -> None:
         self._run(runner, runner.fsm.stop(now))
@@ -868,6 +871,7 @@ class VrrpActor(Actor):
         runner.counters[f"transitions.{state}"] += 1
         if str(cmd.prev) == "MASTER" and state != "MASTER":
             runner.counters["release_master"] += 1
+        self._extra_if_timer(runner, state == "MASTER")
         if state == "MASTER":
             runner.decision_at = time.perf_counter()
             if runner.ah is not None:
@@ -998,37 +1002,103 @@ class VrrpActor(Actor):
             self._send_garps(runner, count)
 
     def _send_garps(self, runner: Runner, count: int) -> None:
-        link = self.links.get(runner.ifname)
-        if runner.link is None or link is None or not link.mac:
-            runner.counters["garp_errors.no_link"] += 1
-            return
+        """A burst: ``count`` rounds over the VIPs and eVIPs, paced as keepalived paces."""
+        targets = self._garp_targets(runner)
+        for t in dict.fromkeys(targets):
+            what = "Unsolicited Neighbour Adverts" if t.kind == "na" else "gratuitous ARPs"
+            self.log.info("(%s) Sending/queueing %s on %s for %s", runner.name, what,
+                          t.ifname, t.ip)  # fmt: skip
+        now = self.loop.time()
+        self._send_frames(runner, self.pacer.burst(now, runner.name, targets, count))
+        self._pace_timer()
+
+    def _garp_targets(self, runner: Runner) -> list[arp.Target]:
+        """Each VIP and eVIP with the interface it is on (its ``dev``, else the instance's)."""
         addrs = [*runner.inst.virtual_ipaddress, *runner.inst.virtual_ipaddress_excluded]
-        router = _ipv6_forwarding(runner.ifname) if any(":" in a.ip for a in addrs) else False
-        frames = [
-            arp.na_frame(link.mac, a.ip, router=router)
-            if ":" in a.ip
-            else arp.garp_frame(link.mac, a.ip)
-            for a in addrs
-        ]
-        if not frames:
+        return [arp.Target(a.ip, a.dev or runner.ifname) for a in addrs]
+
+    def _extra_if_timer(self, runner: Runner, master: bool) -> None:
+        """``garp_extra_if all N``: from becoming master, every N s one GARP/NA for the
+        first VIP of each other interface (the bursts do not move this timer)."""
+        if runner.extra_if is not None:
+            runner.extra_if.cancel()
+            runner.extra_if = None
+        interval = runner.inst.garp_extra_if
+        if master and interval > 0 and runner.inst.garp_extra_if_all:
+            at = self.loop.time() + interval
+            runner.extra_if = self.loop.call_at(at, self._on_extra_if, runner)
+
+    def _on_extra_if(self, runner: Runner) -> None:
+        runner.extra_if = None
+        if runner.fsm.state is not fsm.State.MASTER:
             return
-        self.log.info(
-            "(%s) Sending/queueing gratuitous ARPs on %s for %s",
-            runner.name, runner.ifname, ", ".join(a.ip for a in addrs),
-        )  # fmt: skip
-        sent = 0
+        vips = [arp.Target(a.ip, a.dev or runner.ifname) for a in runner.inst.virtual_ipaddress]
+        targets = arp.extra_if_targets(vips, runner.ifname)
+        self._send_frames(runner, self.pacer.burst(self.loop.time(), runner.name, targets, 1))
+        self._pace_timer()
+        self._extra_if_timer(runner, True)
+
+    def _pacing(self, ifname: str) -> arp.Pacing:
+        g = self.config.global_defs
+        groups = [(gr.interfaces, gr.garp_interval, gr.gna_interval)
+                  for gr in self.config.garp_groups]  # fmt: skip
+        return arp.pacing_for(ifname, groups, g.vrrp_garp_interval, g.vrrp_gna_interval)
+
+    def _pace_timer(self) -> None:
+        """Wake when the next pending frame's interface is free."""
+        if self.pace_handle is not None:
+            self.pace_handle.cancel()
+            self.pace_handle = None
+        wake = self.pacer.wake()
+        if wake is not None:
+            self.pace_handle = self.loop.call_at(wake, self._on_pace, wake)
+
+    def _on_pace(self, at: float) -> None:
+        self.pace_handle = None
+        for owner, target in self.pacer.due(max(self.loop.time(), at)):
+            runner = self.runners.get(owner)
+            if runner is not None and runner.fsm.state is fsm.State.MASTER:
+                self._send_frames(runner, [target])
+        self._pace_timer()
+
+    def _send_frames(self, runner: Runner, targets: Iterable[arp.Target]) -> None:
+        """Each target's frame out of its own interface, from that interface's MAC."""
+        forwarding: dict[str, bool] = {}
+        for t in targets:
+            link = self.links.get(t.ifname)
+            if link is None or not link.mac:
+                runner.counters["garp_errors.no_link"] += 1
+                continue
+            if link.noarp:  # keepalived 2.2.7 (lab): neither GARP nor NA on such a link
+                runner.counters["garp_skipped.noarp"] += 1
+                continue
+            if t.kind == "na" and t.ifname not in forwarding:
+                forwarding[t.ifname] = _ipv6_forwarding(t.ifname)
+            frame = (
+                arp.na_frame(link.mac, t.ip, router=forwarding[t.ifname])
+                if t.kind == "na"
+                else arp.garp_frame(link.mac, t.ip)
+            )
+            self._send_frame(runner, t.ifname, frame)
+
+    def _send_frame(self, runner: Runner, ifname: str, frame: bytes) -> None:
         try:
-            for _ in range(count):
-                for frame in frames:
-                    runner.link.send(frame)
-                    sent += 1
-                    if sent == 1 and runner.decision_at is not None:
-                        self.garp_latency.append(time.perf_counter() - runner.decision_at)
-                        runner.decision_at = None
+            sender = self.link_senders.get(ifname)
+            if sender is None:
+                sender = self.link_senders[ifname] = self.link_sender(ifname)
+            sender.send(frame)
         except OSError as exc:
             runner.counters["garp_errors"] += 1
-            self._log_limited(runner, "garp", f"gratuitous ARP error: {exc}")
-        runner.counters["garp_tx"] += sent
+            self._log_limited(runner, "garp", f"gratuitous ARP error on {ifname}: {exc}")
+            broken = self.link_senders.pop(ifname, None)  # reopened by the next frame (the
+            if broken is not None:  # link may have been re-created with another index)
+                with contextlib.suppress(OSError):
+                    broken.close()
+            return
+        runner.counters["garp_tx"] += 1
+        if runner.decision_at is not None:
+            self.garp_latency.append(time.perf_counter() - runner.decision_at)
+            runner.decision_at = None
 
     # ---- receiving -----------------------------------------------------------------------
     def _drain(self, runner: Runner) -> None:

@@ -297,7 +297,9 @@ class Instance:
         if p.garp_master_delay > 0 and p.garp_master_repeat > 0:
             self._set(out, "garp_delay", now + p.garp_master_delay)
         if p.garp_master_refresh > 0:
-            self._set(out, "garp_refresh", now + p.garp_master_delay + p.garp_master_refresh)
+            # the first refresh is garp_master_refresh after becoming master, not after the
+            # second burst (keepalived 2.2.7 in the lab: delay 3, refresh 4 -> 4, 8, ...)
+            self._set(out, "garp_refresh", now + p.garp_master_refresh)
 
     # ---- inputs --------------------------------------------------------------------------
     def start(self, now: float, *, resume_master: bool = False) -> list[Command]:

@@ -10,7 +10,8 @@ unmodified :class:`~pykeepalived.actors.vrrp.actor.VrrpActor` runs without root:
   the real sockets (multicast loop off), a host never hears itself. ``segment.sent``
   records every packet with the loop time it was sent at.
 * a :class:`FakeHost` is one machine on the segment: its interface, addresses and MAC,
-  the GARP/NA frames its shell sent (``frames``), and a small netlink actor for the bus
+  the GARP/NA frames its shell sent (``frames``; by interface in ``frames_on``; a link in
+  ``failing_links`` raises ENXIO instead), and a small netlink actor for the bus
   (:meth:`FakeHost.netlink_handlers`: ``netlink.snapshot`` and ``netlink.addresses.set``,
   which keeps ``vips`` as a kernel would), its bodies built from the bus catalogue.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import errno
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -110,7 +112,11 @@ class FakeLink(LinkSender):
         self.ifname = ifname
 
     def send(self, frame: bytes) -> None:
-        self.host.frames.append((asyncio.get_running_loop().time(), frame))
+        if self.ifname in self.host.failing_links:
+            raise OSError(errno.ENXIO, "No such device or address")
+        item = (asyncio.get_running_loop().time(), frame)
+        self.host.frames.append(item)
+        self.host.frames_on.setdefault(self.ifname, []).append(item)
 
     def close(self) -> None:
         pass
@@ -129,8 +135,12 @@ class FakeHost:
     prefix: int = 24
     address6: str | None = None  # link-local IPv6 address of ``ifname`` (IPv6 adverts' source)
     extra_links: dict[str, int] = field(default_factory=dict)  # other interfaces: ifindex
+    extra_macs: dict[str, str] = field(default_factory=dict)  # their MACs (else none)
     sockets: list[FakeSocket] = field(default_factory=list)
     frames: list[tuple[float, bytes]] = field(default_factory=list)
+    frames_on: dict[str, list[tuple[float, bytes]]] = field(default_factory=dict)
+    failing_links: set[str] = field(default_factory=set)  # their LinkSender.send raises
+    opened_links: list[str] = field(default_factory=list)  # each open_link, in order
     owned: dict[str, set[str]] = field(default_factory=dict)  # owner: its "a/len" set
 
     # ---- the seams -------------------------------------------------------------------
@@ -146,6 +156,7 @@ class FakeHost:
         return sock
 
     def open_link(self, ifname: str) -> LinkSender:
+        self.opened_links.append(ifname)
         return FakeLink(self, ifname)
 
     # ---- a netlink actor for the bus -------------------------------------------------
@@ -173,7 +184,8 @@ class FakeHost:
         return M.NetlinkLink(
             ifname=ifname, ifindex=index, present=True, up=up, running=up,
             operstate="UP" if up else "DOWN", mtu=1500,
-            mac=self.mac if ifname == self.ifname else None, kind=None, master=None,
+            mac=self.mac if ifname == self.ifname else self.extra_macs.get(ifname),
+            kind=None, master=None,
             link=None, flags=0x1043 if up else 0x1002,
         )  # fmt: skip
 

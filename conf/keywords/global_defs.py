@@ -20,8 +20,10 @@ SCHED = "process scheduling and memory locking"
 FW = "firewall rules for accept mode (no_accept)"
 NAMES = "process renaming"
 HOUSE = "configuration housekeeping of keepalived's parent"
-GARP_PACE = "GARP/NA frames are sent back to back, without pacing"
-EXTRA_IF = "no periodic GARP/NA on the interfaces of addresses on other interfaces"
+EXTRA_IF = (
+    "without `all` (VMAC interfaces only) nothing is sent, as there are no VMACs; with "
+    "`all`, one GARP/NA every interval for the first VIP of each other interface"
+)
 STRICT = (
     "its derived settings apply, but unicast is not refused, the VIP list of adverts is "
     "not checked and no firewall rules are installed"
@@ -502,15 +504,21 @@ G.scalar(
 )
 G.scalar("vrrp_garp_lower_prio_delay", C.uint("vrrp_garp_lower_prio_delay", 0, 86400))
 G.scalar("vrrp_garp_lower_prio_repeat", C.uint("vrrp_garp_lower_prio_repeat", 0, V.INT_MAX))
-G.scalar("vrrp_garp_interval", _garp_interval("vrrp_garp_interval"), unimplemented=GARP_PACE)
-G.scalar("vrrp_gna_interval", _garp_interval("vrrp_gna_interval"), unimplemented=GARP_PACE)
+G.scalar("vrrp_garp_interval", _garp_interval("vrrp_garp_interval"))
+G.scalar("vrrp_gna_interval", _garp_interval("vrrp_gna_interval"))
 G.scalar("vrrp_min_garp", C.boolean("vrrp_min_garp"))
-G.scalar("vrrp_garp_extra_if", _garp_extra_if("vrrp_garp_extra_if"), unimplemented=EXTRA_IF)
+G.scalar(
+    "vrrp_garp_extra_if",
+    _garp_extra_if("vrrp_garp_extra_if"),
+    unimplemented=EXTRA_IF,
+    partial=True,
+)
 G.scalar(
     "vrrp_vmac_garp_intvl",
     _garp_extra_if("vrrp_garp_extra_if"),
     deprecated="vrrp_vmac_garp_intvl is deprecated - please use vrrp_garp_extra_if",
     unimplemented=EXTRA_IF,
+    partial=True,
 )
 G.scalar("vrrp_down_timer_adverts", C.uint("vrrp_down_timer_adverts", 1, 100))
 G.scalar("vrrp_lower_prio_no_advert", C.boolean("vrrp_lower_prio_no_advert"))

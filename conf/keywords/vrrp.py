@@ -48,11 +48,13 @@ STRICT = (
     "not checked and no firewall rules are installed"
 )
 HIGHER_PRIO = "a master that sees a higher priority steps down without sending an advert first"
-EXTRA_IF = "no periodic GARP/NA on the interfaces of addresses on other interfaces"
+EXTRA_IF = (
+    "without `all` (VMAC interfaces only) nothing is sent, as there are no VMACs; with "
+    "`all`, one GARP/NA every interval for the first VIP of each other interface"
+)
 TIMER_EXPIRED = "a master that ran late stays master; no drop to BACKUP"
 VMAC = "no macvlan is created: adverts and GARPs use the interface and its own MAC"
 TRACK_PROCESS = "processes are not tracked: priority and state ignore them"
-GARP_PACING = "GARP/NA frames are sent back to back, without pacing"
 
 
 def _name(d: Draft) -> str:
@@ -581,12 +583,13 @@ I.scalar("garp_master_refresh", C.uint("garp_master_refresh", 0, 86400))
 I.scalar("garp_master_refresh_repeat", C.repeat("garp_master_refresh_repeat", instance=True))
 I.scalar("garp_lower_prio_delay", C.uint("garp_lower_prio_delay", 0, 86400))
 I.scalar("garp_lower_prio_repeat", C.uint("garp_lower_prio_repeat", 0, V.INT_MAX))
-I.scalar("garp_extra_if", _garp_extra_if, unimplemented=EXTRA_IF)
+I.scalar("garp_extra_if", _garp_extra_if, unimplemented=EXTRA_IF, partial=True)
 I.scalar(
     "vmac_garp_intvl",
     _garp_extra_if,
     deprecated='Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"',
     unimplemented=EXTRA_IF,
+    partial=True,
     reported=True,
 )
 I.scalar("down_timer_adverts", C.uint("down_timer_adverts", 1, 100))
@@ -812,7 +815,7 @@ def _close_sync(ctx: Ctx, d: Draft, root: Draft) -> None:
 def register_root(root: BlockDef) -> None:
     root.sub("vrrp_instance", INSTANCE, _open_instance, _close_instance)
     root.sub("vrrp_sync_group", SYNC, _open_sync, _close_sync)
-    root.sub("garp_group", GARP, _open_garp, _close_garp, unimplemented=GARP_PACING)
+    root.sub("garp_group", GARP, _open_garp, _close_garp)
     root.values(
         "linkbeat_interfaces",
         _linkbeat,

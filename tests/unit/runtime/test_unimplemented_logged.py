@@ -62,12 +62,12 @@ def test_a_reload_that_brings_an_unimplemented_keyword_logs_it(
         parent._wanted_children = lambda config: set()  # type: ignore[method-assign]
         assert await parent.reload() is True
         assert _lines(caplog, "not implemented") == []
-        conf.write_text(PLAIN + "garp_group {\n garp_interval 1\n interface lo\n}\n")
+        conf.write_text(PLAIN + "child_wait_time 10\n")
         assert await parent.reload() is True
 
     caplog.set_level(logging.WARNING, logger="pykeepalived.parent")
     asyncio.run(body())
-    (line,) = _lines(caplog, "'garp_group' is accepted but not implemented by pykeepalived")
+    (line,) = _lines(caplog, WAIT)
     assert line.startswith(f"({conf}: Line 4) ")
 
 

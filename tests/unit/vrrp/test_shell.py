@@ -36,6 +36,8 @@ from pykeepalived.bus.testing import InMemoryBus, Peer, wait_until
 from pykeepalived.conf.model import (
     Config,
     Family,
+    GarpGroup,
+    GlobalDefs,
     IPAddress,
     TrackFile,
     TrackGroup,
@@ -725,3 +727,169 @@ def test_a_sync_group_member_losing_its_vip_takes_the_group_through_a_re_electio
     assert zeros == [51, 52]
     assert node.entered("BACKUP", "VI_2")[-1][1]["reason"] == "sync group"
     assert a.vips == {"192.0.2.100/24", "192.0.2.102/24"}
+
+
+def test_garps_go_out_of_each_address_interface_from_its_mac_paced(
+    vrun: Run, tmp_path: Path
+) -> None:
+    # the case: VIPs on eth0 and on eth1 (dev), eVIPs on both; paced as keepalived
+    # paces (the plan in tests/unit/vrrp/test_garp_plan.py, observed with keepalived 2.2.7)
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3},
+                 extra_macs={"eth1": "02:00:00:00:01:01"})  # fmt: skip
+    vip = lambda address, dev=None: IPAddress(  # noqa: E731
+        address=address, family=Family.INET6 if ":" in address else Family.INET, dev=dev
+    )
+    one = dataclasses.replace(
+        inst(garp_master_repeat=3, garp_master_delay=3.0),
+        virtual_ipaddress=(vip("192.0.2.100/24"), vip("198.51.100.100/24", "eth1")),
+        virtual_ipaddress_excluded=(vip("198.51.100.101/24", "eth1"), vip("2001:db8::101/64")),
+    )
+    g = GlobalDefs(vrrp_garp_interval=0.2, vrrp_gna_interval=0.35)
+
+    async def main() -> tuple[Node, float]:
+        node = await start(a, Config(global_defs=g, vrrp_instances=(one,)), tmp_path)
+        t_master = await node.wait_state("MASTER", timeout=5)
+        await elapse(4)
+        return node, t_master
+
+    node, t_m = vrun(main())
+    mac1 = "02:00:00:00:01:01"
+    burst0 = [(0.0, arp.garp_frame(a.mac, "192.0.2.100")), (0.0, arp.na_frame(a.mac,
+              "2001:db8::101")), (0.2, arp.garp_frame(a.mac, "192.0.2.100")),
+              (0.35, arp.na_frame(a.mac, "2001:db8::101"))]  # fmt: skip
+    burst1 = [(0.0, arp.garp_frame(mac1, "198.51.100.100")),
+              (0.2, arp.garp_frame(mac1, "198.51.100.100")),
+              (0.4, arp.garp_frame(mac1, "198.51.100.101"))]  # fmt: skip
+
+    def got(ifname: str) -> list[tuple[float, bytes]]:
+        return [(round(at - t_m, 6), f) for at, f in a.frames_on.get(ifname, [])]
+
+    both = lambda burst: burst + [(round(at + 3, 6), f) for at, f in burst]  # noqa: E731
+    assert got("eth0") == both(burst0)
+    assert got("eth1") == both(burst1)
+    assert node.runner().counters["garp_tx"] == 14
+    assert set(a.frames_on) == {"eth0", "eth1"}
+
+
+def test_a_garp_group_paces_its_interfaces_together(vrun: Run, tmp_path: Path) -> None:
+    # keepalived 2.2.7 in the lab: garp_group { garp_interval 0.3; interfaces { eth0 eth1 } }
+    # spaces GARPs on eth0 and eth1 by 0.3 s between them, in address order; NAs (no
+    # gna_interval in the group, none globally) are not paced
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3},
+                 extra_macs={"eth1": "02:00:00:00:01:01"})  # fmt: skip
+    one = dataclasses.replace(
+        inst(garp_master_repeat=2),
+        virtual_ipaddress=(
+            IPAddress(address="192.0.2.100/24"),
+            IPAddress(address="198.51.100.100/24", dev="eth1"),
+        ),
+        virtual_ipaddress_excluded=(
+            IPAddress(address="2001:db8::101/64", family=Family.INET6, dev="eth1"),
+        ),
+    )
+    group = GarpGroup(garp_interval=0.3, interfaces=("eth0", "eth1"))
+    cfg = Config(vrrp_instances=(one,), garp_groups=(group,))
+
+    async def main() -> float:
+        node = await start(a, cfg, tmp_path)
+        t_master = await node.wait_state("MASTER", timeout=5)
+        await elapse(2)
+        return t_master
+
+    t_m = vrun(main())
+    got = {i: [(round(at - t_m, 6), f) for at, f in fs] for i, fs in a.frames_on.items()}
+    assert got["eth0"] == [(0.0, arp.garp_frame(a.mac, "192.0.2.100")),
+                           (0.3, arp.garp_frame(a.mac, "192.0.2.100"))]  # fmt: skip
+    mac1 = "02:00:00:00:01:01"
+    assert got["eth1"] == [(0.0, arp.na_frame(mac1, "2001:db8::101"))] * 2 + [
+        (0.6, arp.garp_frame(mac1, "198.51.100.100"))]  # fmt: skip
+
+
+def test_no_garp_or_na_on_a_noarp_interface(vrun: Run, tmp_path: Path) -> None:
+    # keepalived 2.2.7 in the lab (``ip link set eth1 arp off``): nothing at all on eth1
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3},
+                 extra_macs={"eth1": "02:00:00:00:01:01"})  # fmt: skip
+    one = dataclasses.replace(
+        inst(),
+        virtual_ipaddress=(IPAddress(address="192.0.2.100/24"),
+                           IPAddress(address="198.51.100.100/24", dev="eth1")),
+        virtual_ipaddress_excluded=(
+            IPAddress(address="2001:db8::101/64", family=Family.INET6, dev="eth1"),),
+    )  # fmt: skip
+    noarp = dataclasses.replace(a.link("eth1", up=True), flags=0x1043 | 0x80)
+
+    async def main() -> Node:
+        node = await start(a, config(one), tmp_path)
+        node.netlink.publish("netlink.link", noarp.to_body())
+        await node.wait_state("MASTER", timeout=5)
+        await elapse(1)
+        return node
+
+    node = vrun(main())
+    assert set(a.frames_on) == {"eth0"} and len(a.frames_on["eth0"]) == 1
+    assert node.runner().counters["garp_skipped.noarp"] == 2
+
+
+def test_a_link_send_error_is_counted_and_the_link_reopened(vrun: Run, tmp_path: Path) -> None:
+    seg = Segment()
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3},
+                 extra_macs={"eth1": "02:00:00:00:01:01"}, failing_links={"eth1"})  # fmt: skip
+    one = dataclasses.replace(
+        inst(garp_master_delay=2.0),
+        virtual_ipaddress=(IPAddress(address="192.0.2.100/24"),
+                           IPAddress(address="198.51.100.100/24", dev="eth1")),
+    )  # fmt: skip
+
+    async def main() -> tuple[Node, float]:
+        node = await start(a, config(one), tmp_path)
+        t_master = await node.wait_state("MASTER", timeout=5)
+        await elapse(1)
+        a.failing_links.clear()  # the link works again before the second burst
+        await elapse(2)
+        return node, t_master
+
+    node, t_m = vrun(main())
+    assert [at - t_m for at, _ in a.frames_on["eth0"]] == [0.0, 2.0]
+    assert [at - t_m for at, _ in a.frames_on["eth1"]] == [2.0]
+    assert node.runner().counters["garp_errors"] == 1
+    assert node.runner().counters["garp_tx"] == 3
+    assert a.opened_links == ["eth0", "eth1", "eth1"]
+
+
+def test_garp_extra_if_all_repeats_the_first_vip_of_each_other_interface(
+    vrun: Run, tmp_path: Path
+) -> None:
+    # keepalived 2.2.7 in the lab, garp_extra_if all 2: from becoming master, every 2 s one
+    # GARP for the first VIP on eth1 and one for eth2 (not eVIPs; the bursts do not move it)
+    seg = Segment()
+    macs = {"eth1": "02:00:00:00:01:01", "eth2": "02:00:00:00:02:01"}
+    a = seg.host("a", "192.0.2.1", extra_links={"eth1": 3, "eth2": 4}, extra_macs=macs)
+    one = dataclasses.replace(
+        inst(garp_master_delay=3.0, garp_extra_if=2.0, garp_extra_if_all=True),
+        virtual_ipaddress=(IPAddress(address="192.0.2.100/24"),
+                           IPAddress(address="198.51.100.100/24", dev="eth1"),
+                           IPAddress(address="198.51.100.102/24", dev="eth1"),
+                           IPAddress(address="203.0.113.100/24", dev="eth2")),
+        virtual_ipaddress_excluded=(IPAddress(address="198.51.100.101/24", dev="eth1"),),
+    )  # fmt: skip
+
+    async def main() -> float:
+        node = await start(a, config(one), tmp_path)
+        t_master = await node.wait_state("MASTER", timeout=5)
+        await elapse(6.5)
+        return t_master
+
+    t_m = vrun(main())
+
+    def got(ifname: str) -> list[tuple[float, bytes]]:
+        return [(round(at - t_m, 6), f) for at, f in a.frames_on[ifname]]
+
+    b1, b2, d = (arp.garp_frame(macs["eth1"], f"198.51.100.{n}") for n in (100, 102, 101))
+    c = arp.garp_frame(macs["eth2"], "203.0.113.100")
+    assert got("eth1") == [(0.0, b1), (0.0, b2), (0.0, d), (2.0, b1), (3.0, b1), (3.0, b2),
+                           (3.0, d), (4.0, b1), (6.0, b1)]  # fmt: skip
+    assert got("eth2") == [(0.0, c), (2.0, c), (3.0, c), (4.0, c), (6.0, c)]
+    assert [at for at, _ in got("eth0")] == [0.0, 3.0]  # the instance's own: bursts only
