@@ -225,11 +225,11 @@ def test_a_started_ipvs_actor_takes_the_checkers_current_verdicts() -> None:
         fresh = dataclasses.replace(stale, up=True, reason="newer")
         await actor.deliver_event(event(fresh.TYPE, fresh.to_body()))
         gate.set()
-        for _ in range(10):
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: actor.counters["verdicts.resynced"] == 2, 1, what="resync")
+        await asyncio.sleep(0.1)  # virtual: the flush the resync scheduled has run
         return actor, list(actor.backend.applied)  # type: ignore[attr-defined]
 
-    actor, applied = asyncio.run(run())
+    actor, applied = run_virtual(run())
     assert asked == [("checker", M.CheckerVerdictsRequest())]
     assert "del_dest tcp:10.0.0.1:80 -> 10.0.0.3:8080" in applied
     assert not any("10.0.0.2:8080" in op for op in applied if op.startswith("del_dest"))
