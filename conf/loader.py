@@ -227,7 +227,11 @@ def _run(
             # keepalived's VRRP process stops before its script checks when an interface is
             # missing, or when it would run in another namespace
             no_if = any(d.code == "interface" and d.line == 0 for d in diags)
-            config, sec = security.check(config, vrrp_side=not no_if and not config.net_namespace)
+            config, sec = security.check(
+                config,
+                vrrp_side=not no_if and not config.net_namespace,
+                default_reported=bool(ctx.shared.get("default_user_reported")),
+            )
             diags += sec
         diags += lint.lint(config)
         return LoadResult(config, diags)

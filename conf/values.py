@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 TRUE_WORDS = frozenset({"true", "on", "yes"})
 FALSE_WORDS = frozenset({"false", "off", "no"})
 UINT_MAX = 4294967295
+#: what keepalived counts as white space (C isspace): no U+3000, no U+00A0
+ASCII_WS = " \t\n\r\f\v"
 INT_MAX = 2147483647
 
 
@@ -26,7 +28,7 @@ def _strtol(word: str) -> int | None:
     if not word:
         return None
     t = word[1:] if word[0] in "+-" else word
-    if not t.isdigit():
+    if not (t.isdigit() and t.isascii()):
         return None
     return int(word, 10)
 
@@ -40,7 +42,7 @@ def integer(ctx: Ctx, word: str | None, lo: int, hi: int, what: str = "") -> int
         v: int | None = int(word)
         if lo <= v <= hi:  # type: ignore[operator]
             return v
-    v = _strtol(word.strip())
+    v = _strtol(word.strip(ASCII_WS))
     if v is None:
         ctx.error(f"invalid number '{word}'", "invalid-number")
         return None
@@ -56,23 +58,36 @@ def uint(ctx: Ctx, word: str | None, lo: int = 0, hi: int = UINT_MAX, what: str 
         v = int(word)
         if lo <= v <= hi:
             return v
-    if word is not None and word.strip().startswith("-"):
+    if word is not None and word.strip(ASCII_WS).startswith("-"):
         ctx.error(f"invalid number '{word}'", "invalid-number")
         return None
     return integer(ctx, word, lo, hi, what)
 
 
 def decimal(
-    ctx: Ctx, word: str | None, lo: float, hi: float, what: str = "", places: int = 6
+    ctx: Ctx,
+    word: str | None,
+    lo: float,
+    hi: float,
+    what: str = "",
+    places: int = 6,
+    fixed: bool = False,
 ) -> float | None:
-    """Fixed-point decimal seconds (µs resolution by default), in ``[lo, hi]``."""
+    """Fixed-point decimal seconds (µs resolution by default), in ``[lo, hi]``.
+    ``fixed``: the range message prints the bounds with six decimals (keepalived's VRRP
+    timers: ``[0.010000, 255.000000]``)."""
     if word is None:
         ctx.error(f"{what or ctx.keyword} missing parameter", "missing-parameter")
         return None
-    w = word.strip()
+    w = word.strip(ASCII_WS)
     body = w[1:] if w[:1] in "+-" else w
     ip, _, frac = body.partition(".")
-    if not body or not (ip.isdigit() or (ip == "" and frac)) or (frac and not frac.isdigit()):
+    if (
+        not body
+        or not (ip.isdigit() or (ip == "" and frac))
+        or (frac and not frac.isdigit())
+        or not body.isascii()
+    ):
         ctx.error(f"invalid number '{word}'", "invalid-number")
         return None
     if len(frac) > places:
@@ -81,8 +96,8 @@ def decimal(
         )
     v = round(float(w), places)
     if v < lo or v > hi:
-        lo_s = _fmt_num(lo)
-        hi_s = _fmt_num(hi)
+        lo_s = f"{lo:.6f}" if fixed else _fmt_num(lo)
+        hi_s = f"{hi:.6f}" if fixed else _fmt_num(hi)
         ctx.error(f"number '{word}' outside range [{lo_s}, {hi_s}]", "invalid-number")
         return None
     return v

@@ -171,6 +171,20 @@ def ignore_entry(ctx: Ctx, d: Draft, st: Stmt) -> None:
     """Entry handler of a value block whose contents pykeepalived does not use."""
 
 
+def _weight_range_msg(owner: str, what: str, name: str, w: str, lo: int, hi: int) -> str:
+    """keepalived 2.2.7's wording differs by what is tracked (measured with -t)."""
+    if what == "track script":
+        return (
+            f"({owner}) track script {name}: weight must be between [{lo}..{hi}] inclusive, "
+            "ignoring..."
+        )
+    if what == "track file":
+        return (
+            f"({owner}) weight for track file {name} must be in [{lo}..{hi}] inclusive. Ignoring..."
+        )
+    return f"({owner}) weight {w} for {name} must be between [{lo}..{hi}] inclusive. Ignoring..."
+
+
 def track_entry(field: str, lo: int, hi: int, *, what: str, exists: str | None = None) -> Handler:
     """``NAME [weight W [reverse|noreverse]]`` → ``TrackRef`` appended to ``d[field]``.
 
@@ -196,12 +210,8 @@ def track_entry(field: str, lo: int, hi: int, *, what: str, exists: str | None =
                 v = V.integer(ctx, w[i + 1], -254, 254)
                 if v is None:
                     if V._strtol(w[i + 1]) is not None:
-                        ctx.error(
-                            f"({owner}) weight {w[i + 1]} for {name} must be between "
-                            f"[{lo}..{hi}] inclusive. Ignoring...",
-                            "invalid-number",
-                            st,
-                        )
+                        ctx.error(_weight_range_msg(owner, what, name, w[i + 1], lo, hi),
+                                  "invalid-number", st)  # fmt: skip
                     return
                 if abs(v) == 254 and hi == 253:
                     ctx.error(

@@ -110,7 +110,7 @@ def _vrid(ctx: Ctx, d: Draft, st: Stmt) -> None:
     v = V.uint(ctx, w, 1, 255)
     if v is None:
         ctx.error(
-            f"({_name(d)}) VRID not valid - must be between 1 & 255. reconfigure !",
+            f"({_name(d)}): VRID '{w}' not valid - must be between 1 & 255",
             "invalid-value",
             st,
         )
@@ -140,10 +140,10 @@ def _advert_int(ctx: Ctx, d: Draft, st: Stmt) -> None:
     if w is None:
         return
     C.extra(ctx, st, 1)
-    v = V.decimal(ctx, w, 0.01, 255)
+    v = V.decimal(ctx, w, 0.01, 255, fixed=True)
     if v is None:
         ctx.error(
-            f"({_name(d)}) Advert interval (in sec) not valid! must be between 0.01 and 255",
+            f"({_name(d)}) Advert interval ({w}) not valid! Must be > 0 - ignoring",
             "invalid-value",
             st,
         )
@@ -229,7 +229,7 @@ def _preempt_delay(ctx: Ctx, d: Draft, st: Stmt) -> None:
     if w is None:
         return
     C.extra(ctx, st, 1)
-    v = V.decimal(ctx, w, 0, 1000)
+    v = V.decimal(ctx, w, 0, 1000, fixed=True)
     if v is None:
         ctx.error(
             f"({_name(d)}) Preempt_delay not valid! must be between 0-1000", "invalid-value", st
