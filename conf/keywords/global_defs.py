@@ -88,16 +88,49 @@ def _notification_email(ctx: Ctx, d: Draft, st: Stmt) -> None:
     d.setdefault("notification_email", []).append(" ".join(st.words))
 
 
+def _open_email(ctx: Ctx, d: Draft, st: Stmt) -> Draft:
+    d["_emails_before"] = len(d.get("notification_email", ()))
+    return d
+
+
+def _close_email(ctx: Ctx, d: Draft, root: Draft) -> None:
+    if len(d.get("notification_email", ())) == d.pop("_emails_before", 0):
+        ctx.error("Warning - empty notification_email block", "missing")
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*\.?")
+
+
+def _smtp_host_ok(host: str) -> bool:
+    """keepalived takes an address, or a host name it can resolve (getaddrinfo)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    if _HOSTNAME.fullmatch(host) is None:
+        return False
+    import socket
+
+    try:
+        return bool(socket.getaddrinfo(host, None, type=socket.SOCK_STREAM))
+    except (OSError, UnicodeError):
+        return False
+
+
 def _smtp_server(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
-    d["smtp_server"] = w
-    if len(st.words) > 2:
-        p = V.uint(ctx, st.words[2], 1, 65535)
-        if p is not None:
-            d["smtp_port"] = p
     C.extra(ctx, st, 2)
+    port = st.words[2] if len(st.words) > 2 else "25"
+    if (len(st.words) > 2 and V.uint(ctx, port, 1, 65535) is None) or not _smtp_host_ok(w):
+        ctx.error(f"Invalid smtp server {w} {port}", "invalid-address", st)
+        return
+    d["smtp_server"] = w
+    d["smtp_port"] = int(port)
 
 
 def _smtp_connect_timeout(ctx: Ctx, d: Draft, st: Stmt) -> None:
@@ -472,7 +505,7 @@ G.scalar(
 )
 # mail / notification
 G.scalar("router_id", C.string("router_id"))
-G.values("notification_email", _notification_email)
+G.values("notification_email", _notification_email, open=_open_email, close=_close_email)
 G.scalar("notification_email_from", C.string("notification_email_from"))
 G.scalar("smtp_server", _smtp_server)
 G.scalar("smtp_helo_name", C.string("smtp_helo_name"))
