@@ -487,6 +487,8 @@ class Preprocessor:
     def _close_brace(self, file: str, line: int) -> None:
         if self._brace_depth == 0:
             self._diag("error", "Extra '}' found", "brace", line)
+            # keepalived then reads it as a keyword of the top level, which has none such
+            self._diag("error", "Unknown keyword '}'", "unknown-keyword", line)
             return
         self._brace_depth -= 1
         self.out.append(Stmt(RBRACE, [], "}", file, line))

@@ -111,10 +111,14 @@ def decimal(
     return h
 
 
-def string(field: str, *, words: int = 1, rest: bool = False) -> Handler:
-    """One word (or, with ``rest``, all remaining words joined by a space)."""
+def string(field: str, *, words: int = 1, rest: bool = False, missing: str = "") -> Handler:
+    """One word (or, with ``rest``, all remaining words joined by a space). ``missing``:
+    keepalived's own message when the word is absent (else the generic one)."""
 
     def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        if missing and len(st.words) < 2:
+            ctx.error(missing, "missing-parameter", st)
+            return
         w = arg(ctx, st)
         if w is None:
             return

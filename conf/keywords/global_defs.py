@@ -504,9 +504,12 @@ G.scalar(
     unimplemented="${_RANDOM} is not seeded from it",
 )
 # mail / notification
-G.scalar("router_id", C.string("router_id"))
+G.scalar("router_id", C.string("router_id", missing="routerid name missing - ignoring"))
 G.values("notification_email", _notification_email, open=_open_email, close=_close_email)
-G.scalar("notification_email_from", C.string("notification_email_from"))
+G.scalar(
+    "notification_email_from",
+    C.string("notification_email_from", missing="emailfrom missing - ignoring"),
+)
 G.scalar("smtp_server", _smtp_server)
 G.scalar("smtp_helo_name", C.string("smtp_helo_name"))
 G.scalar("smtp_connect_timeout", _smtp_connect_timeout)
