@@ -110,8 +110,8 @@ def _smtp_host_ok(host: str) -> bool:
         return True
     except ValueError:
         pass
-    if _HOSTNAME.fullmatch(host) is None:
-        return False
+    if _HOSTNAME.fullmatch(host) is None or host.replace(".", "").isdigit():
+        return False  # a broken dotted quad is no host name either (and no lookup)
     import socket
 
     try:
