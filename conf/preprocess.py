@@ -93,7 +93,9 @@ class Stmt:
     fields lark borrows for its end-of-input token.
     """
 
-    __slots__ = ("_text", "file", "line", "type", "words")
+    #: ``brace_line`` (set only when the ``{`` of a block head stands on a later line):
+    #: that line, for messages about the brace itself
+    __slots__ = ("_text", "brace_line", "file", "line", "type", "words")
 
     start_pos = None
     column = None
@@ -263,6 +265,7 @@ class Preprocessor:
                             append(make(OPEN, words, None, name, lineno))
                         elif out and out[-1].type is STMT:
                             out[-1].type = OPEN
+                            out[-1].brace_line = lineno
                         else:
                             append(make(LBRACE, [], "{", name, lineno))
                         continue
@@ -481,6 +484,8 @@ class Preprocessor:
         out = self.out
         if out and out[-1].type is STMT:
             out[-1].type = OPEN
+            if out[-1].line != line:
+                out[-1].brace_line = line
         else:
             out.append(Stmt(LBRACE, [], "{", file, line))
 

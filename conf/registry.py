@@ -276,7 +276,11 @@ def walk(ctx: Ctx, nodes: list[Node], bdef: BlockDef, draft: Draft) -> Leftover 
 
 def _inline(ctx: Ctx, node: Block) -> Iterator[Any]:
     """A '{' that opens no block: ignored; its contents and '}' are read in place."""
-    ctx.error("Unexpected '{' - ignoring", "brace", node.open)
+    at = node.open
+    brace_line = getattr(at, "brace_line", None)
+    if brace_line is not None:  # the '{' stood on a line of its own
+        at = Stmt(STMT, ["{"], "{", at.file, brace_line)
+    ctx.error("Unexpected '{' - ignoring", "brace", at)
     return itertools.chain(node.children, (_End(node.close),))
 
 
@@ -306,11 +310,13 @@ def _walk_block(ctx: Ctx, node: Block, bdef: BlockDef, draft: Draft) -> Iterator
         if left is None:
             return None
         return itertools.chain(left[1], (_End(node.close),))
-    _walk_values(ctx, node, kw, draft)
-    return None
+    return _walk_values(ctx, node, kw, draft)
 
 
-def _walk_values(ctx: Ctx, node: Block, kw: Keyword, draft: Draft) -> None:
+def _walk_values(ctx: Ctx, node: Block, kw: Keyword, draft: Draft) -> Iterator[Any] | None:
+    """A value block: every line is an entry. A '{' inside is one more entry (keepalived
+    has no blocks here) and the first '}' ends the value block: the rest is read one
+    level up, as by :func:`walk`."""
     head = node.head
     assert head is not None
     if not kw.header_args and len(head.words) > 1:
@@ -321,36 +327,43 @@ def _walk_values(ctx: Ctx, node: Block, kw: Keyword, draft: Draft) -> None:
         )
     child = kw.open(ctx, draft, head) if kw.open is not None else draft
     if child is None:
-        return
+        return None
     entry = kw.entry
-    for sub in node.children:
-        if type(sub) is Stmt:
-            ctx.stmt = sub
-            entry(ctx, child, sub)  # type: ignore[misc]
-        else:
-            # keepalived reads every line of a value block as an entry, the '{' too
+    stack: list[Iterator[Any]] = [iter(node.children)]
+    end: _End | None = None
+    while stack and end is None:
+        for sub in stack[-1]:
+            if type(sub) is Stmt:
+                ctx.stmt = sub
+                entry(ctx, child, sub)  # type: ignore[misc]
+                continue
+            if type(sub) is _End:
+                end = sub
+                break
             assert isinstance(sub, Block)
-            ctx.error(f"Unexpected block inside {head.words[0]}", "brace", sub.open)
-            for item in _flatten(sub):
+            for item in _brace_entries(sub):
                 ctx.stmt = item
                 entry(ctx, child, item)  # type: ignore[misc]
-    ctx.stmt = node.close
+            stack.append(itertools.chain(sub.children, (_End(sub.close),)))
+            break
+        else:
+            stack.pop()
+    ctx.stmt = node.close if end is None else end.close
     if kw.close is not None:
         kw.close(ctx, child, draft)
+    if end is None:
+        return None
+    return itertools.chain(*reversed(stack), (_End(node.close),))
 
 
-def _flatten(block: Block) -> list[Stmt]:
-    """A block's lines as keepalived's value-block reader sees them: head, '{', body."""
+def _brace_entries(block: Block) -> list[Stmt]:
+    """A nested block's head and '{' as a value block's reader sees them: two entries."""
     out: list[Stmt] = []
+    at = block.open
     if block.head is not None:
         out.append(block.head)
-    out.append(Stmt(STMT, ["{"], "{", block.open.file, block.open.line))
-    for c in block.children:
-        if type(c) is Stmt:
-            out.append(c)
-        else:
-            assert isinstance(c, Block)
-            out.extend(_flatten(c))
+    line = getattr(at, "brace_line", None) or at.line
+    out.append(Stmt(STMT, ["{"], "{", at.file, line))
     return out
 
 

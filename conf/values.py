@@ -59,7 +59,7 @@ def uint(ctx: Ctx, word: str | None, lo: int = 0, hi: int = UINT_MAX, what: str 
         if lo <= v <= hi:
             return v
     if word is not None and word.strip(ASCII_WS).startswith("-"):
-        ctx.error(f"invalid number '{word}'", "invalid-number")
+        ctx.error(f"negative number '{word}'", "invalid-number")
         return None
     return integer(ctx, word, lo, hi, what)
 

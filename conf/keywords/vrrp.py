@@ -413,8 +413,14 @@ def _lvs_sync_if(ctx: Ctx, d: Draft, st: Stmt) -> None:
 
 def _peer(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = st.words
-    a = V.ip_address(ctx, w[0], "unicast peer address")
+    a = V.ip_address(Ctx(), w[0])  # keepalived's own wording below
     if a is None:
+        ctx.error(
+            f"Configuration error: VRRP instance[{_name(d)}] malformed unicast peer "
+            f"address[{w[0]}]. Skipping...",
+            "invalid-address",
+            st,
+        )
         return
     out: dict[str, Any] = {"address": a}
     i = 1
