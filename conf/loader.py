@@ -35,7 +35,25 @@ def root_block() -> BlockDef:
     trackers.register_root(root)
     vrrp.register_root(root)
     lvs.register_root(root)
+    _mark_newer(root)
     return root
+
+
+def _mark_newer(root: BlockDef) -> None:
+    """Flag the keywords keepalived 2.2.7 does not know (``keywords/newer.py``)."""
+    from pykeepalived.conf.keywords.newer import NEWER_THAN_2_2_7
+
+    todo, seen = [root], set()
+    while todo:
+        b = todo.pop()
+        if id(b) in seen:
+            continue
+        seen.add(id(b))
+        for name, kw in b.keywords.items():
+            if name in NEWER_THAN_2_2_7.get(b.name, ()):
+                kw.newer = True
+            if kw.block is not None:
+                todo.append(kw.block)
 
 
 @functools.cache

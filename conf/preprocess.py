@@ -96,6 +96,7 @@ class Stmt:
     #: ``brace_line`` (set only when the ``{`` of a block head stands on a later line):
     #: that line, for messages about the brace itself
     __slots__ = ("_text", "brace_line", "file", "line", "type", "words")
+    brace_line: int
 
     start_pos = None
     column = None

@@ -93,6 +93,8 @@ class Keyword:
     partial: bool = False
     header_args: bool = False
     reported: bool = False
+    #: keepalived 2.2.7 does not know it (``keywords/newer.py``): said as advice at each use
+    newer: bool = False
 
 
 @dataclass
@@ -212,6 +214,10 @@ def _note(ctx: Ctx, kw: Keyword, st: Stmt) -> None:
         ctx.warning(kw.deprecated, "deprecated" if kw.reported else "obsolete", st)
     if kw.unimplemented is not None:
         ctx.warning(unimplemented_message(kw), "unimplemented", st)
+    if kw.newer:
+        from pykeepalived.conf.keywords.newer import newer_message
+
+        ctx.warning(newer_message(kw.name), "newer", st)
 
 
 def unimplemented_message(kw: Keyword) -> str:
@@ -255,7 +261,7 @@ def walk(ctx: Ctx, nodes: list[Node], bdef: BlockDef, draft: Draft) -> Leftover 
                 if kw.kind != "scalar":
                     ctx.error("Missing '{' at beginning of configuration block", "brace", node)
                     continue
-                if kw.deprecated is not None or kw.unimplemented is not None:
+                if kw.deprecated is not None or kw.unimplemented is not None or kw.newer:
                     _note(ctx, kw, node)
                 kw.handler(ctx, draft, node)  # type: ignore[misc]
                 continue
@@ -294,7 +300,7 @@ def _walk_block(ctx: Ctx, node: Block, bdef: BlockDef, draft: Draft) -> Iterator
     if kw is None:
         _unknown(ctx, bdef, head, False)
         return _inline(ctx, node)
-    if kw.deprecated is not None or kw.unimplemented is not None:
+    if kw.deprecated is not None or kw.unimplemented is not None or kw.newer:
         _note(ctx, kw, head)
     if kw.kind == "scalar":
         kw.handler(ctx, draft, head)  # type: ignore[misc]

@@ -170,3 +170,12 @@ def test_stray_top_level_close_brace_is_also_an_unknown_keyword() -> None:
         "(<string>: Line 4) Extra '}' found",
         "(<string>: Line 4) Unknown keyword '}'",
     ]
+
+
+def test_keyword_newer_than_2_2_7_is_read_with_advice_in_2_2_7_words() -> None:
+    r = parse(INST.format(" nopreempt\n timer_expired_backup"))
+    assert r.exit_code == 0 and not problems(r)
+    advice = [d for d in r.diagnostics if d.code == "newer"]
+    assert [(d.line, d.advisory) for d in advice] == [(5, True)]
+    assert advice[0].message.startswith("Unknown keyword 'timer_expired_backup'")
+    assert not [d for d in parse(INST.format(" nopreempt")).diagnostics if d.code == "newer"]
