@@ -35,12 +35,14 @@ def root_block() -> BlockDef:
     trackers.register_root(root)
     vrrp.register_root(root)
     lvs.register_root(root)
-    _mark_newer(root)
+    _mark_measured(root)
     return root
 
 
-def _mark_newer(root: BlockDef) -> None:
-    """Flag the keywords keepalived 2.2.7 does not know (``keywords/newer.py``)."""
+def _mark_measured(root: BlockDef) -> None:
+    """Flag the keywords keepalived 2.2.7 does not know (``keywords/newer.py``), and give
+    keywords keepalived's second message for a bad value (``keywords/followups.py``)."""
+    from pykeepalived.conf.keywords.followups import FOLLOW_UPS, ON_ANY_INVALID
     from pykeepalived.conf.keywords.newer import NEWER_THAN_2_2_7
 
     todo, seen = [root], set()
@@ -52,6 +54,8 @@ def _mark_newer(root: BlockDef) -> None:
         for name, kw in b.keywords.items():
             if name in NEWER_THAN_2_2_7.get(b.name, ()):
                 kw.newer = True
+            kw.followup = FOLLOW_UPS.get(b.name, {}).get(name, kw.followup)
+            kw.followup_any = (b.name, name) in ON_ANY_INVALID
             if kw.block is not None:
                 todo.append(kw.block)
 

@@ -95,6 +95,10 @@ class Keyword:
     reported: bool = False
     #: keepalived 2.2.7 does not know it (``keywords/newer.py``): said as advice at each use
     newer: bool = False
+    #: keepalived 2.2.7's second message for a bad value (``keywords/followups.py``)
+    followup: str | None = None
+    #: ... said after any refusal of the value, not only an unreadable number/address
+    followup_any: bool = False
 
 
 @dataclass
@@ -263,7 +267,13 @@ def walk(ctx: Ctx, nodes: list[Node], bdef: BlockDef, draft: Draft) -> Leftover 
                     continue
                 if kw.deprecated is not None or kw.unimplemented is not None or kw.newer:
                     _note(ctx, kw, node)
-                kw.handler(ctx, draft, node)  # type: ignore[misc]
+                if kw.followup is None:
+                    kw.handler(ctx, draft, node)  # type: ignore[misc]
+                else:
+                    n = len(ctx.diagnostics)
+                    kw.handler(ctx, draft, node)  # type: ignore[misc]
+                    if len(ctx.diagnostics) > n:
+                        _follow_up(ctx, kw, draft, node, n)
                 continue
             if type(node) is _End:
                 if bdef.name != ROOT_NAME:
@@ -278,6 +288,31 @@ def walk(ctx: Ctx, nodes: list[Node], bdef: BlockDef, draft: Draft) -> Leftover 
         else:
             stack.pop()
     return None
+
+
+def _bad_value(d: Diagnostic) -> bool:
+    """A value keepalived's reader refuses: a number it cannot read or that is out of its
+    range, a word that is no boolean, an address that does not parse (a handler's own
+    judgement of a readable value, like a repeat count of 0, has its own wording)."""
+    if d.code in ("invalid-number", "invalid-address"):
+        return True
+    return d.code == "invalid-value" and d.message.startswith("invalid boolean value")
+
+
+def _follow_up(ctx: Ctx, kw: Keyword, draft: Draft, st: Stmt, first: int) -> None:
+    """After a handler reported ``st``'s value as bad: keepalived's own second message."""
+    new = ctx.diagnostics[first:]
+    any_invalid = kw.followup_any
+    if not any(
+        d.line == st.line and (_bad_value(d) or (any_invalid and d.code == "invalid-value"))
+        for d in new
+    ):
+        return
+    template = kw.followup or ""
+    word = st.words[1] if len(st.words) > 1 else ""
+    msg = template.replace("{w}", word).replace("{name}", str(draft.get("name", "")))
+    if not any(msg in d.message for d in new):
+        ctx.error(msg, "invalid-value", st)
 
 
 def _inline(ctx: Ctx, node: Block) -> Iterator[Any]:

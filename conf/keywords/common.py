@@ -216,7 +216,11 @@ def track_entry(field: str, lo: int, hi: int, *, what: str, exists: str | None =
                     if V._strtol(w[i + 1]) is not None:
                         ctx.error(_weight_range_msg(owner, what, name, w[i + 1], lo, hi),
                                   "invalid-number", st)  # fmt: skip
-                    return
+                    if field != "track_interface":
+                        return
+                    # keepalived 2.2.7 still tracks the interface, without the weight
+                    i += 2
+                    continue
                 if abs(v) == 254 and hi == 253:
                     ctx.error(
                         f"({owner}) weight for {name} cannot be +/-254. Setting to +/-253",

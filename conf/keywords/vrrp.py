@@ -1069,7 +1069,7 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
     for a, ast in vips_raw:
         if a.family is not family:
             ctx.error(
-                f"({name}): address family must match VRRP instance [{a.ip}] - ignoring",
+                f"({name}): address family must match VRRP instance [{ast.words[0]}] - ignoring",
                 "invalid-address",
                 ast,
             )

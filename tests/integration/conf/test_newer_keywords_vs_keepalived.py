@@ -103,3 +103,32 @@ def test_newer_keyword_table_is_what_keepalived_2_2_7_refuses(
         if found:
             measured.setdefault(b.name, set()).update(found)
     assert measured == {k: set(v) for k, v in NEWER_THAN_2_2_7.items()}
+
+
+def test_follow_up_messages_are_keepalived_2_2_7s(
+    namespaces: dict[str, Namespace], tmp_path: Path
+) -> None:
+    """Each second message of conf/keywords/followups.py, for the value ``abc``, is what
+    keepalived 2.2.7 -t prints at that line, and pykeepalived prints it there too."""
+    from pykeepalived.conf import load
+    from pykeepalived.conf.keywords.followups import FOLLOW_UPS
+
+    names = {"vrrp_instance": "VI_1", "vrrp_sync_group": "G", "vrrp_script": "s",
+             "track_file": "f", "vrrp_track_process": "p", "bfd_instance": "b"}  # fmt: skip
+    wrong = []
+    for path, b in _blocks():
+        templates = FOLLOW_UPS.get(b.name, {})
+        if path in UNCHECKED or not templates:
+            continue
+        pre, post = CONTEXTS[path]
+        line = pre.count("\n") + 1
+        for keyword, template in templates.items():
+            conf = tmp_path / "f.conf"
+            conf.write_text(pre + f" {keyword} abc\n" + post)
+            want = template.replace("{w}", "abc").replace("{name}", names.get(b.name, ""))
+            _, out = namespaces["eth"].keepalived_test(conf)
+            ours = load(conf, config_id="x", interfaces=namespaces["eth"].interfaces())
+            got = [d.message for d in ours.diagnostics if d.line == line]
+            if f"Line {line}) {want}" not in out or want not in got:
+                wrong.append((b.name, keyword, want))
+    assert wrong == [], "\n".join(map(str, wrong))

@@ -118,8 +118,12 @@ def test_invalid_address() -> None:
 
 
 def test_invalid_boolean() -> None:
-    d = one(INST.format(" smtp_alert maybe"))
-    assert d.message == "invalid boolean value 'maybe' for smtp_alert"
+    r = parse(INST.format(" smtp_alert maybe"))
+    # the reader's message, then keepalived 2.2.7's own for the keyword (keywords/followups.py)
+    assert problems(r) == [
+        "(<string>: Line 4) invalid boolean value 'maybe' for smtp_alert",
+        "(<string>: Line 4) Invalid vrrp_instance smtp_alert parameter maybe",
+    ]
     # keepalived 2.2.7 reads vrrp_strict as a bare flag: only advice, strict mode on
     r = parse("global_defs {\n vrrp_strict maybe\n}\n")
     assert r.exit_code == 0 and r.config is not None and r.config.global_defs.vrrp_strict
