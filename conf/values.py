@@ -33,8 +33,11 @@ def _strtol(word: str) -> int | None:
     return int(word, 10)
 
 
-def integer(ctx: Ctx, word: str | None, lo: int, hi: int, what: str = "") -> int | None:
-    """A decimal integer in ``[lo, hi]``; keepalived's messages on failure."""
+def integer(
+    ctx: Ctx, word: str | None, lo: int, hi: int, what: str = "", *, unsigned: bool = False
+) -> int | None:
+    """A decimal integer in ``[lo, hi]``; keepalived's messages on failure (a number
+    beyond the C type keepalived reads it into has a wording of its own)."""
     if word is None:
         ctx.error(f"{what or ctx.keyword} missing parameter", "missing-parameter")
         return None
@@ -45,6 +48,12 @@ def integer(ctx: Ctx, word: str | None, lo: int, hi: int, what: str = "") -> int
     v = _strtol(word.strip(ASCII_WS))
     if v is None:
         ctx.error(f"invalid number '{word}'", "invalid-number")
+        return None
+    if unsigned and v > UINT_MAX >= hi:
+        ctx.error(f"number '{word}' outside unsigned integer range", "invalid-number")
+        return None
+    if not unsigned and not -INT_MAX - 1 <= v <= INT_MAX and -INT_MAX - 1 <= lo <= hi <= INT_MAX:
+        ctx.error(f"number '{word}' outside integer range", "invalid-number")
         return None
     if v < lo or v > hi:
         ctx.error(f"number '{word}' outside range [{lo}, {hi}]", "invalid-number")
@@ -61,7 +70,7 @@ def uint(ctx: Ctx, word: str | None, lo: int = 0, hi: int = UINT_MAX, what: str 
     if word is not None and word.strip(ASCII_WS).startswith("-"):
         ctx.error(f"negative number '{word}'", "invalid-number")
         return None
-    return integer(ctx, word, lo, hi, what)
+    return integer(ctx, word, lo, hi, what, unsigned=True)
 
 
 def decimal(

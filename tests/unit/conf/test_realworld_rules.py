@@ -179,3 +179,13 @@ def test_keyword_newer_than_2_2_7_is_read_with_advice_in_2_2_7_words() -> None:
     assert [(d.line, d.advisory) for d in advice] == [(5, True)]
     assert advice[0].message.startswith("Unknown keyword 'timer_expired_backup'")
     assert not [d for d in parse(INST.format(" nopreempt")).diagnostics if d.code == "newer"]
+
+
+def test_number_beyond_the_c_type_has_keepalived_wording() -> None:
+    r = parse('vrrp_script s {\n script "/bin/true"\n rise 4294967296\n weight 2147483648\n}\n')
+    assert problems(r)[:1] == [
+        "(<string>: Line 3) number '4294967296' outside unsigned integer range"
+    ]
+    assert "(<string>: Line 4) number '2147483648' outside integer range" in problems(r)
+    r = parse(INST.format(" priority -1"))
+    assert problems(r)[0] == "(<string>: Line 4) negative number '-1'"
