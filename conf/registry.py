@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pykeepalived.conf.diagnostics import Diagnostic
@@ -311,8 +311,14 @@ def _follow_up(ctx: Ctx, kw: Keyword, draft: Draft, st: Stmt, first: int) -> Non
     template = kw.followup or ""
     word = st.words[1] if len(st.words) > 1 else ""
     msg = template.replace("{w}", word).replace("{name}", str(draft.get("name", "")))
-    if not any(msg in d.message for d in new):
-        ctx.error(msg, "invalid-value", st)
+    if any(msg in d.message for d in new):
+        return
+    bare = msg.replace("'", "")
+    for i, d in enumerate(new, first):
+        if d.message.replace("'", "") == bare:  # our own wording of the same message
+            ctx.diagnostics[i] = replace(d, message=msg)
+            return
+    ctx.error(msg, "invalid-value", st)
 
 
 def _inline(ctx: Ctx, node: Block) -> Iterator[Any]:

@@ -142,18 +142,23 @@ def _smtp_connect_timeout(ctx: Ctx, d: Draft, st: Stmt) -> None:
         d["smtp_connect_timeout"] = float(v or 1)
 
 
-def _strict(ctx: Ctx, d: Draft, st: Stmt) -> None:
-    """keepalived 2.2.7 takes ``vrrp_strict`` as a bare flag: a word after it is not
-    checked (later versions read a boolean). A boolean is honoured; anything else is
-    noted and, as 2.2.7 does, strict mode is on."""
-    if len(st.words) > 1 and st.words[1] in V.FALSE_WORDS:
-        d["vrrp_strict"] = False
-        return
-    if len(st.words) > 1 and st.words[1] not in V.TRUE_WORDS:
-        ctx.warning(
-            f"vrrp_strict: '{st.words[1]}' is not a boolean - strict mode is on", "lint", st
-        )
-    d["vrrp_strict"] = True
+def _bare_flag(field: str, what: str) -> C.Handler:
+    """keepalived 2.2.7 takes ``vrrp_strict`` and ``vrrp_skip_check_adv_addr`` as bare
+    flags: a word after them is not checked (later versions read a boolean). A boolean
+    is honoured; anything else is noted and, as 2.2.7 does, the flag is on."""
+
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        if len(st.words) > 1 and st.words[1] in V.FALSE_WORDS:
+            d[field] = False
+            return
+        if len(st.words) > 1 and st.words[1] not in V.TRUE_WORDS:
+            ctx.warning(f"{field}: '{st.words[1]}' is not a boolean - {what} is on", "lint", st)
+        d[field] = True
+
+    return h
+
+
+_strict = _bare_flag("vrrp_strict", "strict mode")
 
 
 def _vrrp_version(ctx: Ctx, d: Draft, st: Stmt) -> None:
@@ -561,7 +566,7 @@ G.scalar(
 )
 G.scalar("v3_checksum_as_v2", C.flag("v3_checksum_as_v2"))
 G.scalar("vrrp_check_unicast_src", C.flag("vrrp_check_unicast_src"))
-G.scalar("vrrp_skip_check_adv_addr", C.boolean("vrrp_skip_check_adv_addr"))
+G.scalar("vrrp_skip_check_adv_addr", _bare_flag("vrrp_skip_check_adv_addr", "skipping the check"))
 G.scalar("vrrp_strict", _strict, unimplemented=STRICT, partial=True)
 G.scalar("vrrp_owner_ignore_adverts", C.boolean("vrrp_owner_ignore_adverts"))
 G.scalar(

@@ -189,3 +189,24 @@ def test_number_beyond_the_c_type_has_keepalived_wording() -> None:
     assert "(<string>: Line 4) number '2147483648' outside integer range" in problems(r)
     r = parse(INST.format(" priority -1"))
     assert problems(r)[0] == "(<string>: Line 4) negative number '-1'"
+
+
+def test_skip_check_adv_addr_is_a_bare_flag_in_2_2_7() -> None:
+    """A rendered Python boolean after it: 2.2.7 says nothing (the flag is on)."""
+    r = parse("global_defs {\n vrrp_skip_check_adv_addr False\n}\n")
+    assert r.exit_code == 0 and not problems(r)
+    assert r.config is not None and r.config.global_defs.vrrp_skip_check_adv_addr
+    r = parse("global_defs {\n vrrp_skip_check_adv_addr false\n}\n")
+    assert r.config is not None and not r.config.global_defs.vrrp_skip_check_adv_addr
+
+
+def test_follow_up_replaces_our_own_wording_of_it() -> None:
+    vs = (
+        "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n"
+        " real_server 10.0.0.2 80 {\n HTTP_GET {\n connect_timeout 3s\n }\n }\n}\n"
+    )
+    at_line_7 = [p for p in problems(parse(vs)) if p.startswith("(<string>: Line 7)")]
+    assert at_line_7 == [
+        "(<string>: Line 7) invalid number '3s'",
+        "(<string>: Line 7) connect_timeout 3s invalid - ignoring",
+    ]
