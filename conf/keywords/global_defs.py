@@ -104,16 +104,21 @@ _HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0
 def _smtp_host_ok(host: str) -> bool:
     """keepalived takes an address, or a host name it can resolve (getaddrinfo)."""
     import ipaddress
+    import socket
 
     try:
         ipaddress.ip_address(host)
         return True
     except ValueError:
         pass
-    if _HOSTNAME.fullmatch(host) is None or host.replace(".", "").isdigit():
-        return False  # a broken dotted quad is no host name either (and no lookup)
-    import socket
-
+    if host.replace(".", "").isdigit():  # inet_aton's forms ("0", "127.1"), no lookup
+        try:
+            socket.inet_aton(host)
+        except OSError:
+            return False
+        return True
+    if _HOSTNAME.fullmatch(host) is None:
+        return False
     try:
         return bool(socket.getaddrinfo(host, None, type=socket.SOCK_STREAM))
     except (OSError, UnicodeError):
@@ -240,7 +245,7 @@ def _rx_bufs_policy(ctx: Ctx, d: Draft, st: Stmt) -> None:
         return
     if w.upper() in ("MTU", "ADVERT"):
         d["vrrp_rx_bufs_policy"] = w.upper()
-    elif V.uint(ctx, w, 1) is not None:
+    elif V.uint(ctx, w, 0) is not None:  # 0 accepted by 2.2.7 (measured)
         d["vrrp_rx_bufs_policy"] = w
 
 

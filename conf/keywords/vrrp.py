@@ -639,7 +639,7 @@ I.scalar("smtp_alert", C.boolean("smtp_alert"))
 I.scalar("debug", _debug)
 I.scalar(
     "kernel_rx_buf_size",
-    C.uint("kernel_rx_buf_size", 1),
+    C.uint("kernel_rx_buf_size", 0),  # 0 accepted by 2.2.7 (measured)
     unimplemented="the kernel's default socket buffer size is used",
 )
 I.scalar(
@@ -729,7 +729,8 @@ def _garp_iface(ctx: Ctx, d: Draft, st: Stmt) -> None:
 
 
 def _garp_intvl(field: str) -> C.Handler:
-    return C.decimal(field, 0.000001, 4294.967295)
+    # keepalived 2.2.7 takes 0 here (measured), unlike the global vrrp_garp_interval
+    return C.decimal(field, 0, 4294.967295)
 
 
 GARP.scalar("garp_interval", _garp_intvl("garp_interval"))

@@ -210,3 +210,17 @@ def test_follow_up_replaces_our_own_wording_of_it() -> None:
         "(<string>: Line 7) invalid number '3s'",
         "(<string>: Line 7) connect_timeout 3s invalid - ignoring",
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "global_defs {\n smtp_server 0\n}\n",
+        "global_defs {\n smtp_server 127.1\n}\n",
+        "global_defs {\n vrrp_rx_bufs_policy 0\n}\n",
+        "garp_group {\n garp_interval 0\n interface eth0\n}\n",
+        INST.format(" kernel_rx_buf_size 0"),
+    ],
+)
+def test_zero_and_short_forms_2_2_7_accepts(text: str) -> None:
+    assert not problems(parse(text)), problems(parse(text))
