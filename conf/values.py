@@ -89,6 +89,9 @@ def decimal(
         ctx.error(f"{what or ctx.keyword} missing parameter", "missing-parameter")
         return None
     w = word.strip(ASCII_WS)
+    if w.startswith("-") and lo >= 0:  # keepalived reads these unsigned
+        ctx.error(f"negative number '{word}'", "invalid-number")
+        return None
     body = w[1:] if w[:1] in "+-" else w
     ip, _, frac = body.partition(".")
     if (

@@ -224,3 +224,8 @@ def test_follow_up_replaces_our_own_wording_of_it() -> None:
 )
 def test_zero_and_short_forms_2_2_7_accepts(text: str) -> None:
     assert not problems(parse(text)), problems(parse(text))
+
+
+def test_negative_decimal_for_an_unsigned_timer() -> None:
+    r = parse('vrrp_script s {\n script "/bin/true"\n interval -5\n}\n')
+    assert problems(r)[0] == "(<string>: Line 3) negative number '-5'"
