@@ -28,7 +28,7 @@ EXIT_SCRIPT_SECURITY = 6
 
 #: codes that keepalived would not print: advice only, never part of the exit code
 ADVISORY_CODES = frozenset(
-    {"lint", "unimplemented", "info", "script-location", "extra-parameter", "obsolete"}
+    {"lint", "unimplemented", "info", "script-location", "extra-parameter", "obsolete", "newer"}
 )
 
 #: reported by keepalived too, but its -t still exits 0 for them (measured): a missing
@@ -55,7 +55,8 @@ class Diagnostic:
     accepts silently), ``duplicate``, ``reference`` (an undefined name), ``missing``
     (a required setting), ``interface``, ``include``, ``file``, ``semantic``,
     ``script-security``, ``script-unsafe``, ``file-missing``, ``script-location`` (advisory),
-    ``lint`` (advisory), ``unimplemented`` (advisory), ``info`` (advisory), ``internal``
+    ``lint`` (advisory), ``unimplemented`` (advisory), ``newer`` (advisory: a keyword
+    keepalived 2.2.7 does not know), ``info`` (advisory), ``internal``
     (a bug in pykeepalived, reported instead of raised).
     """
 

@@ -35,7 +35,29 @@ def root_block() -> BlockDef:
     trackers.register_root(root)
     vrrp.register_root(root)
     lvs.register_root(root)
+    _mark_measured(root)
     return root
+
+
+def _mark_measured(root: BlockDef) -> None:
+    """Flag the keywords keepalived 2.2.7 does not know (``keywords/newer.py``), and give
+    keywords keepalived's second message for a bad value (``keywords/followups.py``)."""
+    from pykeepalived.conf.keywords.followups import FOLLOW_UPS, ON_ANY_INVALID
+    from pykeepalived.conf.keywords.newer import NEWER_THAN_2_2_7
+
+    todo, seen = [root], set()
+    while todo:
+        b = todo.pop()
+        if id(b) in seen:
+            continue
+        seen.add(id(b))
+        for name, kw in b.keywords.items():
+            if name in NEWER_THAN_2_2_7.get(b.name, ()):
+                kw.newer = True
+            kw.followup = FOLLOW_UPS.get(b.name, {}).get(name, kw.followup)
+            kw.followup_any = (b.name, name) in ON_ANY_INVALID
+            if kw.block is not None:
+                todo.append(kw.block)
 
 
 @functools.cache
@@ -227,7 +249,11 @@ def _run(
             # keepalived's VRRP process stops before its script checks when an interface is
             # missing, or when it would run in another namespace
             no_if = any(d.code == "interface" and d.line == 0 for d in diags)
-            config, sec = security.check(config, vrrp_side=not no_if and not config.net_namespace)
+            config, sec = security.check(
+                config,
+                vrrp_side=not no_if and not config.net_namespace,
+                default_reported=bool(ctx.shared.get("default_user_reported")),
+            )
             diags += sec
         diags += lint.lint(config)
         return LoadResult(config, diags)

@@ -43,11 +43,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pykeepalived.conf.diagnostics import Diagnostic
+from pykeepalived.conf.values import ASCII_WS
 
 MAXBUF = 1024
 MAX_INCLUDE_DEPTH = 32
 MAX_EXPANSION_LINES = 2_000_000
 MAX_SUBSTITUTIONS = 10_000
+
+#: keepalived splits words at C white space only: U+3000 and U+00A0 stay inside a word
+_WS = ASCII_WS
+_WS_RE = re.compile("[ \t\n\r\f\v]+")
+
+
+def _words(text: str) -> list[str]:
+    """Split ``text`` into words at ASCII white space, as keepalived does."""
+    if text.isascii():
+        return text.split()
+    return [w for w in _WS_RE.split(text) if w]
+
 
 _SPECIAL_FAST = frozenset('$@~"#!\\\0')
 _INCLUDE_WORDS = {
@@ -80,7 +93,10 @@ class Stmt:
     fields lark borrows for its end-of-input token.
     """
 
-    __slots__ = ("_text", "file", "line", "type", "words")
+    #: ``brace_line`` (set only when the ``{`` of a block head stands on a later line):
+    #: that line, for messages about the brace itself
+    __slots__ = ("_text", "brace_line", "file", "line", "type", "words")
+    brace_line: int
 
     start_pos = None
     column = None
@@ -235,7 +251,7 @@ class Preprocessor:
         depth = self._brace_depth  # kept local on the fast path, synced around slow calls
         for raw in lines:
             lineno += 1
-            text = raw.strip()
+            text = raw.strip(_WS)
             if not text:
                 continue
             if len(raw) < 250 and special.isdisjoint(text) and self._multi is None:
@@ -243,13 +259,14 @@ class Preprocessor:
                 last = text[-1]
                 if last == "{":
                     if text.count("{") == 1 and "}" not in text and text[:7] != "include":
-                        words = text[:-1].split()
+                        words = _words(text[:-1])
                         depth += 1
                         if words:
                             words[0] = intern(words[0])
                             append(make(OPEN, words, None, name, lineno))
                         elif out and out[-1].type is STMT:
                             out[-1].type = OPEN
+                            out[-1].brace_line = lineno
                         else:
                             append(make(LBRACE, [], "{", name, lineno))
                         continue
@@ -259,7 +276,7 @@ class Preprocessor:
                         append(make(RBRACE, [], "}", name, lineno))
                         continue
                 elif "{" not in text and "}" not in text:
-                    words = text.split()
+                    words = _words(text)
                     if words[0] not in _PRE_WORDS:
                         words[0] = intern(words[0])
                         append(make(STMT, words, None, name, lineno))
@@ -305,7 +322,7 @@ class Preprocessor:
     def _decomment(self, line: str) -> str:
         """Remove a comment and the blanks around the text; report unbalanced quotes."""
         if not any(c in line for c in '#!"\\'):
-            return line.strip()
+            return line.strip(_WS)
         out: list[str] = []
         in_quote = False
         quotes = 0
@@ -327,7 +344,7 @@ class Preprocessor:
             i += 1
         if in_quote:
             self.error("Unterminated quote", "quote")
-        text = "".join(out).strip()
+        text = "".join(out).strip(_WS)
         if text.endswith("\\"):
             text = text[:-1].rstrip() + "\\"
         return text
@@ -468,12 +485,16 @@ class Preprocessor:
         out = self.out
         if out and out[-1].type is STMT:
             out[-1].type = OPEN
+            if out[-1].line != line:
+                out[-1].brace_line = line
         else:
             out.append(Stmt(LBRACE, [], "{", file, line))
 
     def _close_brace(self, file: str, line: int) -> None:
         if self._brace_depth == 0:
             self._diag("error", "Extra '}' found", "brace", line)
+            # keepalived then reads it as a keyword of the top level, which has none such
+            self._diag("error", "Unknown keyword '}'", "unknown-keyword", line)
             return
         self._brace_depth -= 1
         self.out.append(Stmt(RBRACE, [], "}", file, line))
@@ -482,7 +503,7 @@ class Preprocessor:
         """Fast path for a line with braces but no quotes, comments or substitutions."""
         self._cur_line = lineno
         if raw.lstrip().startswith("include"):
-            self._emit(raw.strip(), self.defs.get("_PWD", "") or "")  # type: ignore[arg-type]
+            self._emit(raw.strip(_WS), self.defs.get("_PWD", "") or "")  # type: ignore[arg-type]
             return
         out = self.out
         for piece in _BRACE_RE.split(raw):
@@ -491,9 +512,9 @@ class Preprocessor:
             elif piece == "}":
                 self._close_brace(name, lineno)
             else:
-                words = piece.split()
+                words = _words(piece)
                 if words:
-                    out.append(Stmt(STMT, words, piece.strip(), name, lineno))
+                    out.append(Stmt(STMT, words, piece.strip(_WS), name, lineno))
 
     # ------------------------------------------------------------------ substitution
 
@@ -507,10 +528,10 @@ class Preprocessor:
         if name == "_ENV":
             if not params:
                 return None
-            return self.env.get(params.strip(), "")
+            return self.env.get(params.strip(_WS), "")
         if name == "_RANDOM":
             lo, hi = 0, 32767
-            parts = (params or "").split()
+            parts = _words(params or "")
             try:
                 if len(parts) >= 1:
                     lo = int(parts[0])
@@ -545,13 +566,13 @@ class Preprocessor:
                 if close < 0:
                     pos = i + 1
                     continue
-                inner = text[i + 2 : close].strip()
+                inner = text[i + 2 : close].strip(_WS)
                 m = _NAME_RE.match(inner)
                 if m is None:
                     pos = i + 1
                     continue
                 name = m.group(0)
-                params = inner[m.end() :].strip() or None
+                params = inner[m.end() :].strip(_WS) or None
                 end = close + 1
             else:
                 m = _NAME_RE.match(text, i + 1)
@@ -570,7 +591,7 @@ class Preprocessor:
                 continue
             count += 1
             if isinstance(value, list):
-                if text[end:].strip():
+                if text[end:].strip(_WS):
                     # a multi-line definition is only expanded when it ends the line
                     pos = i + 1
                     continue
@@ -594,7 +615,7 @@ class Preprocessor:
             self.error(f"~{kind} missing ')'", "invalid-value")
             return
         args_text = text[m.end() : close]
-        rest = text[close + 1 :].strip()
+        rest = text[close + 1 :].strip(_WS)
         if "$" in args_text:
             args_text, _ = self._substitute(args_text)
         if kind == "LST":
@@ -613,7 +634,7 @@ class Preprocessor:
                 self._process(rest, base_dir, nesting + 1)
 
     def _seq_values(self, kind: str, args_text: str) -> list[list[tuple[str, str]]] | None:
-        parts = [p.strip() for p in args_text.split(",")]
+        parts = [p.strip(_WS) for p in args_text.split(",")]
         if len(parts) < 2 or len(parts) > 4 or not _NAME_RE.fullmatch(parts[0]):
             self.error(f"~{kind} requires (VAR, [START, [STEP,]] END)", "invalid-value")
             return None
@@ -670,7 +691,7 @@ class Preprocessor:
         word, _, pattern = text.partition(" ")
         if not pattern:
             word, _, pattern = text.partition("\t")
-        pattern = pattern.strip()
+        pattern = pattern.strip(_WS)
         flags = set(_INCLUDE_WORDS.get(word, "")) | set(self.include_check)
         if not pattern:
             self.error(f"No filename specified for {word}", "include")
@@ -748,7 +769,7 @@ def _split_lst(args: str) -> list[list[str]] | None:
             close = args.find("}", i)
             if close < 0:
                 return None
-            groups.append([p.strip() for p in args[i + 1 : close].split(",")])
+            groups.append([p.strip(_WS) for p in args[i + 1 : close].split(",")])
             i = close + 1
             while i < n and args[i] in " \t":
                 i += 1
@@ -759,7 +780,7 @@ def _split_lst(args: str) -> list[list[str]] | None:
             comma = args.find(",", i)
             if comma < 0:
                 comma = n
-            groups.append([args[i:comma].strip()])
+            groups.append([args[i:comma].strip(_WS)])
             i = comma + 1
     return groups
 
@@ -775,12 +796,12 @@ def _split_braces(text: str) -> Iterator[tuple[str, str]]:
         if c == '"':
             in_quote = not in_quote
         elif not in_quote and c in "{}":
-            piece = text[start:i].strip()
+            piece = text[start:i].strip(_WS)
             if piece:
                 yield "s", piece
             yield c, c
             start = i + 1
-    piece = text[start:].strip()
+    piece = text[start:].strip(_WS)
     if piece:
         yield "s", piece
 
@@ -788,7 +809,7 @@ def _split_braces(text: str) -> Iterator[tuple[str, str]]:
 def _tokenise(text: str) -> tuple[list[str], bool]:
     """keepalived's generic tokenizer; returns (words, had an unmatched quote)."""
     if '"' not in text:
-        return text.split(), False
+        return _words(text), False
     words: list[str] = []
     i = 0
     n = len(text)

@@ -5,7 +5,7 @@ quorum_up/down, notify_up/down, startup/shutdown scripts, *notify_fifo_script) n
 program. Each is resolved (``PATH`` search for a bare name) and examined:
 
 * not found or not accessible → "Script %s cannot be accessed" (keepalived logs this and
-  drops the script; ``-t`` does not count it), except a tracked ``vrrp_script``: "Disabling
+  drops the script; ``-t`` does not count it), except a ``vrrp_script``: "Disabling
   track script %s since not found/accessible", which ``-t`` counts (the VRRP side only
   when every interface exists, as keepalived's VRRP process gets that far only then);
 * it would run as root while ``enable_script_security`` is off → keepalived's
@@ -108,14 +108,11 @@ def _scripts(config: Config) -> list[tuple[str, NotifyScript, Any]]:
         s = getattr(gd, name)
         if s is not None:
             out.append(("vrrp", s, gd))
-    tracked = {
-        ref.name
-        for holders in (config.vrrp_instances, config.vrrp_sync_groups)
-        for holder in holders
-        for ref in holder.track_script
-    }
-    for vs in config.vrrp_scripts:
-        if vs.name in tracked:  # keepalived drops unused scripts before checking them
+    if config.vrrp_instances:
+        # keepalived's VRRP process checks every vrrp_script, tracked or not (measured:
+        # an untracked one that cannot be run is "Disabling track script"); with no
+        # instance there is no VRRP process and nothing is checked
+        for vs in config.vrrp_scripts:
             out.append(("vrrp", vs.script, vs))
     for holder in (*config.vrrp_instances, *config.vrrp_sync_groups):
         for name in _VRRP_NOTIFY:
@@ -154,11 +151,15 @@ _VRRP_NOTIFY = (
 )
 
 
-def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagnostic]]:
+def check(
+    config: Config, *, vrrp_side: bool = True, default_reported: bool = False
+) -> tuple[Config, list[Diagnostic]]:
     """Run the checks; returns the config with disabled scripts removed, and diagnostics.
 
     ``vrrp_side`` False skips the VRRP side's scripts: keepalived's VRRP process stops
     before its script checks when an interface does not exist, so -t says nothing there.
+    ``default_reported``: the missing default script user was already reported while the
+    configuration was read (keepalived says it once).
     """
     gd = config.global_defs
     diags: list[Diagnostic] = []
@@ -167,12 +168,6 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
     if default_user is None and ks_exists:
         default_user = "keepalived_script"
     found = _scripts(config)
-    tracked = {
-        ref.name
-        for holders in (config.vrrp_instances, config.vrrp_sync_groups)
-        for holder in holders
-        for ref in holder.track_script
-    }
     violation: set[str] = set()
     unsafe: set[int] = set()
     reported_default = False
@@ -180,7 +175,12 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
         file = getattr(owner, "file", "") or ""
         line = getattr(owner, "line", 0) or 0
         user = script.user or default_user
-        if gd.enable_script_security and user is None and not reported_default:
+        if (
+            gd.enable_script_security
+            and user is None
+            and not reported_default
+            and not default_reported
+        ):
             diags.append(
                 Diagnostic(
                     "error",
@@ -198,7 +198,7 @@ def check(config: Config, *, vrrp_side: bool = True) -> tuple[Config, list[Diagn
             continue
         target = resolve(script.argv[0])
         missing = target is None or not os.access(target, os.X_OK)
-        if missing and isinstance(owner, VrrpScript) and owner.name in tracked and vrrp_side:
+        if missing and isinstance(owner, VrrpScript) and vrrp_side:
             # keepalived drops a tracked script it cannot run, and -t counts that
             diags.append(
                 Diagnostic(

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 TRUE_WORDS = frozenset({"true", "on", "yes"})
 FALSE_WORDS = frozenset({"false", "off", "no"})
 UINT_MAX = 4294967295
+#: what keepalived counts as white space (C isspace): no U+3000, no U+00A0
+ASCII_WS = " \t\n\r\f\v"
 INT_MAX = 2147483647
 
 
@@ -26,13 +28,16 @@ def _strtol(word: str) -> int | None:
     if not word:
         return None
     t = word[1:] if word[0] in "+-" else word
-    if not t.isdigit():
+    if not (t.isdigit() and t.isascii()):
         return None
     return int(word, 10)
 
 
-def integer(ctx: Ctx, word: str | None, lo: int, hi: int, what: str = "") -> int | None:
-    """A decimal integer in ``[lo, hi]``; keepalived's messages on failure."""
+def integer(
+    ctx: Ctx, word: str | None, lo: int, hi: int, what: str = "", *, unsigned: bool = False
+) -> int | None:
+    """A decimal integer in ``[lo, hi]``; keepalived's messages on failure (a number
+    beyond the C type keepalived reads it into has a wording of its own)."""
     if word is None:
         ctx.error(f"{what or ctx.keyword} missing parameter", "missing-parameter")
         return None
@@ -40,9 +45,15 @@ def integer(ctx: Ctx, word: str | None, lo: int, hi: int, what: str = "") -> int
         v: int | None = int(word)
         if lo <= v <= hi:  # type: ignore[operator]
             return v
-    v = _strtol(word.strip())
+    v = _strtol(word.strip(ASCII_WS))
     if v is None:
         ctx.error(f"invalid number '{word}'", "invalid-number")
+        return None
+    if unsigned and v > UINT_MAX >= hi:
+        ctx.error(f"number '{word}' outside unsigned integer range", "invalid-number")
+        return None
+    if not unsigned and not -INT_MAX - 1 <= v <= INT_MAX and -INT_MAX - 1 <= lo <= hi <= INT_MAX:
+        ctx.error(f"number '{word}' outside integer range", "invalid-number")
         return None
     if v < lo or v > hi:
         ctx.error(f"number '{word}' outside range [{lo}, {hi}]", "invalid-number")
@@ -56,23 +67,39 @@ def uint(ctx: Ctx, word: str | None, lo: int = 0, hi: int = UINT_MAX, what: str 
         v = int(word)
         if lo <= v <= hi:
             return v
-    if word is not None and word.strip().startswith("-"):
-        ctx.error(f"invalid number '{word}'", "invalid-number")
+    if word is not None and word.strip(ASCII_WS).startswith("-"):
+        ctx.error(f"negative number '{word}'", "invalid-number")
         return None
-    return integer(ctx, word, lo, hi, what)
+    return integer(ctx, word, lo, hi, what, unsigned=True)
 
 
 def decimal(
-    ctx: Ctx, word: str | None, lo: float, hi: float, what: str = "", places: int = 6
+    ctx: Ctx,
+    word: str | None,
+    lo: float,
+    hi: float,
+    what: str = "",
+    places: int = 6,
+    fixed: bool = False,
 ) -> float | None:
-    """Fixed-point decimal seconds (µs resolution by default), in ``[lo, hi]``."""
+    """Fixed-point decimal seconds (µs resolution by default), in ``[lo, hi]``.
+    ``fixed``: the range message prints the bounds with six decimals (keepalived's VRRP
+    timers: ``[0.010000, 255.000000]``)."""
     if word is None:
         ctx.error(f"{what or ctx.keyword} missing parameter", "missing-parameter")
         return None
-    w = word.strip()
+    w = word.strip(ASCII_WS)
+    if w.startswith("-") and lo >= 0:  # keepalived reads these unsigned
+        ctx.error(f"negative number '{word}'", "invalid-number")
+        return None
     body = w[1:] if w[:1] in "+-" else w
     ip, _, frac = body.partition(".")
-    if not body or not (ip.isdigit() or (ip == "" and frac)) or (frac and not frac.isdigit()):
+    if (
+        not body
+        or not (ip.isdigit() or (ip == "" and frac))
+        or (frac and not frac.isdigit())
+        or not body.isascii()
+    ):
         ctx.error(f"invalid number '{word}'", "invalid-number")
         return None
     if len(frac) > places:
@@ -81,8 +108,8 @@ def decimal(
         )
     v = round(float(w), places)
     if v < lo or v > hi:
-        lo_s = _fmt_num(lo)
-        hi_s = _fmt_num(hi)
+        lo_s = f"{lo:.6f}" if fixed else _fmt_num(lo)
+        hi_s = f"{hi:.6f}" if fixed else _fmt_num(hi)
         ctx.error(f"number '{word}' outside range [{lo_s}, {hi_s}]", "invalid-number")
         return None
     return v

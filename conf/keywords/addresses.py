@@ -20,10 +20,29 @@ _ADDR_FLAGS = {"home": "home", "-nodad": "nodad", "nodad": "nodad", "mngtmpaddr"
                "noprefixroute": "noprefixroute", "autojoin": "autojoin"}  # fmt: skip
 
 
+def _prefix_len_checked(ctx: Ctx, word: str, st: Stmt) -> str:
+    """keepalived 2.2.7 keeps an address whose prefix length is bad, at the full length
+    (measured: ``invalid number '24;'``, then ``Invalid address prefix len ...``)."""
+    addr, _, plen = word.partition("/")
+    try:
+        maxlen = 32 if ipaddress.ip_address(addr).version == 4 else 128
+    except ValueError:
+        return word
+    if not plen or (plen.isdigit() and plen.isascii() and int(plen) <= maxlen):
+        return word
+    V.uint(ctx, plen, 0, maxlen)
+    ctx.error(
+        f"Invalid address prefix len {plen} for address {word} - using {maxlen}",
+        "invalid-value",
+        st,
+    )
+    return addr
+
+
 def parse_address(ctx: Ctx, st: Stmt, *, static: bool) -> IPAddress | None:
     """One address line; problems are reported and the entry kept where keepalived keeps it."""
     w = st.words
-    p = V.prefix(ctx, w[0], "address", quiet=True)
+    p = V.prefix(ctx, _prefix_len_checked(ctx, w[0], st), "address", quiet=True)
     if p is None:
         ctx.error(f"VRRP parsed invalid IP {w[0]}. skipping IP...", "invalid-address", st)
         return None

@@ -111,10 +111,14 @@ def decimal(
     return h
 
 
-def string(field: str, *, words: int = 1, rest: bool = False) -> Handler:
-    """One word (or, with ``rest``, all remaining words joined by a space)."""
+def string(field: str, *, words: int = 1, rest: bool = False, missing: str = "") -> Handler:
+    """One word (or, with ``rest``, all remaining words joined by a space). ``missing``:
+    keepalived's own message when the word is absent (else the generic one)."""
 
     def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        if missing and len(st.words) < 2:
+            ctx.error(missing, "missing-parameter", st)
+            return
         w = arg(ctx, st)
         if w is None:
             return
@@ -171,6 +175,20 @@ def ignore_entry(ctx: Ctx, d: Draft, st: Stmt) -> None:
     """Entry handler of a value block whose contents pykeepalived does not use."""
 
 
+def _weight_range_msg(owner: str, what: str, name: str, w: str, lo: int, hi: int) -> str:
+    """keepalived 2.2.7's wording differs by what is tracked (measured with -t)."""
+    if what == "track script":
+        return (
+            f"({owner}) track script {name}: weight must be between [{lo}..{hi}] inclusive, "
+            "ignoring..."
+        )
+    if what == "track file":
+        return (
+            f"({owner}) weight for track file {name} must be in [{lo}..{hi}] inclusive. Ignoring..."
+        )
+    return f"({owner}) weight {w} for {name} must be between [{lo}..{hi}] inclusive. Ignoring..."
+
+
 def track_entry(field: str, lo: int, hi: int, *, what: str, exists: str | None = None) -> Handler:
     """``NAME [weight W [reverse|noreverse]]`` → ``TrackRef`` appended to ``d[field]``.
 
@@ -196,13 +214,13 @@ def track_entry(field: str, lo: int, hi: int, *, what: str, exists: str | None =
                 v = V.integer(ctx, w[i + 1], -254, 254)
                 if v is None:
                     if V._strtol(w[i + 1]) is not None:
-                        ctx.error(
-                            f"({owner}) weight {w[i + 1]} for {name} must be between "
-                            f"[{lo}..{hi}] inclusive. Ignoring...",
-                            "invalid-number",
-                            st,
-                        )
-                    return
+                        ctx.error(_weight_range_msg(owner, what, name, w[i + 1], lo, hi),
+                                  "invalid-number", st)  # fmt: skip
+                    if field != "track_interface":
+                        return
+                    # keepalived 2.2.7 still tracks the interface, without the weight
+                    i += 2
+                    continue
                 if abs(v) == 254 and hi == 253:
                     ctx.error(
                         f"({owner}) weight for {name} cannot be +/-254. Setting to +/-253",

@@ -90,16 +90,54 @@ def _notification_email(ctx: Ctx, d: Draft, st: Stmt) -> None:
     d.setdefault("notification_email", []).append(" ".join(st.words))
 
 
+def _open_email(ctx: Ctx, d: Draft, st: Stmt) -> Draft:
+    d["_emails_before"] = len(d.get("notification_email", ()))
+    return d
+
+
+def _close_email(ctx: Ctx, d: Draft, root: Draft) -> None:
+    if len(d.get("notification_email", ())) == d.pop("_emails_before", 0):
+        ctx.error("Warning - empty notification_email block", "missing")
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*\.?")
+
+
+def _smtp_host_ok(host: str) -> bool:
+    """keepalived takes an address, or a host name it can resolve (getaddrinfo)."""
+    import ipaddress
+    import socket
+
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    if host.replace(".", "").isdigit():  # inet_aton's forms ("0", "127.1"), no lookup
+        try:
+            socket.inet_aton(host)
+        except OSError:
+            return False
+        return True
+    if _HOSTNAME.fullmatch(host) is None:
+        return False
+    try:
+        return bool(socket.getaddrinfo(host, None, type=socket.SOCK_STREAM))
+    except (OSError, UnicodeError):
+        return False
+
+
 def _smtp_server(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = C.arg(ctx, st)
     if w is None:
         return
-    d["smtp_server"] = w
-    if len(st.words) > 2:
-        p = V.uint(ctx, st.words[2], 1, 65535)
-        if p is not None:
-            d["smtp_port"] = p
     C.extra(ctx, st, 2)
+    port = st.words[2] if len(st.words) > 2 else "25"
+    if (len(st.words) > 2 and V.uint(ctx, port, 1, 65535) is None) or not _smtp_host_ok(w):
+        ctx.error(f"Invalid smtp server {w} {port}", "invalid-address", st)
+        return
+    d["smtp_server"] = w
+    d["smtp_port"] = int(port)
 
 
 def _smtp_connect_timeout(ctx: Ctx, d: Draft, st: Stmt) -> None:
@@ -111,18 +149,23 @@ def _smtp_connect_timeout(ctx: Ctx, d: Draft, st: Stmt) -> None:
         d["smtp_connect_timeout"] = float(v or 1)
 
 
-def _strict(ctx: Ctx, d: Draft, st: Stmt) -> None:
-    """keepalived 2.2.7 takes ``vrrp_strict`` as a bare flag: a word after it is not
-    checked (later versions read a boolean). A boolean is honoured; anything else is
-    noted and, as 2.2.7 does, strict mode is on."""
-    if len(st.words) > 1 and st.words[1] in V.FALSE_WORDS:
-        d["vrrp_strict"] = False
-        return
-    if len(st.words) > 1 and st.words[1] not in V.TRUE_WORDS:
-        ctx.warning(
-            f"vrrp_strict: '{st.words[1]}' is not a boolean - strict mode is on", "lint", st
-        )
-    d["vrrp_strict"] = True
+def _bare_flag(field: str, what: str) -> C.Handler:
+    """keepalived 2.2.7 takes ``vrrp_strict`` and ``vrrp_skip_check_adv_addr`` as bare
+    flags: a word after them is not checked (later versions read a boolean). A boolean
+    is honoured; anything else is noted and, as 2.2.7 does, the flag is on."""
+
+    def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
+        if len(st.words) > 1 and st.words[1] in V.FALSE_WORDS:
+            d[field] = False
+            return
+        if len(st.words) > 1 and st.words[1] not in V.TRUE_WORDS:
+            ctx.warning(f"{field}: '{st.words[1]}' is not a boolean - {what} is on", "lint", st)
+        d[field] = True
+
+    return h
+
+
+_strict = _bare_flag("vrrp_strict", "strict mode")
 
 
 def _vrrp_version(ctx: Ctx, d: Draft, st: Stmt) -> None:
@@ -204,7 +247,7 @@ def _rx_bufs_policy(ctx: Ctx, d: Draft, st: Stmt) -> None:
         return
     if w.upper() in ("MTU", "ADVERT"):
         d["vrrp_rx_bufs_policy"] = w.upper()
-    elif V.uint(ctx, w, 1) is not None:
+    elif V.uint(ctx, w, 0) is not None:  # 0 accepted by 2.2.7 (measured)
         d["vrrp_rx_bufs_policy"] = w
 
 
@@ -473,9 +516,12 @@ G.scalar(
     unimplemented="${_RANDOM} is not seeded from it",
 )
 # mail / notification
-G.scalar("router_id", C.string("router_id"))
-G.values("notification_email", _notification_email)
-G.scalar("notification_email_from", C.string("notification_email_from"))
+G.scalar("router_id", C.string("router_id", missing="routerid name missing - ignoring"))
+G.values("notification_email", _notification_email, open=_open_email, close=_close_email)
+G.scalar(
+    "notification_email_from",
+    C.string("notification_email_from", missing="emailfrom missing - ignoring"),
+)
 G.scalar("smtp_server", _smtp_server)
 G.scalar("smtp_helo_name", C.string("smtp_helo_name"))
 G.scalar("smtp_connect_timeout", _smtp_connect_timeout)
@@ -529,7 +575,7 @@ G.scalar(
 )
 G.scalar("v3_checksum_as_v2", C.flag("v3_checksum_as_v2"))
 G.scalar("vrrp_check_unicast_src", C.flag("vrrp_check_unicast_src"))
-G.scalar("vrrp_skip_check_adv_addr", C.boolean("vrrp_skip_check_adv_addr"))
+G.scalar("vrrp_skip_check_adv_addr", _bare_flag("vrrp_skip_check_adv_addr", "skipping the check"))
 G.scalar("vrrp_strict", _strict, unimplemented=STRICT, partial=True)
 G.scalar("vrrp_owner_ignore_adverts", C.boolean("vrrp_owner_ignore_adverts"))
 G.scalar(

@@ -350,8 +350,10 @@ def _rs_weight(ctx: Ctx, d: Draft, st: Stmt) -> None:
     if w is None:
         return
     v = V.uint(ctx, w, 0, V.INT_MAX)
-    if v is not None:
-        d["weight"] = v
+    if v is None:
+        ctx.error(f"Real server weight {w} is outside range 0-{V.INT_MAX}", "invalid-value", st)
+        return
+    d["weight"] = v
 
 
 def _snmp_name(ctx: Ctx, d: Draft, st: Stmt) -> None:

@@ -19,13 +19,21 @@ PROCESS = BlockDef("vrrp_track_process")
 BFD = BlockDef("bfd_instance")
 
 
-def _weight(lo: int, hi: int, *, reverse_words: tuple[str, ...] = ("reverse",)) -> C.Handler:
+def _weight(
+    lo: int, hi: int, *, reverse_words: tuple[str, ...] = ("reverse",), kind: str = ""
+) -> C.Handler:
+    """``weight W [reverse]``; ``kind`` names the block in keepalived's second message
+    (``vrrp_script NAME weight W must be in [lo, hi]``), when it gives one."""
+
     def h(ctx: Ctx, d: Draft, st: Stmt) -> None:
         w = C.arg(ctx, st)
         if w is None:
             return
         v = V.integer(ctx, w, lo, hi)
         if v is None:
+            if kind:
+                msg = f"{kind} {d['name']} weight {w} must be in [{lo}, {hi}]"
+                ctx.error(msg, "invalid-value", st)
             return
         d["weight"] = v
         if len(st.words) > 2:
@@ -68,6 +76,12 @@ def _interval(field: str) -> C.Handler:
                 st,
             )
             return
+        if v == 0:
+            ctx.error(
+                f"({d['name']}): vrrp script {field} must be greater than 0, setting to 1",
+                "invalid-value",
+                st,
+            )
         d[field] = v or 1.0
 
     return h
@@ -91,6 +105,16 @@ def _rise_fall(field: str) -> C.Handler:
     return h
 
 
+def _no_default_user(d: Draft, root: Draft) -> bool:
+    """keepalived 2.2.7, as it reads a vrrp_script: with ``enable_script_security`` a
+    script that has no user of its own needs ``script_user`` or the ``keepalived_script``
+    account; without either it is removed (and instances tracking it then do not)."""
+    gd = root.get("_global", {})
+    if "_user" in d or not gd.get("enable_script_security") or gd.get("script_user"):
+        return False
+    return not C.account_exists("keepalived_script", None)
+
+
 def _close_script(ctx: Ctx, d: Draft, root: Draft) -> None:
     name = d["name"]
     if "script" not in d:
@@ -100,6 +124,11 @@ def _close_script(ctx: Ctx, d: Draft, root: Draft) -> None:
     if "_user_bad" in d:  # keepalived drops it; instances tracking it then do not
         ctx.error(f"Unable to set uid/gid for script {C.cmd_str(s.argv)}", "reference",
                   d["_user_bad"])  # fmt: skip
+        return
+    if _no_default_user(d, root):
+        ctx.error("Unable to set default user keepalived_script for script", "missing")
+        ctx.error(f"Unable to set default user for vrrp script {name} - removing", "missing")
+        ctx.shared["default_user_reported"] = True
         return
     interval = d.get("interval", 1.0)
     s = s.__class__(
@@ -127,7 +156,7 @@ def _close_script(ctx: Ctx, d: Draft, root: Draft) -> None:
 SCRIPT.scalar("script", C.script_field("script"))
 SCRIPT.scalar("interval", _interval("interval"))
 SCRIPT.scalar("timeout", _interval("timeout"))
-SCRIPT.scalar("weight", _weight(-253, 253))
+SCRIPT.scalar("weight", _weight(-253, 253, kind="vrrp_script"))
 SCRIPT.scalar("rise", _rise_fall("rise"))
 SCRIPT.scalar("fall", _rise_fall("fall"))
 SCRIPT.scalar("user", C.script_user)

@@ -9,6 +9,7 @@ the whole file is read, with keepalived's wording for what it reports.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from typing import Any, cast
 
 from pykeepalived.conf import values as V
@@ -111,7 +112,7 @@ def _vrid(ctx: Ctx, d: Draft, st: Stmt) -> None:
     v = V.uint(ctx, w, 1, 255)
     if v is None:
         ctx.error(
-            f"({_name(d)}) VRID not valid - must be between 1 & 255. reconfigure !",
+            f"({_name(d)}): VRID '{w}' not valid - must be between 1 & 255",
             "invalid-value",
             st,
         )
@@ -141,10 +142,10 @@ def _advert_int(ctx: Ctx, d: Draft, st: Stmt) -> None:
     if w is None:
         return
     C.extra(ctx, st, 1)
-    v = V.decimal(ctx, w, 0.01, 255)
+    v = V.decimal(ctx, w, 0.01, 255, fixed=True)
     if v is None:
         ctx.error(
-            f"({_name(d)}) Advert interval (in sec) not valid! must be between 0.01 and 255",
+            f"({_name(d)}) Advert interval ({w}) not valid! Must be > 0 - ignoring",
             "invalid-value",
             st,
         )
@@ -230,7 +231,7 @@ def _preempt_delay(ctx: Ctx, d: Draft, st: Stmt) -> None:
     if w is None:
         return
     C.extra(ctx, st, 1)
-    v = V.decimal(ctx, w, 0, 1000)
+    v = V.decimal(ctx, w, 0, 1000, fixed=True)
     if v is None:
         ctx.error(
             f"({_name(d)}) Preempt_delay not valid! must be between 0-1000", "invalid-value", st
@@ -413,8 +414,14 @@ def _lvs_sync_if(ctx: Ctx, d: Draft, st: Stmt) -> None:
 
 def _peer(ctx: Ctx, d: Draft, st: Stmt) -> None:
     w = st.words
-    a = V.ip_address(ctx, w[0], "unicast peer address")
+    a = V.ip_address(Ctx(), w[0])  # keepalived's own wording below
     if a is None:
+        ctx.error(
+            f"Configuration error: VRRP instance[{_name(d)}] malformed unicast peer "
+            f"address[{w[0]}]. Skipping...",
+            "invalid-address",
+            st,
+        )
         return
     out: dict[str, Any] = {"address": a}
     i = 1
@@ -455,6 +462,7 @@ def _auth_type(ctx: Ctx, d: Draft, st: Stmt) -> None:
         return
     if w not in ("PASS", "AH"):
         ctx.error(f"({_name(d)}) unknown authentication type '{w}'", "invalid-value", st)
+        d["_auth_type_bad"] = True
         return
     d["auth_type"] = AuthType(w)
 
@@ -629,7 +637,7 @@ I.scalar("smtp_alert", C.boolean("smtp_alert"))
 I.scalar("debug", _debug)
 I.scalar(
     "kernel_rx_buf_size",
-    C.uint("kernel_rx_buf_size", 1),
+    C.uint("kernel_rx_buf_size", 0),  # 0 accepted by 2.2.7 (measured)
     unimplemented="the kernel's default socket buffer size is used",
 )
 I.scalar(
@@ -715,7 +723,8 @@ def _garp_iface(ctx: Ctx, d: Draft, st: Stmt) -> None:
 
 
 def _garp_intvl(field: str) -> C.Handler:
-    return C.decimal(field, 0.000001, 4294.967295)
+    # keepalived 2.2.7 takes 0 here (measured), unlike the global vrrp_garp_interval
+    return C.decimal(field, 0, 4294.967295)
 
 
 GARP.scalar("garp_interval", _garp_intvl("garp_interval"))
@@ -915,27 +924,11 @@ def finalize(ctx: Ctx, root: Draft, gd: GlobalDefs) -> dict[str, Any]:
     for d in drafts:
         inst = _complete_instance(ctx, d, gd, member_of.get(d["name"]))
         if inst is None:
+            # keepalived checks the interfaces as it reads them: said for a dropped one too
+            refs = d.get("track_interface", ())
+            missing_if |= _missing_interfaces(ctx, d, d["name"], d.get("interface"), refs)
             continue
-        if (
-            inst.interface is not None
-            and ctx.interfaces is not None
-            and inst.interface not in ctx.interfaces
-        ):
-            ist = d.get("_interface_stmt", d["_stmt"])
-            ctx.error(
-                f"WARNING - interface {inst.interface} for vrrp_instance {inst.name} doesn't exist",
-                "interface",
-                ist,
-            )
-            missing_if = True
-        for t in inst.track_interface:
-            if ctx.interfaces is not None and t.name not in ctx.interfaces:
-                ctx.error(
-                    f"({inst.name}) tracked interface {t.name} doesn't exist",
-                    "interface",
-                    d.get("_track_lines", {}).get(("track_interface", t.name), d["_stmt"]),
-                )
-                missing_if = True
+        missing_if |= _missing_interfaces(ctx, d, inst.name, inst.interface, inst.track_interface)
         where = {
             id(obj): est for key in ("_vips", "_evips", "_vroutes") for obj, est in d.get(key, ())
         }
@@ -1016,6 +1009,31 @@ def _smtp(d: Draft, gd: GlobalDefs) -> bool:
     return False
 
 
+def _missing_interfaces(
+    ctx: Ctx, d: Draft, name: str, interface: str | None, tracked: Iterable[TrackRef]
+) -> bool:
+    """Report an instance's interface and tracked interfaces that this namespace lacks."""
+    if ctx.interfaces is None:
+        return False
+    missing = False
+    if interface is not None and interface not in ctx.interfaces:
+        ctx.error(
+            f"WARNING - interface {interface} for vrrp_instance {name} doesn't exist",
+            "interface",
+            d.get("_interface_stmt", d["_stmt"]),
+        )
+        missing = True
+    for t in tracked:
+        if t.name not in ctx.interfaces:
+            ctx.error(
+                f"({name}) tracked interface {t.name} doesn't exist",
+                "interface",
+                d.get("_track_lines", {}).get(("track_interface", t.name), d["_stmt"]),
+            )
+            missing = True
+    return missing
+
+
 def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> VrrpInstance | None:
     name = d["name"]
     st: Stmt = d["_stmt"]
@@ -1046,7 +1064,7 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
     for a, ast in vips_raw:
         if a.family is not family:
             ctx.error(
-                f"({name}): address family must match VRRP instance [{a.ip}] - ignoring",
+                f"({name}): address family must match VRRP instance [{ast.words[0]}] - ignoring",
                 "invalid-address",
                 ast,
             )
@@ -1127,10 +1145,14 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
             )
             auth_type, auth_pass = AuthType.NONE, None
         elif auth_type is AuthType.NONE:
-            ctx.error(f"({name}) auth_pass given without auth_type - ignoring", "semantic", st)
+            # keepalived 2.2.7 ignores the password silently (measured): advice only
+            if not d.get("_auth_type_bad"):
+                ctx.warning(f"({name}) auth_pass given without auth_type - ignoring", "lint", st)
             auth_pass = None
         elif not auth_pass:
-            ctx.error(f"({name}) no authentication password specified - ignoring", "missing", st)
+            ctx.error(
+                f"({name}) Authentication specified but no password given. Ignoring", "missing", st
+            )
             auth_type = AuthType.NONE
         elif auth_type is AuthType.AH and family is Family.INET6:
             ctx.error(
@@ -1219,7 +1241,9 @@ def _complete_instance(ctx: Ctx, d: Draft, gd: GlobalDefs, sg: Draft | None) -> 
     for field in ("track_interface", "track_script", "track_file", "track_process", "track_bfd"):
         refs: list[TrackRef] = list(d.get(field, ()))
         if field == "track_interface" and d.get("interface"):
-            own = [r for r in refs if r.name == d["interface"]]
+            # one that does not exist is reported as such (when it is read), not as own
+            exists = ctx.interfaces is None or d["interface"] in ctx.interfaces
+            own = [r for r in refs if r.name == d["interface"] and exists]
             for r in own:
                 ctx.error(
                     f"({name}) Ignoring track_interface {r.name} since own interface",

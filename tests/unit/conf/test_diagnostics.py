@@ -30,10 +30,47 @@ def test_unknown_keyword_valid_elsewhere_says_so() -> None:
     assert "not valid in vrrp_instance" in d.message
 
 
-def test_unknown_block_is_skipped_once() -> None:
+def test_unknown_block_is_read_in_place_as_keepalived_does() -> None:
+    """keepalived 2.2.7 opens no block after an unknown keyword: the '{' is unexpected, the
+    lines inside are read at the same level, and its '}' (at the top level) is unknown."""
     r = parse("bogus_block {\n a 1\n b 2\n}\nglobal_defs {\n router_id ok\n}\n")
-    assert problems(r) == ["(<string>: Line 1) Unknown keyword 'bogus_block' - skipping its block"]
+    assert problems(r) == [
+        "(<string>: Line 1) Unknown keyword 'bogus_block'",
+        "(<string>: Line 1) Unexpected '{' - ignoring",
+        "(<string>: Line 2) Unknown keyword 'a'",
+        "(<string>: Line 3) Unknown keyword 'b'",
+        "(<string>: Line 4) Unknown keyword '}'",
+    ]
     assert r.config is not None and r.config.global_defs.router_id == "ok"
+
+
+def test_brace_of_unknown_block_ends_the_enclosing_block() -> None:
+    """Inside a block, the '}' of an unknown keyword's '{' ends the enclosing block: what
+    follows is read one level up (keepalived 2.2.7, measured)."""
+    r = parse("global_defs {\n foo {\n  bar\n }\n router_id y\n}\n")
+    assert problems(r) == [
+        "(<string>: Line 2) Unknown keyword 'foo'",
+        "(<string>: Line 2) Unexpected '{' - ignoring",
+        "(<string>: Line 3) Unknown keyword 'bar'",
+        "(<string>: Line 5) Unknown keyword 'router_id' (not valid in the top level)",
+        "(<string>: Line 6) Unknown keyword '}'",
+    ]
+    assert r.config is not None and r.config.global_defs.router_id is None
+
+
+def test_template_braces_in_a_value() -> None:
+    """An unrendered ``{{ var }}``: the first '}' ends global_defs, the second is unknown."""
+    r = parse("global_defs {\n router_id {{ inventory_hostname }}\n enable_script_security\n}\n")
+    assert problems(r) == [
+        "(<string>: Line 2) routerid name missing - ignoring",
+        "(<string>: Line 2) Unexpected '{' - ignoring",
+        "(<string>: Line 2) Unexpected '{' - ignoring",
+        "(<string>: Line 2) Unknown keyword 'inventory_hostname'",
+        "(<string>: Line 2) Unknown keyword '}'",
+        "(<string>: Line 3) Unknown keyword 'enable_script_security' (not valid in the top level)",
+        "(<string>: Line 4) Unknown keyword '}'",
+    ]
+    assert r.config is not None and not r.config.global_defs.enable_script_security
 
 
 def test_case_sensitive_keyword_suggests_case() -> None:
@@ -81,8 +118,12 @@ def test_invalid_address() -> None:
 
 
 def test_invalid_boolean() -> None:
-    d = one(INST.format(" smtp_alert maybe"))
-    assert d.message == "invalid boolean value 'maybe' for smtp_alert"
+    r = parse(INST.format(" smtp_alert maybe"))
+    # the reader's message, then keepalived 2.2.7's own for the keyword (keywords/followups.py)
+    assert problems(r) == [
+        "(<string>: Line 4) invalid boolean value 'maybe' for smtp_alert",
+        "(<string>: Line 4) Invalid vrrp_instance smtp_alert parameter maybe",
+    ]
     # keepalived 2.2.7 reads vrrp_strict as a bare flag: only advice, strict mode on
     r = parse("global_defs {\n vrrp_strict maybe\n}\n")
     assert r.exit_code == 0 and r.config is not None and r.config.global_defs.vrrp_strict
