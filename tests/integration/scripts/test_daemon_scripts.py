@@ -4,9 +4,6 @@ process's script runs are in ``pykeepalivectl status --json``."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +14,6 @@ from tests.integration.scripts.test_runner import script
 from tests.lab import Lab
 
 pytestmark = [pytest.mark.netns]
-
-
-@pytest.fixture
-def where() -> Iterator[tuple[Path, Path]]:
-    top = Path(tempfile.mkdtemp(prefix="h2daemon", dir="/tmp"))
-    top.chmod(0o755)
-    scripts, out = top / "bin", top / "out"
-    scripts.mkdir(mode=0o755)
-    out.mkdir()
-    out.chmod(0o777)
-    yield scripts, out
-    shutil.rmtree(top, ignore_errors=True)
 
 
 def test_startup_and_shutdown_scripts_bracket_the_children(

@@ -8,12 +8,10 @@ import logging
 import os
 import pwd
 import resource
-import shutil
 import signal
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,19 +22,6 @@ from pykeepalived.actors.scripts import Defaults, ScriptRunner, Vetted, vet
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs scripts as other users")
 
 AS_ROOT = Defaults(user="root")
-
-
-@pytest.fixture
-def where() -> Iterator[tuple[Path, Path]]:
-    """(scripts dir only root may write, results dir anyone may write), removed after."""
-    top = Path(tempfile.mkdtemp(prefix="h2scripts", dir="/tmp"))
-    top.chmod(0o755)
-    scripts, out = top / "bin", top / "out"
-    scripts.mkdir(mode=0o755)
-    out.mkdir()
-    out.chmod(0o777)
-    yield scripts, out
-    shutil.rmtree(top, ignore_errors=True)
 
 
 #: the /proc SigIgn bits of the signals Python (and any program) cannot set

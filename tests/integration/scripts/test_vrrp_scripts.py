@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import pwd
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +16,6 @@ from tests.integration.vrrp.support import VrrpProc, config, instance, wait_for
 from tests.lab import Lab
 
 pytestmark = pytest.mark.netns
-
-
-@pytest.fixture
-def where() -> Iterator[tuple[Path, Path]]:
-    top = Path(tempfile.mkdtemp(prefix="h2vrrp", dir="/tmp"))
-    top.chmod(0o755)
-    scripts, out = top / "bin", top / "out"
-    scripts.mkdir(mode=0o755)
-    out.mkdir()
-    out.chmod(0o777)
-    yield scripts, out
-    shutil.rmtree(top, ignore_errors=True)
 
 
 def vscript(name: str, argv: tuple[str, ...], user: str | None = None, **kw: object) -> VrrpScript:
