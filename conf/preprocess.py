@@ -55,10 +55,14 @@ _WS = ASCII_WS
 _WS_RE = re.compile("[ \t\n\r\f\v]+")
 
 
+#: characters Python's str.split() takes for white space and C's isspace() does not
+_PY_ONLY_WS = frozenset("\x1c\x1d\x1e\x1f")
+
+
 def _words(text: str) -> list[str]:
     """Split ``text`` into words at ASCII white space, as keepalived does."""
-    if text.isascii():
-        return text.split()
+    if text.isascii() and _PY_ONLY_WS.isdisjoint(text):
+        return text.split()  # the fast path: the same split for these texts
     return [w for w in _WS_RE.split(text) if w]
 
 
@@ -195,7 +199,7 @@ class Preprocessor:
     ) -> list[Stmt]:
         """Preprocess ``text`` as if it were the main file ``name``."""
         self.files.append(name)
-        self._read_lines(text.splitlines(), name, base_dir or os.getcwd())
+        self._read_lines(text.split("\n"), name, base_dir or os.getcwd())
         self._finish()
         return self.out
 
@@ -441,7 +445,8 @@ class Preprocessor:
         return text
 
     def _emit(self, text: str, base_dir: str) -> None:
-        first = text.split(None, 1)[0] if text else ""
+        words = _words(text)
+        first = words[0] if words else ""
         if first in _INCLUDE_WORDS:
             self._include(text, base_dir)
             return

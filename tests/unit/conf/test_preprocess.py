@@ -49,6 +49,14 @@ def test_quote_inside_word_ends_it() -> None:
     assert words('key ab"c d"') == [["key", "ab", "c d"]]
 
 
+def test_only_c_white_space_splits_words() -> None:
+    """Python's str.split() also splits at \\x1c-\\x1f; C's isspace() (keepalived) does not.
+    A line of such characters alone is a word, not an empty line (fuzzing found the
+    preprocessor indexing an empty word list there)."""
+    assert words("router_id a\x1fb\n\x1f\n") == [["router_id", "a\x1fb"], ["\x1f"]]
+    assert words("vrrp_instance X\x1e {\n}\n")[0] == ["vrrp_instance", "X\x1e"]
+
+
 def test_crlf_and_blank_lines_keep_line_numbers() -> None:
     stmts, _ = preprocess_text("a 1\r\n\r\n\r\nb 2\r\n")
     assert [(s.words, s.line) for s in stmts] == [(["a", "1"], 1), (["b", "2"], 4)]
