@@ -40,11 +40,14 @@ endif
 run: $(STAMP) sysdeps
 	$(PY) -m pykeepalived.demo
 
+# The unit tests (no root, virtual clock, no shared state) run on every core; the rest,
+# which build namespaces and time real packets, one at a time.
 test: $(STAMP) sysdeps
-	$(PY) -m pytest -m 'not bench' -p no:cacheprovider
+	$(PY) -m pytest tests/unit -n auto -p no:cacheprovider
+	$(PY) -m pytest -m 'not bench' --ignore=tests/unit -p no:cacheprovider
 
 test-unit: $(STAMP)
-	$(PY) -m pytest tests/unit -p no:cacheprovider
+	$(PY) -m pytest tests/unit -n auto -p no:cacheprovider
 
 # Real kernel IPVS in a throw-away QEMU VM (root; fetches qemu and Debian's cloud kernel once).
 # `make test` runs the same test as part of the suite; this target runs it alone.
