@@ -25,10 +25,7 @@ unchanged, without root, without ZeroMQ and without waiting:
 from __future__ import annotations
 
 import asyncio
-import itertools
-import os
 import selectors
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -40,8 +37,8 @@ from pykeepalived.bus.envelope import (
     Envelope,
     MalformedMessage,
     decode,
-    encode,
 )
+from pykeepalived.bus.transport import PortBase
 
 T = TypeVar("T")
 
@@ -49,7 +46,7 @@ T = TypeVar("T")
 Handler = Callable[[dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 
 
-class InMemoryPort:
+class InMemoryPort(PortBase):
     """One actor's end of an :class:`InMemoryBus`; the same surface as ``BusClient``."""
 
     def __init__(
@@ -60,39 +57,16 @@ class InMemoryPort:
         counters: Counter[str] | None = None,
         host: str = "testhost",
     ) -> None:
+        super().__init__(name, host, counters if counters is not None else Counter())
         self.hub = hub
-        self.name = name
-        self.host = host
-        self.pid = os.getpid()
         self.subscriptions = tuple(subscriptions)
-        self.counters: Counter[str] = counters if counters is not None else Counter()
-        self._seq = itertools.count(1)
         self.direct: asyncio.Queue[list[bytes]] = asyncio.Queue()
         self.events: asyncio.Queue[list[bytes]] = asyncio.Queue()
         self.closed = False
 
-    # ---- BusClient's surface ---------------------------------------------------------
-    def envelope(
-        self, type_: str, body: dict[str, Any], *, to: str | None = None, id_: int | None = None
-    ) -> Envelope:
-        return Envelope(
-            type=type_,
-            src=self.name,
-            host=self.host,
-            pid=self.pid,
-            seq=next(self._seq),
-            ts=time.time(),
-            body=body,
-            to=to,
-            id=id_,
-        )
-
+    # ---- BusClient's surface (envelope() comes from PortBase) ---------------------------
     def send(self, env: Envelope) -> bool:
-        try:
-            frames = encode(env)
-        except MalformedMessage:
-            self.counters["bus.tx_unencodable"] += 1
-            raise
+        frames = self._encode(env)
         self.counters["bus.tx"] += 1
         self.hub.route(frames)
         return True
@@ -114,15 +88,6 @@ class InMemoryPort:
     def inject(self, frames: list[bytes], direct: bool = False) -> None:
         """Deliver raw frames as if the broker had sent them (garbage included)."""
         (self.direct if direct else self.events).put_nowait(frames)
-
-    def _decode(self, frames: list[bytes]) -> Envelope | None:
-        try:
-            env = decode(frames)
-        except MalformedMessage as exc:
-            self.counters[f"bus.rx_malformed.{exc.reason}"] += 1
-            return None
-        self.counters["bus.rx"] += 1
-        return env
 
 
 @dataclass

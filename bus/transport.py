@@ -42,38 +42,17 @@ def send_nowait(sock: zmq.asyncio.Socket, frames: list[bytes]) -> None:
         fut.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
-class BusClient:
-    """One actor's connection to the broker. ``seq`` restarts at 1 in every process."""
+class PortBase:
+    """What every bus port does alike: stamp envelopes for its actor and count what it
+    encodes and decodes. ``BusClient`` adds the ZeroMQ sockets; the test seams'
+    in-memory port adds queues."""
 
-    def __init__(
-        self,
-        name: str,
-        host: str,
-        runtime_dir: str,
-        subscriptions: Iterable[str],
-        counters: Counter[str],
-        ctx: zmq.asyncio.Context | None = None,
-    ) -> None:
+    def __init__(self, name: str, host: str, counters: Counter[str]) -> None:
         self.name = name
         self.host = host
         self.pid = os.getpid()
         self.counters = counters
         self._seq = itertools.count(1)
-        self._own_ctx = ctx is None
-        self.ctx = ctx or zmq.asyncio.Context()
-        self.dealer = self.ctx.socket(zmq.DEALER)
-        self.dealer.setsockopt(zmq.IDENTITY, name.encode())
-        self.dealer.setsockopt(zmq.SNDHWM, SEND_HWM)
-        self.dealer.setsockopt(zmq.RCVHWM, RECV_HWM)
-        self.dealer.setsockopt(zmq.LINGER, 500)
-        self.dealer.setsockopt(zmq.IMMEDIATE, 0)
-        self.dealer.connect(topology.endpoint(runtime_dir, topology.BUS))
-        self.sub = self.ctx.socket(zmq.SUB)
-        self.sub.setsockopt(zmq.RCVHWM, RECV_HWM)
-        self.sub.setsockopt(zmq.LINGER, 0)
-        for prefix in subscriptions:
-            self.sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
-        self.sub.connect(topology.endpoint(runtime_dir, topology.EVENTS))
 
     def envelope(
         self, type_: str, body: dict[str, Any], *, to: str | None = None, id_: int | None = None
@@ -90,13 +69,55 @@ class BusClient:
             id=id_,
         )
 
-    def send(self, env: Envelope) -> bool:
-        """Queue an envelope for the broker; False (and counted) if it had to be dropped."""
+    def _encode(self, env: Envelope) -> list[bytes]:
         try:
-            frames = encode(env)
+            return encode(env)
         except MalformedMessage:
             self.counters["bus.tx_unencodable"] += 1
             raise
+
+    def _decode(self, frames: list[bytes]) -> Envelope | None:
+        try:
+            env = decode(frames)
+        except MalformedMessage as exc:
+            self.counters[f"bus.rx_malformed.{exc.reason}"] += 1
+            return None
+        self.counters["bus.rx"] += 1
+        return env
+
+
+class BusClient(PortBase):
+    """One actor's connection to the broker. ``seq`` restarts at 1 in every process."""
+
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        runtime_dir: str,
+        subscriptions: Iterable[str],
+        counters: Counter[str],
+        ctx: zmq.asyncio.Context | None = None,
+    ) -> None:
+        super().__init__(name, host, counters)
+        self._own_ctx = ctx is None
+        self.ctx = ctx or zmq.asyncio.Context()
+        self.dealer = self.ctx.socket(zmq.DEALER)
+        self.dealer.setsockopt(zmq.IDENTITY, name.encode())
+        self.dealer.setsockopt(zmq.SNDHWM, SEND_HWM)
+        self.dealer.setsockopt(zmq.RCVHWM, RECV_HWM)
+        self.dealer.setsockopt(zmq.LINGER, 500)
+        self.dealer.setsockopt(zmq.IMMEDIATE, 0)
+        self.dealer.connect(topology.endpoint(runtime_dir, topology.BUS))
+        self.sub = self.ctx.socket(zmq.SUB)
+        self.sub.setsockopt(zmq.RCVHWM, RECV_HWM)
+        self.sub.setsockopt(zmq.LINGER, 0)
+        for prefix in subscriptions:
+            self.sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        self.sub.connect(topology.endpoint(runtime_dir, topology.EVENTS))
+
+    def send(self, env: Envelope) -> bool:
+        """Queue an envelope for the broker; False (and counted) if it had to be dropped."""
+        frames = self._encode(env)
         try:
             send_nowait(self.dealer, frames)
         except zmq.Again:
@@ -113,15 +134,6 @@ class BusClient:
     async def recv_event(self) -> Envelope | None:
         frames = await self.sub.recv_multipart()
         return self._decode(frames)
-
-    def _decode(self, frames: list[bytes]) -> Envelope | None:
-        try:
-            env = decode(frames)
-        except MalformedMessage as exc:
-            self.counters[f"bus.rx_malformed.{exc.reason}"] += 1
-            return None
-        self.counters["bus.rx"] += 1
-        return env
 
     def close(self) -> None:
         self.dealer.close(linger=200)
